@@ -1,0 +1,1 @@
+// Tracking: the experiment domain and its stores.
