@@ -251,6 +251,16 @@ struct Workspace {
         network: inout MLP, features: Matrix, labels: [SonarClass], batch: ArraySlice<Int>,
         configuration: TrainingConfiguration, confusion: inout ConfusionMatrix
     ) -> Double {
+        let lossSum = computeGradient(network: network, features: features, labels: labels, batch: batch, confusion: &confusion)
+        adam(&network, configuration)
+        return lossSum
+    }
+
+    /// Forward and backward pass: fills ``gradient`` with `∂(mean loss)/∂θ` over `batch` and returns the summed
+    /// batch loss. Counts predictions into `confusion`.
+    mutating func computeGradient(
+        network: MLP, features: Matrix, labels: [SonarClass], batch: ArraySlice<Int>, confusion: inout ConfusionMatrix
+    ) -> Double {
         let d = network.inputSize, hs = network.hiddenSize
         let oB1 = network.offsetB1, oW2 = network.offsetW2, oB2 = network.offsetB2
         let scale = 1 / Float(batch.count)
@@ -304,7 +314,6 @@ struct Workspace {
                 }
             }
         }
-        adam(&network, configuration)
         return lossSum
     }
 
