@@ -63,7 +63,10 @@ let package = Package(
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "SonarLabCLITests",
-            dependencies: ["SonarLabCLI", "SonarLabTestSupport"],
+            dependencies: [
+                "SonarLabCLI", "SonarLabTestSupport", "Tracking", "Engine", "Settings",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

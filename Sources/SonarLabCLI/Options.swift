@@ -24,25 +24,25 @@ struct GlobalOptions: ParsableArguments {
 struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Labelled Sonar CSV. [data] path", valueName: "path"))
     var data: String?
-    @Option(help: ArgumentHelp("Training epochs. [mlp] epochs, default 80", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Training epochs. [mlp] epochs, default 80", valueName: "n"))
     var epochs: String?
-    @Option(help: ArgumentHelp("Hidden units H of 60-H-2. [mlp] hidden_size, default 40", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hidden units H of 60-H-2. [mlp] hidden_size, default 40", valueName: "n"))
     var hidden: String?
-    @Option(help: ArgumentHelp("Adam learning rate. [mlp] lr, default 0.01", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam learning rate. [mlp] lr, default 0.01", valueName: "x"))
     var lr: String?
-    @Option(help: ArgumentHelp("Initialisation and batch-order seed. [mlp] seed, default 42", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Initialisation and batch-order seed. [mlp] seed, default 42", valueName: "n"))
     var seed: String?
-    @Option(help: ArgumentHelp("Rows per update, 0 = full batch. [mlp] batch_size, default 0", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Rows per update, 0 = full batch. [mlp] batch_size, default 0", valueName: "n"))
     var batchSize: String?
-    @Option(help: ArgumentHelp("L2 weight decay. [mlp] weight_decay, default 0", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("L2 weight decay. [mlp] weight_decay, default 0", valueName: "x"))
     var weightDecay: String?
-    @Option(help: ArgumentHelp("Early-stopping patience in epochs, 0 = off. [mlp] early_stopping", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Early-stopping patience in epochs, 0 = off. [mlp] early_stopping", valueName: "n"))
     var earlyStopping: String?
     @Option(help: ArgumentHelp("Kept epoch: val_loss, val_accuracy, val_f1 or last. [mlp] select", valueName: "rule"))
     var select: String?
-    @Option(help: ArgumentHelp("Validation fraction. [split] test_size, default 0.25", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Validation fraction. [split] test_size, default 0.25", valueName: "x"))
     var testSize: String?
-    @Option(help: ArgumentHelp("Split shuffle seed. [split] seed, default 42", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Split shuffle seed. [split] seed, default 42", valueName: "n"))
     var splitSeed: String?
 
     var flags: [String: FlagValue] {
