@@ -31,7 +31,8 @@ coverage: ## Print the line-coverage table of the last `make test`.
 
 bench: deps ## Engine vs PyTorch (loop and whole process), 5×10-fold CV time.
 	@scripts/install-deps.sh --python bench
-	$(SWIFT) build -c release --product sonarlab --product sonarlab-bench
+	$(SWIFT) build -c release --product sonarlab
+	$(SWIFT) build -c release --product sonarlab-bench
 	.venv/bin/python scripts/bench.py
 
 lint: ## swift-format lint of Sources and Tests.

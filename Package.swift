@@ -29,7 +29,9 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: strictSettings
+            // The SIMD kernels are ~10x slower unoptimised; tests and `swift run` train real models, so the
+            // Engine is optimised in debug builds too (coverage still maps; bench uses release).
+            swiftSettings: strictSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(name: "Settings", swiftSettings: strictSettings),
         .target(
