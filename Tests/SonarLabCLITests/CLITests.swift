@@ -64,7 +64,14 @@ struct InProcessCommandTests {
     func mainFlow() async throws {
         let ws = try Workspace()
         defer { ws.dir.remove() }
-        try await ws.runInProcess(["train", "--epochs", "6", "--name", "inproc", "--json"])
+        try await ws.runInProcess([
+            "train", "--epochs", "6", "--name", "inproc", "--json", "--headless", "--model-out", ws.dir.file("out/model.json"),
+            "--metrics-out", ws.dir.file("out/metrics.json"), "--epochs-out", ws.dir.file("out/epochs.csv"),
+        ])
+        let copied = try ModelArtefact.load(path: ws.dir.file("out/model.json"))
+        #expect(copied.name == "inproc")
+        #expect(try json(String(contentsOfFile: ws.dir.file("out/metrics.json"), encoding: .utf8))["best_epoch"] != nil)
+        #expect(try String(contentsOfFile: ws.dir.file("out/epochs.csv"), encoding: .utf8).split(separator: "\n").count == 7)
         try await ws.runInProcess(["train", "--epochs", "4", "--name", "inproc2"])
         try await ws.runInProcess(["cv", "--folds", "3", "--repeats", "1", "--epochs", "3", "--json"])
         try await ws.runInProcess(["cv", "--folds", "3", "--repeats", "1", "--epochs", "3"])
