@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Tracking", targets: ["Tracking"]),
         .library(name: "Settings", targets: ["Settings"]),
+        .library(name: "Kerberos", targets: ["Kerberos"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -34,6 +35,8 @@ let package = Package(
             swiftSettings: strictSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(name: "Settings", swiftSettings: strictSettings),
+        .systemLibrary(name: "CGSSAPI", path: "Sources/CGSSAPI"),
+        .target(name: "Kerberos", dependencies: ["CGSSAPI"], swiftSettings: strictSettings),
         .target(
             name: "Tracking",
             dependencies: [
@@ -62,6 +65,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "KerberosTests", dependencies: ["Kerberos", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "SonarLabCLITests",

@@ -149,3 +149,34 @@ final class LockedData: @unchecked Sendable {
     var isSet: Bool { lock.withLock { data != nil } }
     var value: Data { lock.withLock { data ?? Data() } }
 }
+
+/// A private MIT KDC for the test process (`scripts/kdc.sh`), started on first use and stopped at exit.
+///
+/// Starting it sets `KRB5_CONFIG` for the whole process, so every GSSAPI call in the tests uses it.
+public final class TestKDC: Sendable {
+    /// The folder with `krb5.conf`, the keytabs (`http`, `trainer`, `viewer`, `intruder`, `ghost`).
+    public let directory: String
+    /// The realm.
+    public let realm = "SONARLAB.TEST"
+
+    /// The shared KDC, or `nil` when the MIT KDC tools are not installed.
+    public static let shared: TestKDC? = {
+        let dir = NSTemporaryDirectory() + "sonarlab-kdc-\(getpid())"
+        guard let result = try? SonarLabProcess.runProcess(
+            "/bin/bash", [TestPaths.packageRoot + "/scripts/kdc.sh", "up", dir], in: TestPaths.packageRoot),
+            result.status == 0
+        else { return nil }
+        setenv("KRB5_CONFIG", dir + "/krb5.conf", 1)
+        atexit {
+            let dir = NSTemporaryDirectory() + "sonarlab-kdc-\(getpid())"
+            _ = try? SonarLabProcess.runProcess("/bin/bash", [TestPaths.packageRoot + "/scripts/kdc.sh", "down", dir], in: "/")
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        return TestKDC(directory: dir)
+    }()
+
+    private init(directory: String) { self.directory = directory }
+
+    /// The keytab of `name` (`http`, `trainer`, `viewer`, `intruder`, `ghost`).
+    public func keytab(_ name: String) -> String { directory + "/\(name).keytab" }
+}
