@@ -296,7 +296,7 @@ public final class HBaseClient: Sendable {
     static func serverMessage(_ body: Data) -> String {
         let text = String(decoding: body.prefix(8192), as: UTF8.self)
         var kept: [String] = []
-        for rawLine in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for rawLine in text.split(whereSeparator: \.isNewline) {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
             if line.hasPrefix("at ") || line.hasPrefix("... ") || line.hasPrefix("Caused by") { break }

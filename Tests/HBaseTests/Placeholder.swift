@@ -1,3 +1,0 @@
-import Testing
-import HBase
-import HBaseRESTDouble
