@@ -2,10 +2,15 @@ public import HTTPTypes
 
 /// The HBase permission an endpoint needs (AccessController's R, W, X, C, A; HBASE_REST.md §4).
 public enum HBaseDoubleAction: String, Sendable, Hashable {
+    /// R: get, multiget, scan.
     case read = "R"
+    /// W: put, delete, check-and-put.
     case write = "W"
+    /// X: coprocessor endpoints (not used by the REST endpoints the double serves).
     case execute = "X"
+    /// C: create, alter and drop tables.
     case create = "C"
+    /// A: namespace administration.
     case admin = "A"
 }
 
