@@ -86,8 +86,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .executableTarget(
-            name: "sonarlab",
+        .target(
+            name: "SonarLabCLI",
             dependencies: [
                 "Engine", "Settings", "Tracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -95,6 +95,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(name: "sonarlab", dependencies: ["SonarLabCLI"], swiftSettings: strictSettings),
+        .executableTarget(name: "sonarlab-bench", dependencies: ["Engine"], swiftSettings: strictSettings),
         .target(
             name: "SonarLabTestSupport",
             dependencies: ["Engine", "Tracking", "Settings"],
@@ -115,6 +117,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SonarLabCLITests",
+            dependencies: ["SonarLabCLI", "SonarLabTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
