@@ -1,0 +1,2 @@
+// Placeholder; see HBaseExperimentStoreTests.swift.
+import Testing
