@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "Tracking",
             dependencies: [
-                "Engine",
+                "Engine", "HBase",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,7 +126,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TrackingTests",
-            dependencies: ["Tracking", "SonarLabTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Tracking", "HBase", "HBaseRESTDouble", "SonarLabTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

@@ -70,13 +70,15 @@ extension HBaseClient {
     /// - Parameters:
     ///   - scan: Rows, columns, batch, versions and time range.
     ///   - table: The table.
+    ///   - limit: Stop after this many complete rows (the scanner model has no limit, §2); `nil` for all.
     /// - Returns: The rows in key order.
     /// - Throws: As ``openScanner(_:in:)`` and ``HBaseScanner/next()``.
-    public func scan(_ scan: HBaseScan, in table: HBaseTableName) async throws -> [HBaseRow] {
+    public func scan(_ scan: HBaseScan, in table: HBaseTableName, limit: Int? = nil) async throws -> [HBaseRow] {
         let scanner = try await openScanner(scan, in: table)
         var rows: [HBaseRow] = []
         do {
-            while let batch = try await scanner.next() {
+            // A row is complete once a later key appears, so read until limit + 1 keys are seen.
+            while rows.count <= (limit ?? Int.max), let batch = try await scanner.next() {
                 for row in batch {
                     if let last = rows.last, last.key == row.key {
                         rows[rows.count - 1].cells.append(contentsOf: row.cells)
@@ -90,6 +92,7 @@ extension HBaseClient {
             throw error
         }
         try await scanner.close()
+        if let limit, rows.count > limit { rows.removeLast(rows.count - limit) }
         return rows
     }
 }

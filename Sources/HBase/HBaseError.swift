@@ -42,6 +42,15 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Errors compare equal when their codes are equal; the message is context only.
     public static func == (lhs: HBaseError, rhs: HBaseError) -> Bool { lhs.code == rhs.code }
 
+    /// Lets `catch HBaseError.tableNotFound { … }` match any error with that code.
+    /// - Parameters:
+    ///   - pattern: An error whose code to match, e.g. ``tableNotFound``.
+    ///   - error: The thrown error.
+    /// - Returns: Whether `error` is an ``HBaseError`` with the same code.
+    public static func ~= (pattern: HBaseError, error: any Error) -> Bool {
+        (error as? HBaseError) == pattern
+    }
+
     /// The code and message, e.g. `HBaseError.tableNotFound: table 'ns:t' does not exist (HTTP 404)`.
     public var description: String { "HBaseError.\(code.rawValue): \(message)" }
 
@@ -83,6 +92,12 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let invalidArgument = HBaseError(.invalidArgument, "invalid argument")
     /// The configuration is unusable or unsafe (e.g. plain http to a non-loopback host).
     public static let invalidConfiguration = HBaseError(.invalidConfiguration, "invalid configuration")
+
+    /// A copy of this error with a more specific message, keeping the code (for layers above the client,
+    /// e.g. a store that finds a malformed cell). The message must not contain secrets or cell values.
+    /// - Parameter message: The new message.
+    /// - Returns: The same code with `message`.
+    public func with(message: String) -> HBaseError { with(message) }
 
     /// A copy of this error with a new message and status, keeping the code.
     func with(_ message: String, status: Int? = nil) -> HBaseError {

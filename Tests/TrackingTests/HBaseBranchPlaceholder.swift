@@ -1,2 +1,0 @@
-// Placeholder; see HBaseExperimentStoreTests.swift.
-import Testing
