@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "SonarLabCLI",
             dependencies: [
-                "Engine", "Settings", "Tracking",
+                "Engine", "Settings", "Tracking", "HBase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// A client for HBase's REST gateway, speaking the JSON wire format of HBASE_REST.md.
 ///
@@ -19,6 +20,7 @@ public final class HBaseClient: Sendable {
     private let base: String
     private let host: String
     private let logger: Logger
+    private let isShutDown = Mutex(false)
 
     /// Creates a client and its connection pool.
     /// - Parameters:
@@ -87,9 +89,21 @@ public final class HBaseClient: Sendable {
         }
     }
 
-    /// Closes the connection pool. Call exactly once.
+    /// A client dropped without ``shutdown()`` closes its pool in the background instead of leaking it.
+    deinit {
+        if !isShutDown.withLock({ $0 }) {
+            _ = http.shutdown()
+        }
+    }
+
+    /// Closes the connection pool. Call once; later calls do nothing.
     /// - Throws: ``HBaseError/transport`` if the pool cannot shut down.
     public func shutdown() async throws {
+        let already = isShutDown.withLock { state in
+            defer { state = true }
+            return state
+        }
+        guard !already else { return }
         do {
             try await http.shutdown()
         } catch {
