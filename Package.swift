@@ -76,6 +76,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // `make bench` / scripts/bench-hbase.sh: writes and scans prediction rows against a gateway (test support).
+        .executableTarget(
+            name: "hbase-bench",
+            dependencies: ["HBase"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "Tracking",
             dependencies: [
