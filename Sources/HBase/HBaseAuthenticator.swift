@@ -108,7 +108,7 @@ extension HBaseAuthenticator where Self == HBaseNoAuthenticator {
 /// HTTP Basic authentication, for a Knox-style gateway in front of the REST server (issue 5 item 2).
 ///
 /// The password never appears in `description`, in logs or in error messages.
-public struct HBaseBasicAuthenticator: HBaseAuthenticator, CustomStringConvertible {
+public struct HBaseBasicAuthenticator: HBaseAuthenticator, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The user name.
     public let user: String
     private let password: String
@@ -135,4 +135,8 @@ public struct HBaseBasicAuthenticator: HBaseAuthenticator, CustomStringConvertib
 
     /// The user name with the password redacted.
     public var description: String { "HBaseBasicAuthenticator(user: \(user), password: <redacted>)" }
+    /// Same as ``description``.
+    public var debugDescription: String { description }
+    /// A mirror without the password, so `dump` cannot print it.
+    public var customMirror: Mirror { Mirror(self, children: ["user": user, "password": "<redacted>"]) }
 }

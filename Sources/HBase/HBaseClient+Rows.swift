@@ -21,7 +21,11 @@ extension HBaseClient {
             throw HBaseError.invalidArgument.with("put into table '\(table.qualified)' row '\(Self.printable(row.key))': every cell needs a family and a qualifier, and a row needs at least one cell")
         }
         let idempotent = rows.allSatisfy { $0.cells.allSatisfy { $0.timestamp != nil } }
-        _ = try await expect([200], .PUT, HBasePath.row(table, key: first.key), body: try HBaseCodec.encodeCellSet(rows), isIdempotent: idempotent, context: context)
+        // Every row carries its key, so the path row is only a default (§3.4). A path ending in `*` would
+        // route to the stateless scanner on a gateway that decodes before routing (§7.1), so such a key is
+        // not used as the path row.
+        let pathKey = first.key.last == UInt8(ascii: "*") ? Data("row".utf8) : first.key
+        _ = try await expect([200], .PUT, HBasePath.row(table, key: pathKey), body: try HBaseCodec.encodeCellSet(rows), isIdempotent: idempotent, context: context)
     }
 
     /// Writes one row; see ``put(_:into:)``.

@@ -173,6 +173,11 @@ struct HBaseErrorTests {
     @Test func basicAuthenticatorNeverPrintsItsPassword() async throws {
         let auth = HBaseBasicAuthenticator(user: "trainer", password: "s3cr3t-Pa55")
         #expect(!String(describing: auth).contains("s3cr3t-Pa55"))
+        #expect(!String(reflecting: auth).contains("s3cr3t-Pa55"))
+        var dumped = ""
+        dump(HBaseClientConfiguration(baseURL: URL(string: "https://h.example")!, authenticator: auth), to: &dumped)
+        #expect(!dumped.contains("s3cr3t-Pa55"))
+        #expect(dumped.contains("trainer"))
         let headers = try await auth.headers(for: HBaseAuthenticationRequest(host: "h", method: "GET", path: "/"))
         #expect(headers == [HBaseHeader(name: "Authorization", value: "Basic " + Data("trainer:s3cr3t-Pa55".utf8).base64EncodedString())])
     }
