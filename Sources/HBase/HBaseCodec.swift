@@ -53,6 +53,11 @@ enum HBaseCodec {
     }
 
     static func encodeCellSet(_ rows: [HBaseRow]) throws -> Data {
+        encodeCellSetFast(rows)
+    }
+
+    /// The reference encoder (`JSONEncoder`), kept to check the fast path against.
+    static func encodeCellSetWithFoundation(_ rows: [HBaseRow]) throws -> Data {
         let wire = WireCellSet(
             rows: rows.map { row in
                 WireRow(
@@ -66,6 +71,12 @@ enum HBaseCodec {
 
     /// Decodes a CellSet; `key` and `column` must be present on output (§2).
     static func decodeCellSet(_ data: Data) throws -> [HBaseRow] {
+        if let rows = decodeCellSetFast(data) { return rows }
+        return try decodeCellSetWithFoundation(data)
+    }
+
+    /// The reference decoder (`JSONDecoder`): the fallback, and the oracle for the fast path's tests.
+    static func decodeCellSetWithFoundation(_ data: Data) throws -> [HBaseRow] {
         let wire = try JSONDecoder().decode(WireCellSet.self, from: data)
         return try wire.rows.map { row in
             guard let key = row.key else { throw HBaseError.invalidResponse.with("a CellSet row has no key") }

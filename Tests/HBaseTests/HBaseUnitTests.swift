@@ -219,3 +219,51 @@ struct HBaseConfigurationTests {
         }
     }
 }
+
+@Suite("HBase CellSet fast path")
+struct HBaseCellSetFastPathTests {
+    static let rows = [
+        HBaseRow(key: Data([0x00, 0xFF, 0x22, 0x5C]), cells: [
+            HBaseCell(column: HBaseColumn(family: Data("cf".utf8), qualifier: Data([0x01, 0x3A])), value: Data([0xDE, 0xAD]), timestamp: 1_795_944_361_762),
+            HBaseCell(column: HBaseColumn("cf", "q"), string: "text \"quoted\" \\ é", timestamp: -3),
+        ]),
+        HBaseRow(key: "second", cells: [HBaseCell(column: HBaseColumn("m", ""), value: Data())]),
+    ]
+
+    @Test func fastEncoderMatchesJSONEncoderSemantically() throws {
+        let fast = try HBaseCodec.encodeCellSet(Self.rows)
+        let reference = try HBaseCodec.encodeCellSetWithFoundation(Self.rows)
+        let a = try JSONSerialization.jsonObject(with: fast) as? NSDictionary
+        let b = try JSONSerialization.jsonObject(with: reference) as? NSDictionary
+        #expect(a != nil && a == b)
+    }
+
+    @Test func fastDecoderAgreesWithJSONDecoderAndSkipsUnknownFields() throws {
+        let text = """
+            { "Row" : [ {"key":"AP8iXA==", "extra": {"a": [1, 2.5, true, null, "x"]}, "Cell":[
+              {"column":"Y2Y6AAo6", "timestamp": 1795944361762, "$":"3q0="},
+              {"timestamp":-3,"$":"","column":"bTo="} ]},
+              {"Cell":[],"key":"c2Vjb25k"} ], "other": "ignored" }
+            """
+        let data = Data(text.utf8)
+        let fast = try #require(HBaseCodec.decodeCellSetFast(data))
+        #expect(fast == (try HBaseCodec.decodeCellSetWithFoundation(data)))
+        #expect(fast.count == 2)
+        #expect(fast[0].cells[0].timestamp == 1_795_944_361_762)
+    }
+
+    @Test func fastDecoderDeclinesWhatItDoesNotKnowAndTheFallbackStillReads() throws {
+        // An escaped slash in a base64 string is legal JSON; the fast path declines it.
+        let data = Data(#"{"Row":[{"key":"YS9i","Cell":[{"column":"Y2Y6cQ==","timestamp":1,"$":"eC95\/"}]}]}"#.utf8)
+        #expect(HBaseCodec.decodeCellSetFast(data) == nil)
+        #expect(HBaseCodec.decodeCellSetFast(Data(#"{"Row":[{"key":"YQ==","Cell":[{"column":"Y2Y6cQ==","timestamp":1.5,"$":""}]}]}"#.utf8)) == nil)
+        #expect(HBaseCodec.decodeCellSetFast(Data(#"{"Row":[]} trailing"#.utf8)) == nil)
+        #expect(try HBaseCodec.decodeCellSet(Data(#"{"Row":[{"key":"YQ==","Cell":[{"column":"Y2Y6cQ==","timestamp":1,"$":"eA=="}]}]}"#.utf8)).first?.cells.first?.value == Data("x".utf8))
+    }
+
+    @Test func roundTripThroughBothPaths() throws {
+        let encoded = try HBaseCodec.encodeCellSet(Self.rows)
+        #expect(HBaseCodec.decodeCellSetFast(encoded) == Self.rows)
+        #expect(try HBaseCodec.decodeCellSetWithFoundation(encoded) == Self.rows)
+    }
+}
