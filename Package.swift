@@ -36,7 +36,9 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: strictSettings
+            // The SIMD kernels are ~10x slower unoptimised; tests and `swift run` train real models, so the
+            // Engine is optimised in debug builds too (coverage still maps; bench uses release).
+            swiftSettings: strictSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(name: "Settings", swiftSettings: strictSettings),
         // A generic HBase REST ("Stargate") client; knows nothing of experiments.
@@ -127,7 +129,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SonarLabCLITests",
-            dependencies: ["SonarLabCLI", "SonarLabTestSupport"],
+            dependencies: [
+                "SonarLabCLI", "SonarLabTestSupport", "Tracking", "Engine", "Settings",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
