@@ -2,9 +2,11 @@ import Foundation
 
 /// One HTTP header an authenticator adds to a request.
 public struct HBaseHeader: Hashable, Sendable {
-    /// The header name, e.g. `Authorization`.
+    /// The header name, for example `Authorization`.
     public var name: String
-    /// The header value. It may be a secret: never log it or put it in a message.
+    /// The header value.
+    ///
+    /// It may be a secret: never log it or put it in a message.
     public var value: String
 
     /// Creates a header.
@@ -19,7 +21,7 @@ public struct HBaseHeader: Hashable, Sendable {
 
 /// What an authenticator knows about the request it signs.
 public struct HBaseAuthenticationRequest: Sendable {
-    /// The gateway's host name, e.g. for an SPNEGO service principal `HTTP@host`.
+    /// The gateway's host name, for example for an SPNEGO service principal `HTTP@host`.
     public var host: String
     /// The HTTP method.
     public var method: String
@@ -54,7 +56,9 @@ public enum HBaseChallengeResponse: Hashable, Sendable {
 /// SPNEGO authenticator fits the same shape (`Negotiate` token in `headers`, mutual token in
 /// `responseReceived`, challenge → `.retry` once).
 public protocol HBaseAuthenticator: Sendable {
-    /// Whether credentials would be exposed on plain http (Basic: yes). The client then refuses
+    /// Whether credentials would be exposed on plain http (Basic: yes).
+    ///
+    /// The client then refuses
     /// http unless the host is loopback and the configuration explicitly allows it.
     var sendsReusableSecret: Bool { get }
 
@@ -78,14 +82,19 @@ public protocol HBaseAuthenticator: Sendable {
     ///   - request: The request that was refused.
     ///   - attempt: How many 401s this request has had so far (1 on the first).
     /// - Returns: Whether to sign and send again.
-    func challenged(by challenges: [String], for request: HBaseAuthenticationRequest, attempt: Int) async -> HBaseChallengeResponse
+    func challenged(by challenges: [String], for request: HBaseAuthenticationRequest, attempt: Int) async
+        -> HBaseChallengeResponse
 }
 
 extension HBaseAuthenticator {
     /// Default: nothing to learn from a response.
-    public func responseReceived(status: Int, headers: [HBaseHeader], for request: HBaseAuthenticationRequest) async throws {}
+    public func responseReceived(status: Int, headers: [HBaseHeader], for request: HBaseAuthenticationRequest)
+        async throws
+    {}
     /// Default: a 401 is final.
-    public func challenged(by challenges: [String], for request: HBaseAuthenticationRequest, attempt: Int) async -> HBaseChallengeResponse { .fail }
+    public func challenged(by challenges: [String], for request: HBaseAuthenticationRequest, attempt: Int) async
+        -> HBaseChallengeResponse
+    { .fail }
 }
 
 /// No authentication: for a gateway with `hbase.security.authentication=simple`.
@@ -97,6 +106,7 @@ public struct HBaseNoAuthenticator: HBaseAuthenticator {
     /// No headers.
     /// - Parameter request: Ignored.
     /// - Returns: An empty list.
+    /// - Throws: Never.
     public func headers(for request: HBaseAuthenticationRequest) async throws -> [HBaseHeader] { [] }
 }
 
@@ -108,7 +118,9 @@ extension HBaseAuthenticator where Self == HBaseNoAuthenticator {
 /// HTTP Basic authentication, for a Knox-style gateway in front of the REST server (issue 5 item 2).
 ///
 /// The password never appears in `description`, in logs or in error messages.
-public struct HBaseBasicAuthenticator: HBaseAuthenticator, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct HBaseBasicAuthenticator: HBaseAuthenticator, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     /// The user name.
     public let user: String
     private let password: String
@@ -128,6 +140,7 @@ public struct HBaseBasicAuthenticator: HBaseAuthenticator, CustomStringConvertib
     /// An `Authorization: Basic …` header.
     /// - Parameter request: Ignored.
     /// - Returns: One header.
+    /// - Throws: Never.
     public func headers(for request: HBaseAuthenticationRequest) async throws -> [HBaseHeader] {
         let token = Data("\(user):\(password)".utf8).base64EncodedString()
         return [HBaseHeader(name: "Authorization", value: "Basic \(token)")]

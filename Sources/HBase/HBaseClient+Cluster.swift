@@ -3,12 +3,14 @@ import NIOHTTP1
 
 extension HBaseClient {
     /// The HBase version the gateway's cluster runs: GET `/version/cluster` (HBASE_REST.md §1, §2 ClusterVersion).
-    /// - Returns: The version string, e.g. `2.5.10`.
+    /// - Returns: The version string, for example `2.5.10`.
     /// - Throws: ``HBaseError/unavailable`` (503), ``HBaseError/unauthorized``, ``HBaseError/forbidden``,
     ///   ``HBaseError/transport``, ``HBaseError/timeout``, ``HBaseError/invalidResponse``.
     public func clusterVersion() async throws -> String {
-        let reply = try await expect([200], .GET, "/version/cluster", isIdempotent: true, context: .init(operation: "cluster version"))
-        return try HBaseCodec.decode(HBaseCodec.WireClusterVersion.self, from: reply.body, what: "ClusterVersion").version
+        let reply = try await expect(
+            [200], .GET, "/version/cluster", isIdempotent: true, context: .init(operation: "cluster version"))
+        return try HBaseCodec.decode(HBaseCodec.WireClusterVersion.self, from: reply.body, what: "ClusterVersion")
+            .version
     }
 
     /// The REST gateway's own version: GET `/version/rest` (§1, §2 Version).
@@ -16,9 +18,11 @@ extension HBaseClient {
     /// - Throws: ``HBaseError/unauthorized``, ``HBaseError/transport``, ``HBaseError/timeout``,
     ///   ``HBaseError/invalidResponse``.
     public func restVersion() async throws -> HBaseRESTVersion {
-        let reply = try await expect([200], .GET, "/version/rest", isIdempotent: true, context: .init(operation: "REST version"))
+        let reply = try await expect(
+            [200], .GET, "/version/rest", isIdempotent: true, context: .init(operation: "REST version"))
         let wire = try HBaseCodec.decode(HBaseCodec.WireVersion.self, from: reply.body, what: "Version")
-        return HBaseRESTVersion(rest: wire.rest ?? "", jvm: wire.jvm ?? "", os: wire.os ?? "", server: wire.server ?? "")
+        return HBaseRESTVersion(
+            rest: wire.rest ?? "", jvm: wire.jvm ?? "", os: wire.os ?? "", server: wire.server ?? "")
     }
 
     /// The cluster's status: GET `/status/cluster` (§1, §2 ClusterStatus).
@@ -26,7 +30,8 @@ extension HBaseClient {
     /// - Throws: ``HBaseError/unavailable`` (503), ``HBaseError/unauthorized``, ``HBaseError/forbidden``,
     ///   ``HBaseError/transport``, ``HBaseError/timeout``, ``HBaseError/invalidResponse``.
     public func clusterStatus() async throws -> HBaseClusterStatus {
-        let reply = try await expect([200], .GET, "/status/cluster", isIdempotent: true, context: .init(operation: "cluster status"))
+        let reply = try await expect(
+            [200], .GET, "/status/cluster", isIdempotent: true, context: .init(operation: "cluster status"))
         let wire = try HBaseCodec.decode(HBaseCodec.WireClusterStatus.self, from: reply.body, what: "ClusterStatus")
         return HBaseClusterStatus(
             regions: wire.regions ?? 0,
@@ -54,8 +59,10 @@ extension HBaseClient {
     /// - Throws: ``HBaseError/serverError``, ``HBaseError/unauthorized``, ``HBaseError/forbidden``,
     ///   ``HBaseError/transport``, ``HBaseError/timeout``, ``HBaseError/invalidResponse``.
     public func listNamespaces() async throws -> [String] {
-        let reply = try await expect([200], .GET, "/namespaces", isIdempotent: true, context: .init(operation: "list namespaces"))
-        return try HBaseCodec.decode(HBaseCodec.WireNamespaces.self, from: reply.body, what: "Namespaces").namespaces ?? []
+        let reply = try await expect(
+            [200], .GET, "/namespaces", isIdempotent: true, context: .init(operation: "list namespaces"))
+        return try HBaseCodec.decode(HBaseCodec.WireNamespaces.self, from: reply.body, what: "Namespaces").namespaces
+            ?? []
     }
 
     /// A namespace's properties, or `nil` if it does not exist.
@@ -68,9 +75,12 @@ extension HBaseClient {
     public func namespaceProperties(_ namespace: String) async throws -> [String: String]? {
         guard try await listNamespaces().contains(namespace) else { return nil }
         let context = Context(operation: "get", namespace: namespace, notFound: .namespaceNotFound)
-        let reply = try await expect([200], .GET, "/namespaces/" + HBasePath.encode(namespace), isIdempotent: true, context: context)
-        return try HBaseCodec.decode(HBaseCodec.WireNamespaceProperties.self, from: reply.body, what: "NamespaceProperties")
-            .properties ?? [:]
+        let reply = try await expect(
+            [200], .GET, "/namespaces/" + HBasePath.encode(namespace), isIdempotent: true, context: context)
+        return try HBaseCodec.decode(
+            HBaseCodec.WireNamespaceProperties.self, from: reply.body, what: "NamespaceProperties"
+        )
+        .properties ?? [:]
     }
 
     /// Creates a namespace: POST `/namespaces/{ns}` (§1, §2 NamespaceProperties).
@@ -83,13 +93,15 @@ extension HBaseClient {
     public func createNamespace(_ namespace: String, properties: [String: String] = [:]) async throws {
         let context = Context(operation: "create", namespace: namespace)
         let body = try JSONEncoder().encode(HBaseCodec.WireNamespaceProperties(properties: properties))
-        let reply = try await send(.POST, "/namespaces/" + HBasePath.encode(namespace), body: body, isIdempotent: false, context: context)
+        let reply = try await send(
+            .POST, "/namespaces/" + HBasePath.encode(namespace), body: body, isIdempotent: false, context: context)
         switch reply.status {
         case 200, 201: return
         case 403:
             // 403 means "already exists" or "forbidden" (§1); only the list can tell them apart.
             if (try? await listNamespaces().contains(namespace)) == true {
-                throw HBaseError.alreadyExists.with("create namespace '\(namespace)': it already exists (HTTP 403)", status: 403)
+                throw HBaseError.alreadyExists.with(
+                    "create namespace '\(namespace)': it already exists (HTTP 403)", status: 403)
             }
             throw Self.error(status: reply.status, body: reply.body, context: context)
         default:
@@ -104,7 +116,8 @@ extension HBaseClient {
     ///   ``HBaseError/timeout``.
     public func deleteNamespace(_ namespace: String) async throws {
         let context = Context(operation: "delete", namespace: namespace, notFound: .namespaceNotFound)
-        _ = try await expect([200], .DELETE, "/namespaces/" + HBasePath.encode(namespace), isIdempotent: true, context: context)
+        _ = try await expect(
+            [200], .DELETE, "/namespaces/" + HBasePath.encode(namespace), isIdempotent: true, context: context)
     }
 
     /// The tables in a namespace: GET `/namespaces/{ns}/tables` (§1).
@@ -114,7 +127,8 @@ extension HBaseClient {
     ///   ``HBaseError/unauthorized``, ``HBaseError/transport``, ``HBaseError/timeout``, ``HBaseError/invalidResponse``.
     public func listTables(inNamespace namespace: String) async throws -> [HBaseTableName] {
         let context = Context(operation: "list tables", namespace: namespace, notFound: .namespaceNotFound)
-        let reply = try await expect([200], .GET, "/namespaces/" + HBasePath.encode(namespace) + "/tables", isIdempotent: true, context: context)
+        let reply = try await expect(
+            [200], .GET, "/namespaces/" + HBasePath.encode(namespace) + "/tables", isIdempotent: true, context: context)
         let wire = try HBaseCodec.decode(HBaseCodec.WireTableList.self, from: reply.body, what: "TableList")
         return (wire.table ?? []).map { HBaseTableName(HBaseTableName(qualified: $0.name).name, namespace: namespace) }
     }

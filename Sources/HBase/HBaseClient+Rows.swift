@@ -16,16 +16,22 @@ extension HBaseClient {
     ///   without qualifier).
     public func put(_ rows: [HBaseRow], into table: HBaseTableName) async throws {
         guard let first = rows.first else { return }
-        let context = Context(operation: rows.count == 1 ? "put" : "put \(rows.count) rows into", table: table, row: rows.count == 1 ? first.key : nil)
+        let context = Context(
+            operation: rows.count == 1 ? "put" : "put \(rows.count) rows into", table: table,
+            row: rows.count == 1 ? first.key : nil)
         for row in rows where row.cells.isEmpty || row.cells.contains(where: { $0.column.qualifier == nil }) {
-            throw HBaseError.invalidArgument.with("put into table '\(table.qualified)' row '\(Self.printable(row.key))': every cell needs a family and a qualifier, and a row needs at least one cell")
+            throw HBaseError.invalidArgument.with(
+                "put into table '\(table.qualified)' row '\(Self.printable(row.key))': every cell needs a family and a qualifier, and a row needs at least one cell"
+            )
         }
         let idempotent = rows.allSatisfy { $0.cells.allSatisfy { $0.timestamp != nil } }
         // Every row carries its key, so the path row is only a default (§3.4). A path ending in `*` would
         // route to the stateless scanner on a gateway that decodes before routing (§7.1), so such a key is
         // not used as the path row.
         let pathKey = first.key.last == UInt8(ascii: "*") ? Data("row".utf8) : first.key
-        _ = try await expect([200], .PUT, HBasePath.row(table, key: pathKey), body: try HBaseCodec.encodeCellSet(rows), isIdempotent: idempotent, context: context)
+        _ = try await expect(
+            [200], .PUT, HBasePath.row(table, key: pathKey), body: try HBaseCodec.encodeCellSet(rows),
+            isIdempotent: idempotent, context: context)
     }
 
     /// Writes one row; see ``put(_:into:)``.
@@ -58,7 +64,8 @@ extension HBaseClient {
         timeRange: Range<Int64>? = nil
     ) async throws -> HBaseRow? {
         if timeRange != nil && columns.isEmpty {
-            throw HBaseError.invalidArgument.with("get of table '\(table.qualified)' row '\(Self.printable(key))': a time range needs columns (§3.1)")
+            throw HBaseError.invalidArgument.with(
+                "get of table '\(table.qualified)' row '\(Self.printable(key))': a time range needs columns (§3.1)")
         }
         let context = Context(operation: "get", table: table, row: key, notFound: .rowNotFound)
         var path = HBasePath.row(table, key: key, columns: columns, timeRange: timeRange)
@@ -76,7 +83,9 @@ extension HBaseClient {
     ///   - maxVersions: Versions per column.
     /// - Returns: The row, or `nil`.
     /// - Throws: As the `Data` variant.
-    public func row(_ key: String, in table: HBaseTableName, columns: [HBaseColumn] = [], maxVersions: Int? = nil) async throws -> HBaseRow? {
+    public func row(_ key: String, in table: HBaseTableName, columns: [HBaseColumn] = [], maxVersions: Int? = nil)
+        async throws -> HBaseRow?
+    {
         try await row(Data(key.utf8), in: table, columns: columns, maxVersions: maxVersions)
     }
 
@@ -91,7 +100,9 @@ extension HBaseClient {
     /// - Returns: The rows found, in the server's order; empty if none (HBase's 404 "No rows found.").
     /// - Throws: ``HBaseError/forbidden``, ``HBaseError/badRequest``, ``HBaseError/unavailable``,
     ///   ``HBaseError/unauthorized``, ``HBaseError/transport``, ``HBaseError/timeout``, ``HBaseError/invalidResponse``.
-    public func rows(_ keys: [Data], in table: HBaseTableName, columns: [HBaseColumn] = [], maxVersions: Int? = nil) async throws -> [HBaseRow] {
+    public func rows(_ keys: [Data], in table: HBaseTableName, columns: [HBaseColumn] = [], maxVersions: Int? = nil)
+        async throws -> [HBaseRow]
+    {
         guard !keys.isEmpty else { return [] }
         let context = Context(operation: "multiget \(keys.count) rows of", table: table, notFound: .rowNotFound)
         var path = HBasePath.table(table) + "/multiget"
@@ -117,7 +128,8 @@ extension HBaseClient {
     ///   ``HBaseError/transport``, ``HBaseError/timeout``.
     public func delete(_ key: Data, from table: HBaseTableName, columns: [HBaseColumn] = []) async throws {
         let context = Context(operation: "delete", table: table, row: key)
-        _ = try await expect([200], .DELETE, HBasePath.row(table, key: key, columns: columns), isIdempotent: true, context: context)
+        _ = try await expect(
+            [200], .DELETE, HBasePath.row(table, key: key, columns: columns), isIdempotent: true, context: context)
     }
 
     /// Writes cells only if a column currently holds an expected value: PUT `/{t}/{row}?check=put` (§3.5).
@@ -131,7 +143,7 @@ extension HBaseClient {
     ///   - column: The condition's column (with a non-empty qualifier).
     ///   - expected: The value the column must hold now.
     /// - Returns: `true` if written, `false` if the condition was not met.
-    /// - Throws: ``HBaseError/badRequest`` (400, e.g. the columns do not match), ``HBaseError/tableNotFound``
+    /// - Throws: ``HBaseError/badRequest`` (400, for example the columns do not match), ``HBaseError/tableNotFound``
     ///   (404: table or family), ``HBaseError/forbidden``, ``HBaseError/unavailable``, ``HBaseError/unauthorized``,
     ///   ``HBaseError/transport``, ``HBaseError/timeout``, ``HBaseError/invalidArgument``.
     public func checkAndPut(
@@ -142,12 +154,16 @@ extension HBaseClient {
         equals expected: Data
     ) async throws -> Bool {
         guard !cells.isEmpty, let qualifier = column.qualifier, !qualifier.isEmpty else {
-            throw HBaseError.invalidArgument.with("check-and-put on table '\(table.qualified)' row '\(Self.printable(key))': needs cells and a condition column with a qualifier")
+            throw HBaseError.invalidArgument.with(
+                "check-and-put on table '\(table.qualified)' row '\(Self.printable(key))': needs cells and a condition column with a qualifier"
+            )
         }
         let context = Context(operation: "check-and-put", table: table, row: key)
         let condition = HBaseCell(column: column, value: expected)
         let body = try HBaseCodec.encodeCellSet([HBaseRow(key: key, cells: cells + [condition])])
-        let reply = try await expect([200, 304], .PUT, HBasePath.row(table, key: key) + "?check=put", body: body, isIdempotent: false, context: context)
+        let reply = try await expect(
+            [200, 304], .PUT, HBasePath.row(table, key: key) + "?check=put", body: body, isIdempotent: false,
+            context: context)
         return reply.status == 200
     }
 
@@ -164,12 +180,14 @@ extension HBaseClient {
     /// - Throws: ``HBaseError/tableNotFound``, ``HBaseError/badRequest``, ``HBaseError/forbidden``,
     ///   ``HBaseError/unavailable``, ``HBaseError/unauthorized``, ``HBaseError/transport``,
     ///   ``HBaseError/timeout``, ``HBaseError/invalidResponse``, ``HBaseError/invalidArgument`` (non-UTF-8 bound).
-    public func statelessScan(_ scan: HBaseScan, in table: HBaseTableName, limit: Int? = nil) async throws -> [HBaseRow] {
+    public func statelessScan(_ scan: HBaseScan, in table: HBaseTableName, limit: Int? = nil) async throws -> [HBaseRow]
+    {
         var items: [(String, String)] = []
         for (name, bound) in [("startrow", scan.startRow), ("endrow", scan.endRow)] {
             guard let bound else { continue }
             guard let text = String(data: bound, encoding: .utf8) else {
-                throw HBaseError.invalidArgument.with("stateless scan of table '\(table.qualified)': \(name) is not valid UTF-8 (§3.7)")
+                throw HBaseError.invalidArgument.with(
+                    "stateless scan of table '\(table.qualified)': \(name) is not valid UTF-8 (§3.7)")
             }
             items.append((name, text))
         }
@@ -179,7 +197,8 @@ extension HBaseClient {
         if let endTime = scan.endTime { items.append(("endtime", String(endTime))) }
         if let limit { items.append(("limit", String(limit))) }
         let context = Context(operation: "scan", table: table)
-        let reply = try await expect([200], .GET, HBasePath.table(table) + "/*" + HBasePath.query(items), isIdempotent: true, context: context)
+        let reply = try await expect(
+            [200], .GET, HBasePath.table(table) + "/*" + HBasePath.query(items), isIdempotent: true, context: context)
         return try HBaseCodec.decodeCellSet(reply.body)
     }
 }

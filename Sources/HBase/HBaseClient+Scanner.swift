@@ -52,7 +52,9 @@ extension HBaseClient {
     ///   ``HBaseError/invalidResponse`` (no `Location`).
     public func openScanner(_ scan: HBaseScan, in table: HBaseTableName) async throws -> HBaseScanner {
         let context = Context(operation: "open scanner on", table: table)
-        let reply = try await expect([201], .PUT, HBasePath.table(table) + "/scanner", body: try HBaseCodec.encodeScanner(scan), isIdempotent: false, context: context)
+        let reply = try await expect(
+            [201], .PUT, HBasePath.table(table) + "/scanner", body: try HBaseCodec.encodeScanner(scan),
+            isIdempotent: false, context: context)
         // The id is the last path segment of Location; the host part is the gateway's view of itself,
         // which may differ behind a proxy, so only the id is used.
         guard let location = reply.headers.first(name: "Location"),

@@ -8,12 +8,14 @@ extension HBaseClient {
     /// families while keeping the others.
     /// - Parameter schema: The full schema.
     /// - Throws: ``HBaseError/forbidden`` (read-only or no grant), ``HBaseError/badRequest``,
-    ///   ``HBaseError/unavailable`` (e.g. missing namespace, §3.9), ``HBaseError/unauthorized``,
+    ///   ``HBaseError/unavailable`` (for example missing namespace, §3.9), ``HBaseError/unauthorized``,
     ///   ``HBaseError/transport``, ``HBaseError/timeout``.
     public func createOrReplaceTable(_ schema: HBaseTableSchema) async throws {
         let context = Context(operation: "create table", table: schema.table)
         // 304 is a lost create race: the table exists (§1).
-        _ = try await expect([200, 201, 304], .PUT, HBasePath.table(schema.table) + "/schema", body: try HBaseCodec.encodeSchema(schema), isIdempotent: true, context: context)
+        _ = try await expect(
+            [200, 201, 304], .PUT, HBasePath.table(schema.table) + "/schema", body: try HBaseCodec.encodeSchema(schema),
+            isIdempotent: true, context: context)
     }
 
     /// Creates a table if missing, otherwise adds or modifies the given families and keeps the others:
@@ -25,7 +27,9 @@ extension HBaseClient {
     @discardableResult
     public func alterTable(_ schema: HBaseTableSchema) async throws -> Bool {
         let context = Context(operation: "alter table", table: schema.table)
-        let reply = try await expect([200, 201], .POST, HBasePath.table(schema.table) + "/schema", body: try HBaseCodec.encodeSchema(schema), isIdempotent: true, context: context)
+        let reply = try await expect(
+            [200, 201], .POST, HBasePath.table(schema.table) + "/schema", body: try HBaseCodec.encodeSchema(schema),
+            isIdempotent: true, context: context)
         return reply.status == 201
     }
 
@@ -36,7 +40,8 @@ extension HBaseClient {
     ///   ``HBaseError/transport``, ``HBaseError/timeout``, ``HBaseError/invalidResponse``.
     public func tableSchema(_ table: HBaseTableName) async throws -> HBaseTableSchema {
         let context = Context(operation: "get schema of", table: table)
-        let reply = try await expect([200], .GET, HBasePath.table(table) + "/schema", isIdempotent: true, context: context)
+        let reply = try await expect(
+            [200], .GET, HBasePath.table(table) + "/schema", isIdempotent: true, context: context)
         return try HBaseCodec.decodeSchema(reply.body, table: table)
     }
 
@@ -47,7 +52,8 @@ extension HBaseClient {
     ///   ``HBaseError/transport``, ``HBaseError/timeout``.
     public func tableExists(_ table: HBaseTableName) async throws -> Bool {
         let context = Context(operation: "check existence of", table: table)
-        let reply = try await expect([200, 404], .GET, HBasePath.table(table) + "/exists", isIdempotent: true, context: context)
+        let reply = try await expect(
+            [200, 404], .GET, HBasePath.table(table) + "/exists", isIdempotent: true, context: context)
         return reply.status == 200
     }
 

@@ -96,7 +96,9 @@ public final class HBaseClient: Sendable {
         }
     }
 
-    /// Closes the connection pool. Call once; later calls do nothing.
+    /// Closes the connection pool.
+    ///
+    /// Call once; later calls do nothing.
     /// - Throws: ``HBaseError/transport`` if the pool cannot shut down.
     public func shutdown() async throws {
         let already = isShutDown.withLock { state in
@@ -187,7 +189,8 @@ public final class HBaseClient: Sendable {
                     timeout: Self.timeAmount(configuration.timeouts.request)
                 )
                 let bytes = try await response.body.collect(upTo: 256 * 1024 * 1024)
-                let reply = Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+                let reply = Reply(
+                    status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
                 let headerList = response.headers.map { HBaseHeader(name: $0.name, value: $0.value) }
                 try await configuration.authenticator.responseReceived(
                     status: reply.status,
@@ -206,7 +209,8 @@ public final class HBaseClient: Sendable {
                     }
                     return reply
                 }
-                let action = configuration.retryPolicy.action(after: .status(reply.status), attempt: attempt, isIdempotent: isIdempotent)
+                let action = configuration.retryPolicy.action(
+                    after: .status(reply.status), attempt: attempt, isIdempotent: isIdempotent)
                 guard case .retry(let wait) = action else { return reply }
                 logger.debug("HBase retry after 503", metadata: ["attempt": "\(attempt)"])
                 try await Task.sleep(for: wait)
@@ -270,9 +274,13 @@ public final class HBaseClient: Sendable {
     static func transportError(_ outcome: HBaseRequestOutcome, context: Context) -> HBaseError {
         switch outcome {
         case .timeout: return HBaseError.timeout.with("\(context.summary) timed out")
-        case .connectionRefused: return HBaseError.transport.with("\(context.summary): connection refused by the HBase REST gateway")
-        case .connectionReset: return HBaseError.transport.with("\(context.summary): connection reset by the HBase REST gateway")
-        case .otherTransportError, .status: return HBaseError.transport.with("\(context.summary): could not reach the HBase REST gateway (network or TLS failure)")
+        case .connectionRefused:
+            return HBaseError.transport.with("\(context.summary): connection refused by the HBase REST gateway")
+        case .connectionReset:
+            return HBaseError.transport.with("\(context.summary): connection reset by the HBase REST gateway")
+        case .otherTransportError, .status:
+            return HBaseError.transport.with(
+                "\(context.summary): could not reach the HBase REST gateway (network or TLS failure)")
         }
     }
 
@@ -284,9 +292,13 @@ public final class HBaseClient: Sendable {
         let detail = serverMessage(body)
         let suffix = detail.isEmpty ? " (HTTP \(status))" : ": \(detail) (HTTP \(status))"
         switch status {
-        case 304: return HBaseError.conditionNotMet.with("\(context.summary): condition not met (HTTP 304)", status: status)
-        case 400: return HBaseError.badRequest.with("\(context.summary) was rejected as a bad request\(suffix)", status: status)
-        case 401: return HBaseError.unauthorized.with("\(context.summary): not authenticated (HTTP 401)", status: status)
+        case 304:
+            return HBaseError.conditionNotMet.with("\(context.summary): condition not met (HTTP 304)", status: status)
+        case 400:
+            return HBaseError.badRequest.with(
+                "\(context.summary) was rejected as a bad request\(suffix)", status: status)
+        case 401:
+            return HBaseError.unauthorized.with("\(context.summary): not authenticated (HTTP 401)", status: status)
         case 403: return HBaseError.forbidden.with("\(context.summary): forbidden\(suffix)", status: status)
         case 404:
             let what: String
@@ -297,11 +309,16 @@ public final class HBaseClient: Sendable {
             default: what = "no such table or column family"
             }
             return context.notFound.with("\(context.summary): \(what) (HTTP 404)", status: status)
-        case 410: return HBaseError.scannerGone.with("\(context.summary): the scanner is gone; its table was disabled (HTTP 410)", status: status)
+        case 410:
+            return HBaseError.scannerGone.with(
+                "\(context.summary): the scanner is gone; its table was disabled (HTTP 410)", status: status)
         case 500: return HBaseError.serverError.with("\(context.summary): server error\(suffix)", status: status)
-        case 501: return HBaseError.notImplemented.with("\(context.summary): not implemented by this server\(suffix)", status: status)
+        case 501:
+            return HBaseError.notImplemented.with(
+                "\(context.summary): not implemented by this server\(suffix)", status: status)
         case 503: return HBaseError.unavailable.with("\(context.summary): HBase unavailable\(suffix)", status: status)
-        default: return HBaseError.unexpectedResponse.with("\(context.summary): unexpected HTTP \(status)", status: status)
+        default:
+            return HBaseError.unexpectedResponse.with("\(context.summary): unexpected HTTP \(status)", status: status)
         }
     }
 

@@ -7,11 +7,17 @@ public import Foundation
 public struct HBaseClientConfiguration: Sendable {
     /// Timeouts of one attempt.
     public struct Timeouts: Hashable, Sendable {
-        /// TCP (and TLS) connect timeout. Default 5 s.
+        /// TCP (and TLS) connect timeout.
+        ///
+        /// Default 5 s.
         public var connect: Duration
-        /// Longest silence while reading a response. Default 30 s.
+        /// Longest silence while reading a response.
+        ///
+        /// Default 30 s.
         public var read: Duration
-        /// Deadline for one whole attempt, from sending to the last body byte. Default 60 s.
+        /// Deadline for one whole attempt, from sending to the last body byte.
+        ///
+        /// Default 60 s.
         public var request: Duration
 
         /// Creates timeouts; every argument has the documented default.
@@ -26,7 +32,9 @@ public struct HBaseClientConfiguration: Sendable {
         }
     }
 
-    /// TLS settings for an https base URL. Host names are always verified.
+    /// TLS settings for an https base URL.
+    ///
+    /// Host names are always verified.
     public struct TLS: Hashable, Sendable {
         /// A PEM file of CA certificates to trust instead of the system store; `nil` uses the system store.
         public var caFile: String?
@@ -36,22 +44,37 @@ public struct HBaseClientConfiguration: Sendable {
         public init(caFile: String? = nil) { self.caFile = caFile }
     }
 
-    /// The gateway's base URL, `http(s)://host:port[/prefix]`. Required.
+    /// The gateway's base URL, `http(s)://host:port[/prefix]`.
+    ///
+    /// Required.
     public var baseURL: URL
-    /// Timeouts. Default: ``Timeouts/init(connect:read:request:)``'s defaults.
+    /// Timeouts.
+    ///
+    /// Default: ``Timeouts/init(connect:read:request:)``'s defaults.
     public var timeouts: Timeouts
-    /// When to retry. Default ``HBaseRetryPolicy/init(maxAttempts:initialBackoff:maxBackoff:multiplier:)``.
+    /// When to retry.
+    ///
+    /// Default ``HBaseRetryPolicy/init(maxAttempts:initialBackoff:maxBackoff:multiplier:)``.
     public var retryPolicy: HBaseRetryPolicy
-    /// How requests are authenticated. Default `.none`.
+    /// How requests are authenticated.
+    ///
+    /// Default `.none`.
     public var authenticator: any HBaseAuthenticator
-    /// TLS settings. Default: system trust store.
+    /// TLS settings.
+    ///
+    /// Default: system trust store.
     public var tls: TLS
-    /// Allow plain http to a non-loopback host. Default `false` (refused).
+    /// Allow plain http to a non-loopback host.
+    ///
+    /// Default `false` (refused).
     public var allowsInsecureTransport: Bool
     /// Allow an authenticator that sends a reusable secret (Basic) over plain http to a loopback host.
+    ///
     /// Default `false`.
     public var allowsCredentialsOverLoopbackHTTP: Bool
-    /// Idle pooled connections per host. Default 8.
+    /// Idle pooled connections per host.
+    ///
+    /// Default 8.
     public var maxConnectionsPerHost: Int
 
     /// Creates a configuration.

@@ -49,7 +49,9 @@ private struct CellSetScanner {
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     mutating func skipSpace() {
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
+        while index < bytes.count,
+            bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
+        {
             index += 1
         }
     }
@@ -110,7 +112,9 @@ private struct CellSetScanner {
             digits += 1
             index += 1
         }
-        if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) { return nil }
+        if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
+            return nil
+        }
         return digits > 0 ? (negative ? -value : value) : nil
     }
 
@@ -129,7 +133,9 @@ private struct CellSetScanner {
             } while consume(UInt8(ascii: ","))
             return consume(close)
         default:
-            while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]")].contains(bytes[index]) { index += 1 }
+            while index < bytes.count,
+                ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]")].contains(bytes[index])
+            { index += 1 }
             return true
         }
     }
@@ -187,7 +193,8 @@ private struct CellSetScanner {
                                 }
                             }
                             guard cellOK, let column, let value else { return false }
-                            cells.append(HBaseCell(column: HBaseColumn(wire: column), value: value, timestamp: timestamp))
+                            cells.append(
+                                HBaseCell(column: HBaseColumn(wire: column), value: value, timestamp: timestamp))
                             return true
                         }
                     default:

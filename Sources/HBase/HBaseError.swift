@@ -44,14 +44,14 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Lets `catch HBaseError.tableNotFound { … }` match any error with that code.
     /// - Parameters:
-    ///   - pattern: An error whose code to match, e.g. ``tableNotFound``.
+    ///   - pattern: An error whose code to match, for example ``tableNotFound``.
     ///   - error: The thrown error.
     /// - Returns: Whether `error` is an ``HBaseError`` with the same code.
     public static func ~= (pattern: HBaseError, error: any Error) -> Bool {
         (error as? HBaseError) == pattern
     }
 
-    /// The code and message, e.g. `HBaseError.tableNotFound: table 'ns:t' does not exist (HTTP 404)`.
+    /// The code and message, for example `HBaseError.tableNotFound: table 'ns:t' does not exist (HTTP 404)`.
     public var description: String { "HBaseError.\(code.rawValue): \(message)" }
 
     /// The gateway answered 401: no or rejected credentials (HBASE_REST.md §4).
@@ -64,7 +64,7 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let rowNotFound = HBaseError(.rowNotFound, "row not found")
     /// The namespace does not exist (404 on a namespace delete, §1).
     public static let namespaceNotFound = HBaseError(.namespaceNotFound, "namespace not found")
-    /// The scanner id is unknown to this gateway, e.g. expired or created on another gateway (§3.8).
+    /// The scanner id is unknown to this gateway, for example expired or created on another gateway (§3.8).
     public static let scannerNotFound = HBaseError(.scannerNotFound, "scanner not found")
     /// The scanner's table was disabled while scanning; the scanner is dropped (410, §1).
     public static let scannerGone = HBaseError(.scannerGone, "scanner gone")
@@ -88,13 +88,16 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let timeout = HBaseError(.timeout, "timeout")
     /// The response body could not be decoded as the JSON shape HBASE_REST.md §2 describes.
     public static let invalidResponse = HBaseError(.invalidResponse, "invalid response")
-    /// A caller-supplied value cannot be sent (e.g. a row key that is not valid UTF-8 in a query, §3.1).
+    /// A caller-supplied value cannot be sent (for example a row key that is not valid UTF-8 in a query, §3.1).
     public static let invalidArgument = HBaseError(.invalidArgument, "invalid argument")
-    /// The configuration is unusable or unsafe (e.g. plain http to a non-loopback host).
+    /// The configuration is unusable or unsafe (for example plain http to a non-loopback host).
     public static let invalidConfiguration = HBaseError(.invalidConfiguration, "invalid configuration")
 
-    /// A copy of this error with a more specific message, keeping the code (for layers above the client,
-    /// e.g. a store that finds a malformed cell). The message must not contain secrets or cell values.
+    /// A copy of this error with a more specific message, keeping the code.
+    ///
+    /// For layers above the client, for example a store that finds a malformed cell. The message must not
+    /// contain secrets or cell values.
+    ///
     /// - Parameter message: The new message.
     /// - Returns: The same code with `message`.
     public func with(message: String) -> HBaseError { with(message) }

@@ -63,6 +63,7 @@ public struct HBaseColumn: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Parses HBase's wire form `family:qualifier`, split at the first `:` (CellUtil.parseColumn, §3.1).
+    ///
     /// A form without `:` is a whole family.
     /// - Parameter bytes: The `column` bytes of a cell.
     public init(wire bytes: Data) {
@@ -272,8 +273,11 @@ public struct HBaseScan: Hashable, Sendable {
         Self.prefix(Data(prefix.utf8), columns: columns, batch: batch)
     }
 
-    /// The smallest key greater than every key that starts with `prefix`: drop trailing 0xFF bytes,
-    /// then add one to the last byte. `nil` when no such key exists (empty or all-0xFF prefix).
+    /// The smallest key greater than every key that starts with `prefix`.
+    ///
+    /// Drops trailing 0xFF bytes, then adds one to the last byte; `nil` when no such key exists (empty or
+    /// all-0xFF prefix).
+    ///
     /// - Parameter prefix: The key prefix.
     /// - Returns: The exclusive end row of a prefix scan.
     public static func successor(ofPrefix prefix: Data) -> Data? {

@@ -27,13 +27,21 @@ public enum HBaseRetryAction: Hashable, Sendable {
 /// may have been applied and the caller's deadline is spent. The wait grows exponentially:
 /// `initialBackoff * multiplier^(attempt-1)`, capped at `maxBackoff`.
 public struct HBaseRetryPolicy: Hashable, Sendable {
-    /// Total attempts including the first; 1 disables retries. Default 4.
+    /// Total attempts including the first; 1 disables retries.
+    ///
+    /// Default 4.
     public var maxAttempts: Int
-    /// The wait before the second attempt. Default 100 ms.
+    /// The wait before the second attempt.
+    ///
+    /// Default 100 ms.
     public var initialBackoff: Duration
-    /// The longest wait between attempts. Default 2 s.
+    /// The longest wait between attempts.
+    ///
+    /// Default 2 s.
     public var maxBackoff: Duration
-    /// The factor applied to the wait after each attempt. Default 2.
+    /// The factor applied to the wait after each attempt.
+    ///
+    /// Default 2.
     public var multiplier: Int
 
     /// Creates a retry policy; every argument has the documented default.

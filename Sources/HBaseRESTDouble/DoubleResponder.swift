@@ -12,7 +12,9 @@ struct DoubleReply: Sendable {
     var headers: [(String, String)] = []
 
     static func json(_ body: Data, status: Int = 200, noCache: Bool = false) -> DoubleReply {
-        DoubleReply(status: status, body: body, contentType: "application/json", headers: noCache ? [("Cache-Control", "no-cache")] : [])
+        DoubleReply(
+            status: status, body: body, contentType: "application/json",
+            headers: noCache ? [("Cache-Control", "no-cache")] : [])
     }
 
     static func text(_ status: Int, _ text: String) -> DoubleReply {
@@ -86,13 +88,19 @@ struct DoubleResponder: HTTPResponder {
 
     // MARK: Content negotiation (§1 media types, §7.7)
 
-    static let knownNonJSON = ["text/plain", "text/xml", "application/x-protobuf", "application/protobuf", "application/octet-stream"]
+    static let knownNonJSON = [
+        "text/plain", "text/xml", "application/x-protobuf", "application/protobuf", "application/octet-stream",
+    ]
 
-    /// `nil` if the response may be JSON; else the refusal. No `Accept` or `*/*` would get XML or text
+    /// `nil` if the response may be JSON; else the refusal.
+    ///
+    /// No `Accept` or `*/*` would get XML or text
     /// from a real gateway (§7.7), which the double does not speak: 501. An unknown type: 406.
     func negotiateAccept(_ request: Request) -> DoubleReply? {
         let accept = request.headers[.accept]?.lowercased() ?? ""
-        let types = accept.split(separator: ",").map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces) }
+        let types = accept.split(separator: ",").map {
+            $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces)
+        }
         if types.contains("application/json") { return nil }
         if types.isEmpty || types.contains("*/*") || types.contains(where: { Self.knownNonJSON.contains($0) }) {
             return .notImplemented("only application/json responses (send Accept: application/json)")
@@ -103,7 +111,9 @@ struct DoubleResponder: HTTPResponder {
     /// `nil` if the body is JSON (or absent when `optional`); 501 for XML/protobuf/binary; 415 otherwise.
     func negotiateContentType(_ request: Request, bodyIsEmpty: Bool, optional: Bool = false) -> DoubleReply? {
         if optional && bodyIsEmpty { return nil }
-        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let type =
+            request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces)
+            .lowercased() ?? ""
         if type == "application/json" { return nil }
         if Self.knownNonJSON.contains(type) && type != "text/plain" {
             return .notImplemented("only application/json request bodies")
@@ -153,8 +163,10 @@ struct DoubleResponder: HTTPResponder {
         case (.scanner(_, let id), .delete):
             await scanners.close(id: id)
             return .empty(200)
-        case (.multiget(let t, let columns), .get): return try await multiget(request, t, columns: columns, query: query)
-        case (.statelessScan(let t, let prefix), .get): return try await statelessScan(request, t, prefix: prefix, query: query)
+        case (.multiget(let t, let columns), .get):
+            return try await multiget(request, t, columns: columns, query: query)
+        case (.statelessScan(let t, let prefix), .get):
+            return try await statelessScan(request, t, prefix: prefix, query: query)
         case (.row(let t, let spec), .get): return try await getRow(request, t, rawSpec: spec, query: query)
         case (.row(let t, let spec), .put), (.row(let t, let spec), .post):
             return try await putRow(request, t, rawSpec: spec, query: query, body: body)
@@ -179,7 +191,10 @@ struct DoubleResponder: HTTPResponder {
         if let refusal = negotiateAccept(request) { return refusal }
         let os = ProcessInfo.processInfo.operatingSystemVersionString
         return .json(
-            DoubleWire.json(["JVM": "none (hbase-rest-double)", "Jersey": "", "OS": os, "REST": "0.0.3", "Server": "hbase-rest-double"]),
+            DoubleWire.json([
+                "JVM": "none (hbase-rest-double)", "Jersey": "", "OS": os, "REST": "0.0.3",
+                "Server": "hbase-rest-double",
+            ]),
             noCache: true
         )
     }
@@ -195,11 +210,15 @@ struct DoubleResponder: HTTPResponder {
         if let refusal = negotiateAccept(request) { return refusal }
         let tables = await store.tableNames()
         let node: [String: Any] = [
-            "name": "hbase-rest-double", "Region": tables.map { ["name": Data($0.utf8).base64EncodedString(), "stores": 1] },
+            "name": "hbase-rest-double",
+            "Region": tables.map { ["name": Data($0.utf8).base64EncodedString(), "stores": 1] },
             "requests": 0, "startCode": 0, "heapSizeMB": 0, "maxHeapSizeMB": 0,
         ]
         return .json(
-            DoubleWire.json(["regions": tables.count, "requests": 0, "averageLoad": Double(tables.count), "LiveNodes": [node], "DeadNodes": [String]()]),
+            DoubleWire.json([
+                "regions": tables.count, "requests": 0, "averageLoad": Double(tables.count), "LiveNodes": [node],
+                "DeadNodes": [String](),
+            ]),
             noCache: true
         )
     }
@@ -227,7 +246,9 @@ struct DoubleResponder: HTTPResponder {
         if let refusal = negotiateContentType(request, bodyIsEmpty: body.isEmpty, optional: true) { return refusal }
         var properties: [String: String] = [:]
         if !body.isEmpty {
-            guard let model = try? JSONDecoder().decode(DoubleWire.NamespaceProperties.self, from: body) else { return .badRequest }
+            guard let model = try? JSONDecoder().decode(DoubleWire.NamespaceProperties.self, from: body) else {
+                return .badRequest
+            }
             properties = model.properties ?? [:]
         }
         let exists = await store.namespaceExists(namespace)
@@ -273,9 +294,12 @@ struct DoubleResponder: HTTPResponder {
         return .json(DoubleWire.schemaJSON(name: DoubleStore.canonical(table), schema: schema), noCache: true)
     }
 
-    /// PUT `/{t}/schema` creates or replaces (201 + Location both ways); POST creates (201) or updates
-    /// families (200) (§1). The URL's table name wins over the body's `name` (§2).
-    func putSchema(_ request: Request, _ table: String, body: Data, replace: Bool, path: Substring) async throws -> DoubleReply {
+    /// PUT `/{t}/schema` creates or replaces (201 + Location both ways); POST creates (201) or updates (200).
+    ///
+    /// §1. The URL's table name wins over the body's `name` (§2).
+    func putSchema(_ request: Request, _ table: String, body: Data, replace: Bool, path: Substring) async throws
+        -> DoubleReply
+    {
         if let refusal = negotiateContentType(request, bodyIsEmpty: body.isEmpty) { return refusal }
         guard let schema = DoubleWire.parseSchema(body) else { return .badRequest }
         if replace {
@@ -283,7 +307,8 @@ struct DoubleResponder: HTTPResponder {
             return DoubleReply(status: 201, headers: [("Location", location(request, path: String(path)))])
         }
         let created = try await store.updateSchema(table, schema: schema)
-        return created ? DoubleReply(status: 201, headers: [("Location", location(request, path: String(path)))]) : .empty(200)
+        return created
+            ? DoubleReply(status: 201, headers: [("Location", location(request, path: String(path)))]) : .empty(200)
     }
 
     /// DELETE `/{t}/schema`: 200, or 404 (§1).
@@ -301,7 +326,9 @@ struct DoubleResponder: HTTPResponder {
     // MARK: Rows (§3.1–§3.6)
 
     /// GET `/{t}/{rowspec}[?v=N]` (§3.1–§3.3): 404 "Not found" when nothing matches or the table is missing.
-    func getRow(_ request: Request, _ table: String, rawSpec: Substring, query: [(String, String)]) async throws -> DoubleReply {
+    func getRow(_ request: Request, _ table: String, rawSpec: Substring, query: [(String, String)]) async throws
+        -> DoubleReply
+    {
         if let refusal = negotiateAccept(request) { return refusal }
         guard let spec = RowSpec(raw: rawSpec) else { return .text(500, "Malformed row specification\r\n") }
         var read = ReadSpec(selectors: spec.columns.map { ColumnSelector(wire: $0) })
@@ -337,7 +364,9 @@ struct DoubleResponder: HTTPResponder {
     }
 
     /// PUT/POST `/{t}/{rowspec}[?check=put]` (§3.4, §3.5).
-    func putRow(_ request: Request, _ table: String, rawSpec: Substring, query: [(String, String)], body: Data) async throws -> DoubleReply {
+    func putRow(_ request: Request, _ table: String, rawSpec: Substring, query: [(String, String)], body: Data)
+        async throws -> DoubleReply
+    {
         if let refusal = negotiateContentType(request, bodyIsEmpty: body.isEmpty) { return refusal }
         guard let spec = RowSpec(raw: rawSpec) else { return .text(500, "Malformed row specification\r\n") }
         let check = query.last { $0.0 == "check" }?.1
@@ -362,7 +391,10 @@ struct DoubleResponder: HTTPResponder {
                 guard let wire else { return .text(400, "Bad request: Column found to be null.\r\n") }
                 let selector = ColumnSelector(wire: wire)
                 guard let qualifier = selector.qualifier else { return .badRequest }
-                cells.append(.init(column: ColumnKey(family: selector.family, qualifier: qualifier), timestamp: cell.timestamp, value: Bytes(cell.value)))
+                cells.append(
+                    .init(
+                        column: ColumnKey(family: selector.family, qualifier: qualifier), timestamp: cell.timestamp,
+                        value: Bytes(cell.value)))
             }
             rows.append((key, cells))
         }
@@ -379,7 +411,9 @@ struct DoubleResponder: HTTPResponder {
 
     /// check=put (§3.5): 1 row, ≥ 2 cells, the last is the condition with a non-empty qualifier, and one
     /// written cell uses its column; 200 when applied, 304 with no body otherwise (§7.2).
-    func checkAndPut(_ table: String, rows: [(key: Bytes, cells: [DoubleStore.PendingCell])]) async throws -> DoubleReply {
+    func checkAndPut(_ table: String, rows: [(key: Bytes, cells: [DoubleStore.PendingCell])]) async throws
+        -> DoubleReply
+    {
         guard rows.count == 1, let row = rows.first, row.cells.count >= 2, let condition = row.cells.last else {
             return .badRequest
         }
@@ -388,7 +422,8 @@ struct DoubleResponder: HTTPResponder {
         guard puts.contains(where: { $0.column == condition.column }) else {
             return .text(400, "Bad request: The column to put and check do not match.\r\n")
         }
-        let applied = try await store.checkAndPut(table, row: row.key, cells: puts, condition: condition.column, expected: condition.value)
+        let applied = try await store.checkAndPut(
+            table, row: row.key, cells: puts, condition: condition.column, expected: condition.value)
         return applied ? .empty(200) : .empty(304)
     }
 
@@ -397,15 +432,20 @@ struct DoubleResponder: HTTPResponder {
     func deleteRow(_ table: String, rawSpec: Substring) async throws -> DoubleReply {
         guard let spec = RowSpec(raw: rawSpec) else { return .text(500, "Malformed row specification\r\n") }
         guard spec.isSingleRow else { return .notImplemented("delete of a row range") }
-        try await store.delete(table, row: spec.startRow, selectors: spec.columns.map { ColumnSelector(wire: $0) }, timestamp: spec.single)
+        try await store.delete(
+            table, row: spec.startRow, selectors: spec.columns.map { ColumnSelector(wire: $0) }, timestamp: spec.single)
         return .empty(200)
     }
 
     /// GET `/{t}/multiget[/{cols}]?row=…[&v=N]` (§1, TMRR): each `row` is decoded again and may carry its
     /// own `/cols` (§7.5); 200 with the rows found, 404 "No rows found." if none.
-    func multiget(_ request: Request, _ table: String, columns: Substring?, query: [(String, String)]) async throws -> DoubleReply {
+    func multiget(_ request: Request, _ table: String, columns: Substring?, query: [(String, String)]) async throws
+        -> DoubleReply
+    {
         if let refusal = negotiateAccept(request) { return refusal }
-        if query.contains(where: { $0.0 == "filter" || $0.0 == "filter_b64" }) { return .notImplemented("multiget filter (2.6)") }
+        if query.contains(where: { $0.0 == "filter" || $0.0 == "filter_b64" }) {
+            return .notImplemented("multiget filter (2.6)")
+        }
         var versions = 1
         if let v = query.last(where: { $0.0 == "v" })?.1 {
             guard let parsed = Int(v), parsed > 0 else { return .badRequest }
@@ -423,7 +463,9 @@ struct DoubleResponder: HTTPResponder {
             guard let spec = RowSpec(raw: Substring(value)), spec.isSingleRow else { return .badRequest }
             let selectors = spec.columns.isEmpty ? common : spec.columns.map { ColumnSelector(wire: $0) }
             do {
-                if let row = try await store.get(table, key: spec.startRow, spec: ReadSpec(selectors: selectors, maxVersions: versions)) {
+                if let row = try await store.get(
+                    table, key: spec.startRow, spec: ReadSpec(selectors: selectors, maxVersions: versions))
+                {
                     found.append(row)
                 }
             } catch StoreFailure.notFound {
@@ -435,7 +477,9 @@ struct DoubleResponder: HTTPResponder {
     }
 
     /// GET `/{t}/{prefix}*?…` (§3.7, §7.1, §7.6): `prefix*` only sets the start row (no filter in 2.5).
-    func statelessScan(_ request: Request, _ table: String, prefix: Bytes, query: [(String, String)]) async throws -> DoubleReply {
+    func statelessScan(_ request: Request, _ table: String, prefix: Bytes, query: [(String, String)]) async throws
+        -> DoubleReply
+    {
         if let refusal = negotiateAccept(request) { return refusal }
         var start: Bytes? = prefix.isEmpty ? nil : prefix
         var end: Bytes?
@@ -500,7 +544,9 @@ struct DoubleResponder: HTTPResponder {
 
     /// GET `/{t}/scanner/{id}[?n=rows&c=cells]`: 200 no-cache with a CellSet, 204 when exhausted,
     /// 404 for an unknown id or a table that did not exist, 410 if the table went away (§1, §3.8).
-    func nextScanner(_ request: Request, _ table: String, id: String, query: [(String, String)]) async throws -> DoubleReply {
+    func nextScanner(_ request: Request, _ table: String, id: String, query: [(String, String)]) async throws
+        -> DoubleReply
+    {
         if let refusal = negotiateAccept(request) { return refusal }
         let cells = query.last { $0.0 == "c" }.flatMap { Int($0.1) }
         let rows = query.last { $0.0 == "n" }.flatMap { Int($0.1) }

@@ -25,7 +25,9 @@ enum DoubleRoute {
         guard let first = segments.first, !first.isEmpty else { return .some(.tableList) }
         switch first {
         case "version":
-            if segments.count == 1 || (segments.count == 2 && (segments[1] == "rest" || segments[1].isEmpty)) { return .some(.version) }
+            if segments.count == 1 || (segments.count == 2 && (segments[1] == "rest" || segments[1].isEmpty)) {
+                return .some(.version)
+            }
             if segments.count == 2 && segments[1] == "cluster" { return .some(.clusterVersion) }
             return .some(nil)
         case "status":
@@ -76,7 +78,8 @@ enum DoubleRoute {
         case .tableList, .version, .clusterVersion, .clusterStatus, .namespaces:
             return nil
         case .namespace(let namespace):
-            return method == "GET" ? (.admin, .namespace(namespace)) : (.admin, method == "PUT" ? .namespace(namespace) : .global)
+            return method == "GET"
+                ? (.admin, .namespace(namespace)) : (.admin, method == "PUT" ? .namespace(namespace) : .global)
         case .namespaceTables(let namespace):
             return (.read, .namespace(namespace))
         case .schema(let table):

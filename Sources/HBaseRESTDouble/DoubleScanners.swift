@@ -33,7 +33,9 @@ actor DoubleScanners {
         repeat {
             id = "\(millis)" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         } while scanners[id] != nil
-        let flat = snapshot.map { rows in rows.flatMap { row in row.cells.map { Flat(key: row.key, column: $0.column, cell: $0.cell) } } }
+        let flat = snapshot.map { rows in
+            rows.flatMap { row in row.cells.map { Flat(key: row.key, column: $0.column, cell: $0.cell) } }
+        }
         scanners[id] = State(table: table, cells: flat, batch: max(1, batch))
         return id
     }

@@ -27,14 +27,15 @@ public enum HBaseDoubleScope: Sendable, Hashable {
 /// The outcome of authenticating a request.
 public enum HBaseDoubleAuthentication: Sendable {
     /// Go on as this user (`nil` for an anonymous gateway, `--auth none`); add these response headers
-    /// (e.g. a mutual SPNEGO token, a `hadoop.auth` cookie).
+    /// (for example a mutual SPNEGO token, a `hadoop.auth` cookie).
     case authenticated(user: String?, responseHeaders: HTTPFields)
-    /// Answer 401 with these headers (e.g. `WWW-Authenticate: Negotiate`, §4).
+    /// Answer 401 with these headers (for example `WWW-Authenticate: Negotiate`, §4).
     case challenge(HTTPFields)
 }
 
-/// The double's security seam: authentication before routing, authorization between routing and the
-/// handler (HBASE_REST.md §4). `--auth none` uses ``HBaseDoubleOpenSecurity``; the security issue adds
+/// The double's security seam (HBASE_REST.md §4).
+///
+/// Authentication before routing, authorization between routing and the handler. `--auth none` uses ``HBaseDoubleOpenSecurity``; the security issue adds
 /// Kerberos SPNEGO and a grants file behind the same protocol.
 public protocol HBaseDoubleSecurity: Sendable {
     /// Authenticates one request from its head.

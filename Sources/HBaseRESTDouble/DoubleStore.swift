@@ -6,7 +6,7 @@ enum StoreFailure: Error, Equatable {
     case notFound
     /// A RuntimeException in HBase → 400 "Bad request" (§3.9), with RowResource's own message if any.
     case badRequest(String)
-    /// Any other IOException → 503 "Unavailable" (§3.9), e.g. a missing namespace or a non-empty one.
+    /// Any other IOException → 503 "Unavailable" (§3.9), for example a missing namespace or a non-empty one.
     case unavailable
     /// The journal could not be written: nothing was acknowledged.
     case storage(String)
@@ -129,7 +129,9 @@ actor DoubleStore {
 
     func schema(of table: String) -> TableSchemaRecord? { tables[Self.canonical(table)]?.schema }
 
-    /// PUT schema: create, or replace the whole descriptor (§1). A missing namespace is an IOException → 503.
+    /// PUT schema: create, or replace the whole descriptor (§1).
+    ///
+    /// A missing namespace is an IOException → 503.
     func replaceSchema(_ table: String, schema: TableSchemaRecord) throws {
         guard namespaces[Self.split(table).namespace] != nil else { throw StoreFailure.unavailable }
         try commit(.setSchema(table: Self.canonical(table), schema: schema))
@@ -177,12 +179,17 @@ actor DoubleStore {
         }
         let now = now()
         let resolved = rows.map { row in
-            JournalRow(key: row.key, cells: row.cells.map { JournalCell(column: $0.column, timestamp: $0.timestamp ?? now, value: $0.value) })
+            JournalRow(
+                key: row.key,
+                cells: row.cells.map { JournalCell(column: $0.column, timestamp: $0.timestamp ?? now, value: $0.value) }
+            )
         }
         try commit(.put(table: name, rows: resolved))
     }
 
-    /// DELETE row, family or column (§3.6). `timestamp` nil means "now" (all versions up to now).
+    /// DELETE row, family or column (§3.6).
+    ///
+    /// `timestamp` nil means "now" (all versions up to now).
     func delete(_ table: String, row: Bytes, selectors: [ColumnSelector], timestamp: Int64?) throws {
         let name = Self.canonical(table)
         guard let stored = tables[name] else { throw StoreFailure.notFound }
@@ -192,12 +199,15 @@ actor DoubleStore {
             try commit(.delete(table: name, row: row, family: nil, qualifier: nil, timestamp: ts))
         }
         for selector in selectors {
-            try commit(.delete(table: name, row: row, family: selector.family, qualifier: selector.qualifier, timestamp: ts))
+            try commit(
+                .delete(table: name, row: row, family: selector.family, qualifier: selector.qualifier, timestamp: ts))
         }
     }
 
     /// check=put (§3.5): compares the newest visible value of `condition`, then puts atomically.
-    func checkAndPut(_ table: String, row: Bytes, cells: [PendingCell], condition: ColumnKey, expected: Bytes) throws -> Bool {
+    func checkAndPut(_ table: String, row: Bytes, cells: [PendingCell], condition: ColumnKey, expected: Bytes) throws
+        -> Bool
+    {
         let name = Self.canonical(table)
         guard let stored = tables[name] else { throw StoreFailure.notFound }
         guard stored.family(condition.family) != nil else { throw StoreFailure.notFound }
@@ -208,7 +218,9 @@ actor DoubleStore {
         return true
     }
 
-    /// The visible cells of one row, or nil if none match. A selector naming an unknown family is a
+    /// The visible cells of one row, or nil if none match.
+    ///
+    /// A selector naming an unknown family is a
     /// NoSuchColumnFamily → 404 (TGAP.testNoSuchCF).
     func get(_ table: String, key: Bytes, spec: ReadSpec) throws -> ReadRow? {
         guard let stored = tables[Self.canonical(table)] else { throw StoreFailure.notFound }
@@ -231,7 +243,8 @@ actor DoubleStore {
         if reversed {
             // §7.6: startrow is the high inclusive bound, endrow the low exclusive one.
             keys = keys.reversed().filter { key in
-                (start == nil || start!.isEmpty || !bytesLess(start!, key)) && (end == nil || end!.isEmpty || bytesLess(end!, key))
+                (start == nil || start!.isEmpty || !bytesLess(start!, key))
+                    && (end == nil || end!.isEmpty || bytesLess(end!, key))
             }
         } else {
             keys = keys.filter { key in
@@ -269,7 +282,9 @@ actor DoubleStore {
 
     // MARK: Applying journal entries (pure over the state)
 
-    static func apply(_ entry: JournalEntry, namespaces: inout [String: [String: String]], tables: inout [String: StoredTable]) {
+    static func apply(
+        _ entry: JournalEntry, namespaces: inout [String: [String: String]], tables: inout [String: StoredTable]
+    ) {
         switch entry {
         case .createNamespace(let name, let properties), .alterNamespace(let name, let properties):
             namespaces[name] = properties

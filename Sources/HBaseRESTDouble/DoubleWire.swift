@@ -1,6 +1,8 @@
 import Foundation
 
-/// The JSON models the double reads and writes (HBASE_REST.md §2). Independent of the client's codec on
+/// The JSON models the double reads and writes (HBASE_REST.md §2).
+///
+/// Independent of the client's codec on
 /// purpose, so the contract suite checks two readings of the spec against each other.
 enum DoubleWire {
     struct Cell: Codable {
@@ -47,7 +49,9 @@ enum DoubleWire {
         var properties: [String: String]?
     }
 
-    /// Output of a read: `timestamp` always present (§2). Written directly (base64 needs no escaping):
+    /// Output of a read: `timestamp` always present (§2).
+    ///
+    /// Written directly (base64 needs no escaping):
     /// Foundation's JSONEncoder would dominate the time of large scans.
     static func cellSet(_ rows: [ReadRow]) -> Data {
         var out = Data()
@@ -60,7 +64,9 @@ enum DoubleWire {
             for (cellIndex, entry) in row.cells.enumerated() {
                 if cellIndex > 0 { append(",") }
                 append(#"{"column":""# + Data(entry.column.wire).base64EncodedString())
-                append(#"","timestamp":\#(entry.cell.timestamp),"$":""# + Data(entry.cell.value).base64EncodedString() + "\"}")
+                append(
+                    #"","timestamp":\#(entry.cell.timestamp),"$":""# + Data(entry.cell.value).base64EncodedString()
+                        + "\"}")
             }
             append("]}")
         }
@@ -119,13 +125,17 @@ enum DoubleWire {
 
 /// Percent-decoding as the gateway's layers do it (§3.1, §7.5).
 enum DoubleDecoding {
-    /// Decodes `%XX`; `plusAsSpace` for Java's `URLDecoder` and query strings. `nil` on a bad escape.
+    /// Decodes `%XX`; `plusAsSpace` for Java's `URLDecoder` and query strings.
+    ///
+    /// `nil` on a bad escape.
     static func percentDecode<S: StringProtocol>(_ text: S, plusAsSpace: Bool) -> Bytes? {
         var out: Bytes = []
         var bytes = Array(text.utf8)[...]
         while let byte = bytes.popFirst() {
             if byte == UInt8(ascii: "%") {
-                guard bytes.count >= 2, let high = hex(bytes[bytes.startIndex]), let low = hex(bytes[bytes.startIndex + 1]) else {
+                guard bytes.count >= 2, let high = hex(bytes[bytes.startIndex]),
+                    let low = hex(bytes[bytes.startIndex + 1])
+                else {
                     return nil
                 }
                 out.append(high << 4 | low)

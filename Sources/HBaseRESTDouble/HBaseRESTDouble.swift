@@ -11,9 +11,11 @@ public import Logging
 import NIOCore
 public import ServiceLifecycle
 
-/// How to run the double. Nothing has a default address: the caller names host and port.
+/// How to run the double.
+///
+/// Nothing has a default address: the caller names host and port.
 public struct HBaseRESTDoubleConfiguration: Sendable {
-    /// The address to bind, e.g. a loopback address.
+    /// The address to bind, for example a loopback address.
     public var host: String
     /// The port to bind; 0 picks a free port (learn it from `onListening`).
     public var port: Int
@@ -28,7 +30,10 @@ public struct HBaseRESTDoubleConfiguration: Sendable {
     ///   - port: The port, 0 for a free one.
     ///   - dataDirectory: Journal directory, or `nil` for memory only.
     ///   - security: The security seam; default open.
-    public init(host: String, port: Int, dataDirectory: String? = nil, security: any HBaseDoubleSecurity = HBaseDoubleOpenSecurity()) {
+    public init(
+        host: String, port: Int, dataDirectory: String? = nil,
+        security: any HBaseDoubleSecurity = HBaseDoubleOpenSecurity()
+    ) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
@@ -51,10 +56,12 @@ public enum HBaseRESTDouble {
         onListening: @escaping @Sendable (Int) async -> Void
     ) throws -> any Service {
         let store = try DoubleStore(dataDirectory: configuration.dataDirectory)
-        let responder = DoubleResponder(store: store, scanners: DoubleScanners(), security: configuration.security, scheme: "http")
+        let responder = DoubleResponder(
+            store: store, scanners: DoubleScanners(), security: configuration.security, scheme: "http")
         return Application(
             responder: responder,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

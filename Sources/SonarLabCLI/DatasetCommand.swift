@@ -39,21 +39,25 @@ struct DatasetCommand: AsyncParsableCommand {
             let (fingerprint, records) = try DatasetCommand.records(context)
             let client = try context.makeHBaseClient()
             do {
-                try await HBaseDatasetStore(client: client, layout: context.hbaseLayout).write(records, fingerprint: fingerprint)
+                try await HBaseDatasetStore(client: client, layout: context.hbaseLayout).write(
+                    records, fingerprint: fingerprint)
                 try? await client.shutdown()
             } catch let error as HBaseError {
                 try? await client.shutdown()
                 throw CommandFailure.failed("dataset load: \(error.message)")
             }
             let train = records.filter { $0.split == .train }.count
-            print("wrote \(records.count) rows (train \(train), validation \(records.count - train)) to \(context.hbaseLayout.datasets.qualified) for sha256 \(fingerprint)")
+            print(
+                "wrote \(records.count) rows (train \(train), validation \(records.count - train)) to \(context.hbaseLayout.datasets.qualified) for sha256 \(fingerprint)"
+            )
         }
     }
 
     /// `sonarlab dataset show`: reads the rows back and checks them against the configured data file.
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "show", abstract: "Read the stored rows back and check them against the data file's fingerprint.")
+            commandName: "show",
+            abstract: "Read the stored rows back and check them against the data file's fingerprint.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -63,17 +67,23 @@ struct DatasetCommand: AsyncParsableCommand {
             let client = try context.makeHBaseClient()
             let stored: [DatasetRecord]
             do {
-                stored = try await HBaseDatasetStore(client: client, layout: context.hbaseLayout).records(fingerprint: fingerprint)
+                stored = try await HBaseDatasetStore(client: client, layout: context.hbaseLayout).records(
+                    fingerprint: fingerprint)
                 try? await client.shutdown()
             } catch let error as HBaseError {
                 try? await client.shutdown()
                 throw CommandFailure.failed("dataset show: \(error.message)")
             }
             let train = stored.filter { $0.split == .train }.count
-            print("\(stored.count) rows (train \(train), validation \(stored.count - train)) in \(context.hbaseLayout.datasets.qualified) for sha256 \(fingerprint)")
-            guard !stored.isEmpty else { throw CommandFailure.failed("no rows for this data; run `sonarlab dataset load`") }
+            print(
+                "\(stored.count) rows (train \(train), validation \(stored.count - train)) in \(context.hbaseLayout.datasets.qualified) for sha256 \(fingerprint)"
+            )
+            guard !stored.isEmpty else {
+                throw CommandFailure.failed("no rows for this data; run `sonarlab dataset load`")
+            }
             guard stored == expected else {
-                throw CommandFailure.failed("the stored rows differ from \(context.configuration.data.path) (sha256 \(fingerprint))")
+                throw CommandFailure.failed(
+                    "the stored rows differ from \(context.configuration.data.path) (sha256 \(fingerprint))")
             }
             print("fingerprint ok: the stored rows match \(context.configuration.data.path)")
         }

@@ -51,7 +51,8 @@ extension CommandContext {
 /// `sonarlab hbase`: prepare and check the HBase store.
 struct HBaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hbase", abstract: "Prepare and check the HBase store (address and credentials from the environment).",
+        commandName: "hbase",
+        abstract: "Prepare and check the HBase store (address and credentials from the environment).",
         subcommands: [Init.self, Status.self])
 
     /// `sonarlab hbase init`: namespace and tables, idempotent.
@@ -68,7 +69,10 @@ struct HBaseCommand: AsyncParsableCommand {
             do {
                 let created = try await layout.ensure(using: client)
                 try? await client.shutdown()
-                print(created.isEmpty ? "HBase store already initialised (\(layout.namespace))" : "created " + created.joined(separator: ", "))
+                print(
+                    created.isEmpty
+                        ? "HBase store already initialised (\(layout.namespace))"
+                        : "created " + created.joined(separator: ", "))
             } catch let error as HBaseError {
                 try? await client.shutdown()
                 throw CommandFailure.failed("hbase init: \(error.message)")

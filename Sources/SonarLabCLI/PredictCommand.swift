@@ -43,7 +43,9 @@ struct PredictCommand: AsyncParsableCommand {
         if let predictionStore, predictionStore != "hbase" {
             throw CommandFailure.badInput("--store '\(predictionStore)': the only prediction store is hbase")
         }
-        guard fromHbase != (input != nil) else { throw CommandFailure.badInput("pass exactly one of --input or --from-hbase") }
+        guard fromHbase != (input != nil) else {
+            throw CommandFailure.badInput("pass exactly one of --input or --from-hbase")
+        }
         let rows: (features: Matrix, labels: [SonarClass?], references: [String])
         if fromHbase {
             rows = try await hbaseValidationRows(context, fingerprint: artefact.dataFingerprint)
@@ -56,7 +58,9 @@ struct PredictCommand: AsyncParsableCommand {
         let probabilities = artefact.model.mineProbabilities(rows.features)
         let predicted = artefact.model.predict(rows.features)
         if predictionStore != nil {
-            try await recordPredictions(context, artefact: artefact, predicted: predicted, probabilities: probabilities, references: rows.references)
+            try await recordPredictions(
+                context, artefact: artefact, predicted: predicted, probabilities: probabilities,
+                references: rows.references)
         }
         let labelled = rows.labels.allSatisfy { $0 != nil }
         let confusion = labelled ? ConfusionMatrix(actual: rows.labels.map { $0! }, predicted: predicted) : nil
@@ -94,15 +98,18 @@ struct PredictCommand: AsyncParsableCommand {
         let client = try context.makeHBaseClient()
         let records: [DatasetRecord]
         do {
-            records = try await HBaseDatasetStore(client: client, layout: context.hbaseLayout).records(fingerprint: fingerprint)
-                .filter { $0.split == .validation }
+            records = try await HBaseDatasetStore(client: client, layout: context.hbaseLayout).records(
+                fingerprint: fingerprint
+            )
+            .filter { $0.split == .validation }
             try? await client.shutdown()
         } catch let error as HBaseError {
             try? await client.shutdown()
             throw CommandFailure.failed("predict --from-hbase: \(error.message)")
         }
         guard !records.isEmpty else {
-            throw CommandFailure.badInput("no validation rows in HBase for the model's data (sha256 \(fingerprint)); run `sonarlab dataset load`")
+            throw CommandFailure.badInput(
+                "no validation rows in HBase for the model's data (sha256 \(fingerprint)); run `sonarlab dataset load`")
         }
         return (
             Matrix(rowArrays: records.map(\.features)), records.map { $0.label },
@@ -112,7 +119,8 @@ struct PredictCommand: AsyncParsableCommand {
 
     /// Writes each prediction to the predictions table (model id, input reference, label, probability, time).
     private func recordPredictions(
-        _ context: CommandContext, artefact: ModelArtefact, predicted: [SonarClass], probabilities: [Float], references: [String]
+        _ context: CommandContext, artefact: ModelArtefact, predicted: [SonarClass], probabilities: [Float],
+        references: [String]
     ) async throws {
         let now = Date()
         let records = zip(zip(predicted, probabilities), references).map { pair, reference in

@@ -77,13 +77,17 @@ public struct HBaseDatasetStore: Sendable {
     /// - Throws: ``HBaseError``.
     public func write(_ records: [DatasetRecord], fingerprint: String, batchSize: Int = 500) async throws {
         let rows = records.map { record in
-            HBaseRow(key: Self.rowKey(fingerprint: fingerprint, split: record.split, index: record.index), cells: [
-                HBaseCell(column: HBaseColumn("d", "fingerprint"), string: fingerprint),
-                HBaseCell(column: HBaseColumn("d", "split"), string: record.split.rawValue),
-                HBaseCell(column: HBaseColumn("d", "index"), string: String(record.index)),
-                HBaseCell(column: HBaseColumn("d", "label"), string: record.label.label),
-                HBaseCell(column: HBaseColumn("d", "features"), string: record.features.map { "\($0)" }.joined(separator: ",")),
-            ] + (record.line.map { [HBaseCell(column: HBaseColumn("d", "line"), string: String($0))] } ?? []))
+            HBaseRow(
+                key: Self.rowKey(fingerprint: fingerprint, split: record.split, index: record.index),
+                cells: [
+                    HBaseCell(column: HBaseColumn("d", "fingerprint"), string: fingerprint),
+                    HBaseCell(column: HBaseColumn("d", "split"), string: record.split.rawValue),
+                    HBaseCell(column: HBaseColumn("d", "index"), string: String(record.index)),
+                    HBaseCell(column: HBaseColumn("d", "label"), string: record.label.label),
+                    HBaseCell(
+                        column: HBaseColumn("d", "features"),
+                        string: record.features.map { "\($0)" }.joined(separator: ",")),
+                ] + (record.line.map { [HBaseCell(column: HBaseColumn("d", "line"), string: String($0))] } ?? []))
         }
         for start in stride(from: 0, to: rows.count, by: max(1, batchSize)) {
             try await client.put(Array(rows[start..<min(rows.count, start + max(1, batchSize))]), into: layout.datasets)
@@ -102,10 +106,12 @@ public struct HBaseDatasetStore: Sendable {
                 let index = d("index").flatMap({ Int($0) }), let label = d("label").flatMap({ SonarClass(label: $0) }),
                 let featureText = d("features")
             else {
-                throw HBaseError.invalidResponse.with(message: "dataset row '\(row.keyString)' in \(layout.datasets.qualified) is malformed")
+                throw HBaseError.invalidResponse.with(
+                    message: "dataset row '\(row.keyString)' in \(layout.datasets.qualified) is malformed")
             }
             let features = featureText.split(separator: ",").compactMap { Float(String($0)) }
-            return DatasetRecord(split: split, index: index, features: features, label: label, line: d("line").flatMap { Int($0) })
+            return DatasetRecord(
+                split: split, index: index, features: features, label: label, line: d("line").flatMap { Int($0) })
         }.sorted { ($0.split == .train ? 0 : 1, $0.index) < ($1.split == .train ? 0 : 1, $1.index) }
     }
 }
@@ -114,7 +120,7 @@ public struct HBaseDatasetStore: Sendable {
 public struct PredictionRecord: Sendable, Equatable {
     /// The model's id (the experiment id that produced it).
     public var modelID: String
-    /// Which input this is, e.g. `validation/00012` or `file.csv:7`.
+    /// Which input this is, for example `validation/00012` or `file.csv:7`.
     public var inputReference: String
     /// The predicted class.
     public var label: SonarClass
@@ -165,16 +171,21 @@ public struct HBasePredictionStore: Sendable {
     /// - Throws: ``HBaseError``.
     public func write(_ records: [PredictionRecord], batchSize: Int = 500) async throws {
         let rows = records.map { record in
-            HBaseRow(key: "\(record.modelID)/\(record.inputReference)", cells: [
-                HBaseCell(column: HBaseColumn("p", "model"), string: record.modelID),
-                HBaseCell(column: HBaseColumn("p", "input"), string: record.inputReference),
-                HBaseCell(column: HBaseColumn("p", "label"), string: record.label.label),
-                HBaseCell(column: HBaseColumn("p", "probability"), string: String(describing: record.probability)),
-                HBaseCell(column: HBaseColumn("p", "time"), string: String(describing: record.predictedAt.timeIntervalSince1970)),
-            ])
+            HBaseRow(
+                key: "\(record.modelID)/\(record.inputReference)",
+                cells: [
+                    HBaseCell(column: HBaseColumn("p", "model"), string: record.modelID),
+                    HBaseCell(column: HBaseColumn("p", "input"), string: record.inputReference),
+                    HBaseCell(column: HBaseColumn("p", "label"), string: record.label.label),
+                    HBaseCell(column: HBaseColumn("p", "probability"), string: String(describing: record.probability)),
+                    HBaseCell(
+                        column: HBaseColumn("p", "time"),
+                        string: String(describing: record.predictedAt.timeIntervalSince1970)),
+                ])
         }
         for start in stride(from: 0, to: rows.count, by: max(1, batchSize)) {
-            try await client.put(Array(rows[start..<min(rows.count, start + max(1, batchSize))]), into: layout.predictions)
+            try await client.put(
+                Array(rows[start..<min(rows.count, start + max(1, batchSize))]), into: layout.predictions)
         }
     }
 
@@ -186,12 +197,16 @@ public struct HBasePredictionStore: Sendable {
         let rows = try await client.scan(.prefix(modelID + "/", batch: 5000), in: layout.predictions)
         return try rows.map { row in
             func p(_ qualifier: String) -> String? { row.string(of: HBaseColumn("p", qualifier)) }
-            guard let model = p("model"), let input = p("input"), let label = p("label").flatMap({ SonarClass(label: $0) }),
+            guard let model = p("model"), let input = p("input"),
+                let label = p("label").flatMap({ SonarClass(label: $0) }),
                 let probability = p("probability").flatMap(Double.init), let time = p("time").flatMap(Double.init)
             else {
-                throw HBaseError.invalidResponse.with(message: "prediction row '\(row.keyString)' in \(layout.predictions.qualified) is malformed")
+                throw HBaseError.invalidResponse.with(
+                    message: "prediction row '\(row.keyString)' in \(layout.predictions.qualified) is malformed")
             }
-            return PredictionRecord(modelID: model, inputReference: input, label: label, probability: probability, predictedAt: Date(timeIntervalSince1970: time))
+            return PredictionRecord(
+                modelID: model, inputReference: input, label: label, probability: probability,
+                predictedAt: Date(timeIntervalSince1970: time))
         }
     }
 }

@@ -30,15 +30,19 @@ public struct HBaseExperimentStore: ExperimentStore {
 
     // MARK: Row key and cells
 
-    /// The row key of a run: its id with every decimal digit `d` replaced by `9 - d`, so the
-    /// `yyyyMMdd-HHmmss` prefix sorts newest first. The mapping is its own inverse.
+    /// The row key of a run: its id with every decimal digit `d` replaced by `9 - d`.
+    ///
+    /// The `yyyyMMdd-HHmmss` prefix then sorts newest first. The mapping is its own inverse.
+    ///
     /// - Parameter id: The experiment id.
     /// - Returns: The row key.
     public static func rowKey(forID id: String) -> String {
-        String(String.UnicodeScalarView(id.unicodeScalars.map { scalar in
-            guard ("0"..."9").contains(scalar) else { return scalar }
-            return Unicode.Scalar(UInt8(ascii: "9") - UInt8(scalar.value - 48))
-        }))
+        String(
+            String.UnicodeScalarView(
+                id.unicodeScalars.map { scalar in
+                    guard ("0"..."9").contains(scalar) else { return scalar }
+                    return Unicode.Scalar(UInt8(ascii: "9") - UInt8(scalar.value - 48))
+                }))
     }
 
     static func epochQualifier(_ epoch: Int) -> String { String(format: "%06d", epoch) }
@@ -62,7 +66,8 @@ public struct HBaseExperimentStore: ExperimentStore {
         }
         var cells: [HBaseCell] = [
             s("id", experiment.id), s("name", experiment.name), s("kind", experiment.kind.rawValue),
-            s("status", experiment.status.rawValue), s("started_at", Self.number(experiment.startedAt.timeIntervalSince1970)),
+            s("status", experiment.status.rawValue),
+            s("started_at", Self.number(experiment.startedAt.timeIntervalSince1970)),
             s("ended_at", experiment.endedAt.map { Self.number($0.timeIntervalSince1970) }),
             // Seconds since 2001 as Foundation holds them, so a Date reads back bit-identical.
             s("started_ref", Self.number(experiment.startedAt.timeIntervalSinceReferenceDate)),
@@ -76,9 +81,11 @@ public struct HBaseExperimentStore: ExperimentStore {
         if let result = experiment.result {
             cells.append(HBaseCell(column: HBaseColumn("m", "result"), value: try Self.encodeJSON(result)))
             if let validation = result.validation {
-                cells.append(HBaseCell(column: HBaseColumn("m", "val_accuracy"), string: Self.number(validation.accuracy)))
+                cells.append(
+                    HBaseCell(column: HBaseColumn("m", "val_accuracy"), string: Self.number(validation.accuracy)))
                 cells.append(HBaseCell(column: HBaseColumn("m", "val_loss"), string: Self.number(validation.loss)))
-                cells.append(HBaseCell(column: HBaseColumn("m", "val_macro_f1"), string: Self.number(validation.macroF1)))
+                cells.append(
+                    HBaseCell(column: HBaseColumn("m", "val_macro_f1"), string: Self.number(validation.macroF1)))
             }
             if let best = result.bestEpoch {
                 cells.append(HBaseCell(column: HBaseColumn("m", "best_epoch"), string: String(best)))
@@ -91,18 +98,23 @@ public struct HBaseExperimentStore: ExperimentStore {
     }
 
     func epochCells(_ epochs: [EpochMetrics]) throws -> [HBaseCell] {
-        try epochs.map { HBaseCell(column: HBaseColumn("e", Self.epochQualifier($0.epoch)), value: try Self.encodeJSON($0)) }
+        try epochs.map {
+            HBaseCell(column: HBaseColumn("e", Self.epochQualifier($0.epoch)), value: try Self.encodeJSON($0))
+        }
     }
 
     func decode(_ row: HBaseRow) throws -> Experiment {
         func s(_ qualifier: String) -> String? { row.string(of: HBaseColumn("s", qualifier)) }
         let rowName = row.keyString
         func malformed(_ what: String) -> HBaseError {
-            HBaseError.invalidResponse.with(message: "experiment row '\(rowName)' in \(layout.experiments.qualified): \(what)")
+            HBaseError.invalidResponse.with(
+                message: "experiment row '\(rowName)' in \(layout.experiments.qualified): \(what)")
         }
-        guard let id = s("id"), let name = s("name"), let kindText = s("kind"), let kind = ExperimentKind(rawValue: kindText),
+        guard let id = s("id"), let name = s("name"), let kindText = s("kind"),
+            let kind = ExperimentKind(rawValue: kindText),
             let statusText = s("status"), let status = RunStatus(rawValue: statusText),
-            let started = Self.date(exact: s("started_ref"), unix: s("started_at")), let fingerprint = s("data_fingerprint")
+            let started = Self.date(exact: s("started_ref"), unix: s("started_at")),
+            let fingerprint = s("data_fingerprint")
         else { throw malformed("missing or malformed status cells") }
         var parameters: [String: String] = [:]
         for cell in row.cells where cell.column.family == Data("p".utf8) {
@@ -119,12 +131,16 @@ public struct HBaseExperimentStore: ExperimentStore {
         experiment.runDirectory = s("run_directory")
         experiment.message = s("message")
         if let result = row.value(of: HBaseColumn("m", "result")) {
-            guard let decoded = try? JSONDecoder().decode(ExperimentResult.self, from: result) else { throw malformed("m:result is not JSON") }
+            guard let decoded = try? JSONDecoder().decode(ExperimentResult.self, from: result) else {
+                throw malformed("m:result is not JSON")
+            }
             experiment.result = decoded
         }
         var epochs: [EpochMetrics] = []
         for cell in row.cells where cell.column.family == Data("e".utf8) {
-            guard let metrics = try? JSONDecoder().decode(EpochMetrics.self, from: cell.value) else { throw malformed("an e: cell is not JSON") }
+            guard let metrics = try? JSONDecoder().decode(EpochMetrics.self, from: cell.value) else {
+                throw malformed("an e: cell is not JSON")
+            }
             epochs.append(metrics)
         }
         experiment.epochs = epochs.sorted { $0.epoch < $1.epoch }
@@ -137,7 +153,8 @@ public struct HBaseExperimentStore: ExperimentStore {
     /// - Parameter experiment: The run.
     /// - Throws: ``HBaseError`` (`tableNotFound` before `sonarlab hbase init`, `forbidden`, `unavailable`, …).
     public func create(_ experiment: Experiment) async throws {
-        let row = HBaseRow(key: Self.rowKey(forID: experiment.id), cells: try cells(for: experiment, includeEpochs: true))
+        let row = HBaseRow(
+            key: Self.rowKey(forID: experiment.id), cells: try cells(for: experiment, includeEpochs: true))
         try await client.put(row, into: layout.experiments)
     }
 
@@ -148,7 +165,8 @@ public struct HBaseExperimentStore: ExperimentStore {
     /// - Throws: ``HBaseError``.
     public func appendEpochs(_ epochs: [EpochMetrics], experimentID: String) async throws {
         guard !epochs.isEmpty else { return }
-        try await client.put(HBaseRow(key: Self.rowKey(forID: experimentID), cells: try epochCells(epochs)), into: layout.experiments)
+        try await client.put(
+            HBaseRow(key: Self.rowKey(forID: experimentID), cells: try epochCells(epochs)), into: layout.experiments)
     }
 
     /// Writes the run's final state, with all its epochs, in one request.
@@ -181,7 +199,8 @@ public struct HBaseExperimentStore: ExperimentStore {
     /// - Throws: ``HBaseError`` (`tableNotFound` with a hint to run `sonarlab hbase init`, `transport`, …).
     public func checkReachable() async throws {
         guard try await client.tableExists(layout.experiments) else {
-            throw HBaseError.tableNotFound.with(message: "table '\(layout.experiments.qualified)' does not exist; run `sonarlab hbase init`")
+            throw HBaseError.tableNotFound.with(
+                message: "table '\(layout.experiments.qualified)' does not exist; run `sonarlab hbase init`")
         }
     }
 }

@@ -12,13 +12,21 @@ public import HBase
 ///
 /// Every write is idempotent: the same run, sample or prediction always gives the same row key and cells.
 public struct HBaseTrackingLayout: Sendable, Equatable {
-    /// The namespace. Default `sonarlab`.
+    /// The namespace.
+    ///
+    /// Default `sonarlab`.
     public var namespace: String
-    /// The experiments table's name. Default `experiments`.
+    /// The experiments table's name.
+    ///
+    /// Default `experiments`.
     public var experimentsTable: String
-    /// The datasets table's name. Default `datasets`.
+    /// The datasets table's name.
+    ///
+    /// Default `datasets`.
     public var datasetsTable: String
-    /// The predictions table's name. Default `predictions`.
+    /// The predictions table's name.
+    ///
+    /// Default `predictions`.
     public var predictionsTable: String
 
     /// Creates a layout; every name has the documented default.
@@ -49,7 +57,8 @@ public struct HBaseTrackingLayout: Sendable, Equatable {
     /// The three schemas (one version per cell: every write is a full, idempotent overwrite).
     public var schemas: [HBaseTableSchema] {
         [
-            HBaseTableSchema(table: experiments, families: ["s", "p", "m", "e"].map { HBaseColumnFamily($0, maxVersions: 1) }),
+            HBaseTableSchema(
+                table: experiments, families: ["s", "p", "m", "e"].map { HBaseColumnFamily($0, maxVersions: 1) }),
             HBaseTableSchema(table: datasets, families: [HBaseColumnFamily("d", maxVersions: 1)]),
             HBaseTableSchema(table: predictions, families: [HBaseColumnFamily("p", maxVersions: 1)]),
         ]
@@ -57,7 +66,7 @@ public struct HBaseTrackingLayout: Sendable, Equatable {
 
     /// Creates the namespace and any missing table or family; safe to run again (`sonarlab hbase init`).
     /// - Parameter client: The HBase client.
-    /// - Returns: What was created, e.g. `["namespace sonarlab", "table sonarlab:experiments"]`; empty when
+    /// - Returns: What was created, for example `["namespace sonarlab", "table sonarlab:experiments"]`; empty when
     ///   everything existed.
     /// - Throws: ``HBaseError`` (`unauthorized`, `forbidden`, `unavailable`, `transport`, …).
     @discardableResult

@@ -28,18 +28,23 @@ while let argument = arguments.popFirst() {
     default: fail("unknown argument \(argument)")
     }
 }
-guard let url, let tableName else { fail("usage: hbase-bench --url URL --table NAME [--rows N] [--batch N] [--scan-batch N]") }
+guard let url, let tableName else {
+    fail("usage: hbase-bench --url URL --table NAME [--rows N] [--batch N] [--scan-batch N]")
+}
 
 let table = HBaseTableName(qualified: tableName)
 let clock = ContinuousClock()
 let result: String = try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) { client in
-    try await client.createOrReplaceTable(HBaseTableSchema(table: table, families: [HBaseColumnFamily("p", maxVersions: 1)]))
+    try await client.createOrReplaceTable(
+        HBaseTableSchema(table: table, families: [HBaseColumnFamily("p", maxVersions: 1)]))
     let rows = (0..<rowCount).map { i in
-        HBaseRow(key: String(format: "bench-model/validation/%06d", i), cells: [
-            HBaseCell(column: HBaseColumn("p", "label"), string: i % 2 == 0 ? "R" : "M"),
-            HBaseCell(column: HBaseColumn("p", "probability"), string: String(0.5 + Double(i % 500) / 1000)),
-            HBaseCell(column: HBaseColumn("p", "input"), string: "validation/\(i)"),
-        ])
+        HBaseRow(
+            key: String(format: "bench-model/validation/%06d", i),
+            cells: [
+                HBaseCell(column: HBaseColumn("p", "label"), string: i % 2 == 0 ? "R" : "M"),
+                HBaseCell(column: HBaseColumn("p", "probability"), string: String(0.5 + Double(i % 500) / 1000)),
+                HBaseCell(column: HBaseColumn("p", "input"), string: "validation/\(i)"),
+            ])
     }
     let writeStart = clock.now
     for start in stride(from: 0, to: rows.count, by: batchSize) {
@@ -52,6 +57,7 @@ let result: String = try await HBaseClient.withClient(configuration: HBaseClient
     try await client.dropTable(table)
     guard back.count == rowCount else { fail("scanned \(back.count) rows, wrote \(rowCount)") }
     func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-    return #"{"client":"swift","rows":\#(rowCount),"batch":\#(batchSize),"write_s":\#(seconds(writeTime)),"scan_s":\#(seconds(scanTime))}"#
+    return
+        #"{"client":"swift","rows":\#(rowCount),"batch":\#(batchSize),"write_s":\#(seconds(writeTime)),"scan_s":\#(seconds(scanTime))}"#
 }
 print(result)

@@ -12,7 +12,10 @@ import ServiceLifecycle
 import UnixSignals
 
 func usage(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("hbase-rest-double: \(message)\nusage: hbase-rest-double --host ADDRESS --port N --auth none [--data-dir DIR]\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "hbase-rest-double: \(message)\nusage: hbase-rest-double --host ADDRESS --port N --auth none [--data-dir DIR]\n"
+                .utf8))
     exit(64)
 }
 

@@ -46,7 +46,8 @@ enum ContractTarget {
         security: any HBaseDoubleSecurity = HBaseDoubleOpenSecurity(),
         _ body: (URL) async throws -> R
     ) async throws -> R {
-        let configuration = HBaseRESTDoubleConfiguration(host: "127.0.0.1", port: 0, dataDirectory: dataDirectory, security: security)
+        let configuration = HBaseRESTDoubleConfiguration(
+            host: "127.0.0.1", port: 0, dataDirectory: dataDirectory, security: security)
         return try await HBaseRESTDouble.withRunning(configuration: configuration) { port in
             try await body(URL(string: "http://127.0.0.1:\(port)")!)
         }
@@ -114,7 +115,8 @@ enum RawHTTP {
     }
 
     static func json(_ method: HTTPMethod, _ url: String, _ body: String) async throws -> Reply {
-        try await send(method, url, headers: [("Accept", "application/json"), ("Content-Type", "application/json")], body: body)
+        try await send(
+            method, url, headers: [("Accept", "application/json"), ("Content-Type", "application/json")], body: body)
     }
 }
 

@@ -20,7 +20,9 @@ struct HBaseRESTDoubleProcessTests {
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         candidates.append(cwd.appendingPathComponent(".build/debug/hbase-rest-double"))
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw HBaseError.invalidConfiguration.with("hbase-rest-double is not built; run `swift build --build-tests` first (looked in \(candidates.map(\.path)))")
+            throw HBaseError.invalidConfiguration.with(
+                "hbase-rest-double is not built; run `swift build --build-tests` first (looked in \(candidates.map(\.path)))"
+            )
         }
         return found
     }
@@ -46,7 +48,9 @@ struct HBaseRESTDoubleProcessTests {
                 line.append(chunk)
             }
             let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard text.hasPrefix("listening 127.0.0.1:"), let port = Int(text.dropFirst("listening 127.0.0.1:".count)), port > 0 else {
+            guard text.hasPrefix("listening 127.0.0.1:"), let port = Int(text.dropFirst("listening 127.0.0.1:".count)),
+                port > 0
+            else {
                 process.terminate()
                 throw HBaseError.invalidResponse.with("unexpected first line from hbase-rest-double: \(text)")
             }
@@ -67,9 +71,12 @@ struct HBaseRESTDoubleProcessTests {
         let table = HBaseTableName("proc")
         let first = try Server(dataDirectory: directory)
         do {
-            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: first.url)) { (client: HBaseClient) async throws in
-                try await client.createOrReplaceTable(HBaseTableSchema(table: table, families: [HBaseColumnFamily("cf")]))
-                try await client.put(HBaseRow(key: "r", cells: [HBaseCell(column: col("cf", "q"), string: "v")]), into: table)
+            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: first.url)) {
+                (client: HBaseClient) async throws in
+                try await client.createOrReplaceTable(
+                    HBaseTableSchema(table: table, families: [HBaseColumnFamily("cf")]))
+                try await client.put(
+                    HBaseRow(key: "r", cells: [HBaseCell(column: col("cf", "q"), string: "v")]), into: table)
             }
         } catch {
             first.stop()
@@ -86,7 +93,9 @@ struct HBaseRESTDoubleProcessTests {
     }
 
     @Test func refusesMissingFlagsAndUnknownAuth() throws {
-        for arguments in [["--port", "0", "--auth", "none"], ["--host", "127.0.0.1", "--port", "0", "--auth", "kerberos"]] {
+        for arguments in [
+            ["--port", "0", "--auth", "none"], ["--host", "127.0.0.1", "--port", "0", "--auth", "kerberos"],
+        ] {
             let process = Process()
             process.executableURL = try Self.executable()
             process.arguments = arguments
@@ -132,8 +141,12 @@ struct HBaseAuthAndTransportTests {
 
     @Test func wrongPasswordIsUnauthorizedAndTheMessageHoldsNoSecret() async throws {
         try await ContractTarget.withDouble(security: TestBasicSecurity()) { (url: URL) async throws in
-            try await HBaseClient.withClient(configuration: Self.configuration(url, user: "trainer", password: "Wr0ng-Secret-99")) { (client: HBaseClient) async throws in
-                let error = await #expect(throws: HBaseError.unauthorized) { try await client.tableSchema(HBaseTableName("t")) }
+            try await HBaseClient.withClient(
+                configuration: Self.configuration(url, user: "trainer", password: "Wr0ng-Secret-99")
+            ) { (client: HBaseClient) async throws in
+                let error = await #expect(throws: HBaseError.unauthorized) {
+                    try await client.tableSchema(HBaseTableName("t"))
+                }
                 let text = String(describing: error)
                 #expect(!text.contains("Wr0ng-Secret-99"))
                 #expect(!text.contains(Data("trainer:Wr0ng-Secret-99".utf8).base64EncodedString()))
@@ -145,12 +158,19 @@ struct HBaseAuthAndTransportTests {
     @Test func readOnlyUserIsForbiddenToWriteAndTheMessageHoldsNoCellValue() async throws {
         try await ContractTarget.withDouble(security: TestBasicSecurity()) { (url: URL) async throws in
             let table = HBaseTableName("acl")
-            try await HBaseClient.withClient(configuration: Self.configuration(url, user: "trainer", password: "trainer-pw")) { (client: HBaseClient) async throws in
-                try await client.createOrReplaceTable(HBaseTableSchema(table: table, families: [HBaseColumnFamily("cf")]))
+            try await HBaseClient.withClient(
+                configuration: Self.configuration(url, user: "trainer", password: "trainer-pw")
+            ) { (client: HBaseClient) async throws in
+                try await client.createOrReplaceTable(
+                    HBaseTableSchema(table: table, families: [HBaseColumnFamily("cf")]))
             }
-            try await HBaseClient.withClient(configuration: Self.configuration(url, user: "viewer", password: "viewer-pw")) { (client: HBaseClient) async throws in
+            try await HBaseClient.withClient(
+                configuration: Self.configuration(url, user: "viewer", password: "viewer-pw")
+            ) { (client: HBaseClient) async throws in
                 let error = await #expect(throws: HBaseError.forbidden) {
-                    try await client.put(HBaseRow(key: "row-9", cells: [HBaseCell(column: col("cf", "q"), string: "CELL-PAYLOAD-xyz")]), into: table)
+                    try await client.put(
+                        HBaseRow(key: "row-9", cells: [HBaseCell(column: col("cf", "q"), string: "CELL-PAYLOAD-xyz")]),
+                        into: table)
                 }
                 let text = String(describing: error)
                 #expect(text.contains("acl"))

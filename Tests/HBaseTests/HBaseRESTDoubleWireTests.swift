@@ -22,7 +22,10 @@ struct HBaseRESTDoubleWireTests {
 
     @Test func everyResponseCarriesTheSecurityHeaders() async throws {
         try await withTable { (base: String) async throws in
-            for reply in [try await RawHTTP.send(.GET, base + "/version"), try await RawHTTP.send(.GET, base + "/TestRowResource/nothing")] {
+            for reply in [
+                try await RawHTTP.send(.GET, base + "/version"),
+                try await RawHTTP.send(.GET, base + "/TestRowResource/nothing"),
+            ] {
                 #expect(reply.header("X-Content-Type-Options") == "nosniff")
                 #expect(reply.header("X-XSS-Protection") == "1; mode=block")
             }
@@ -52,7 +55,8 @@ struct HBaseRESTDoubleWireTests {
     @Test func putWithRowKeysInTheBodyIgnoresThePathRow() async throws {
         // §3.4 / example 15: PUT /t/fakerow with rows testrow1 and testrow2 creates only those.
         try await withTable { (base: String) async throws in
-            let body = #"{"Row":[{"key":"\#(b64("testrow1"))","Cell":[{"column":"\#(b64("a:1"))","$":"\#(b64("v1"))"}]},{"key":"\#(b64("testrow2"))","Cell":[{"column":"\#(b64("a:1"))","$":"\#(b64("v2"))"}]}]}"#
+            let body =
+                #"{"Row":[{"key":"\#(b64("testrow1"))","Cell":[{"column":"\#(b64("a:1"))","$":"\#(b64("v1"))"}]},{"key":"\#(b64("testrow2"))","Cell":[{"column":"\#(b64("a:1"))","$":"\#(b64("v2"))"}]}]}"#
             #expect(try await RawHTTP.json(.PUT, base + "/TestRowResource/fakerow", body).status == 200)
             #expect(try await RawHTTP.send(.GET, base + "/TestRowResource/fakerow").status == 404)
             let row = try await RawHTTP.send(.GET, base + "/TestRowResource/testrow2")
@@ -65,7 +69,8 @@ struct HBaseRESTDoubleWireTests {
     @Test func latestOfTwoTimestampsWins() async throws {
         // Example 16: two cells a:1 at ts 1 and 2; GET returns one cell, ts 2.
         try await withTable { (base: String) async throws in
-            let body = #"{"Row":[{"key":"\#(b64("testrow1"))","Cell":[{"column":"\#(b64("a:1"))","timestamp":1,"$":"\#(b64("one"))"},{"column":"\#(b64("a:1"))","timestamp":2,"$":"\#(b64("two"))"}]}]}"#
+            let body =
+                #"{"Row":[{"key":"\#(b64("testrow1"))","Cell":[{"column":"\#(b64("a:1"))","timestamp":1,"$":"\#(b64("one"))"},{"column":"\#(b64("a:1"))","timestamp":2,"$":"\#(b64("two"))"}]}]}"#
             #expect(try await RawHTTP.json(.PUT, base + "/TestRowResource/testrow1", body).status == 200)
             let reply = try await RawHTTP.send(.GET, base + "/TestRowResource/testrow1")
             #expect(reply.text.contains(#""timestamp":2"#))
@@ -78,8 +83,10 @@ struct HBaseRESTDoubleWireTests {
         try await withTable { (base: String) async throws in
             let noKey = #"{"Row":[{"Cell":[{"column":"\#(b64("a:1"))","$":"eA=="}]}]}"#
             // The path row is the default key; without any row segment content there is none.
-            let unknownFamily = #"{"Row":[{"key":"\#(b64("r"))","Cell":[{"column":"\#(b64("doesnot:exist"))","$":"eA=="}]}]}"#
-            #expect(try await RawHTTP.json(.PUT, base + "/TestRowResource/r/doesnot:exist", unknownFamily).status == 404)
+            let unknownFamily =
+                #"{"Row":[{"key":"\#(b64("r"))","Cell":[{"column":"\#(b64("doesnot:exist"))","$":"eA=="}]}]}"#
+            #expect(
+                try await RawHTTP.json(.PUT, base + "/TestRowResource/r/doesnot:exist", unknownFamily).status == 404)
             let noColumn = #"{"Row":[{"key":"\#(b64("r"))","Cell":[{"$":"eA=="}]}]}"#
             let missingColumn = try await RawHTTP.json(.PUT, base + "/TestRowResource/r", noColumn)
             #expect(missingColumn.status == 400)
@@ -96,7 +103,8 @@ struct HBaseRESTDoubleWireTests {
         try await withTable { (base: String) async throws in
             let seed = #"{"Row":[{"key":"\#(b64("r"))","Cell":[{"column":"\#(b64("a:1"))","$":"\#(b64("old"))"}]}]}"#
             #expect(try await RawHTTP.json(.PUT, base + "/TestRowResource/r", seed).status == 200)
-            let check = #"{"Row":[{"key":"\#(b64("r"))","Cell":[{"column":"\#(b64("a:1"))","$":"\#(b64("new"))"},{"column":"\#(b64("a:1"))","$":"\#(b64("wrong"))"}]}]}"#
+            let check =
+                #"{"Row":[{"key":"\#(b64("r"))","Cell":[{"column":"\#(b64("a:1"))","$":"\#(b64("new"))"},{"column":"\#(b64("a:1"))","$":"\#(b64("wrong"))"}]}]}"#
             let reply = try await RawHTTP.json(.PUT, base + "/TestRowResource/r?check=put", check)
             #expect(reply.status == 304)
             #expect(reply.body.isEmpty)
@@ -107,9 +115,13 @@ struct HBaseRESTDoubleWireTests {
         try await withTable { (base: String) async throws in
             var rows: [String] = []
             for i in 0..<3 {
-                rows.append(#"{"key":"\#(b64("row\(i)"))","Cell":[{"column":"\#(b64("a:1"))","$":"eA=="},{"column":"\#(b64("b:2"))","$":"eQ=="}]}"#)
+                rows.append(
+                    #"{"key":"\#(b64("row\(i)"))","Cell":[{"column":"\#(b64("a:1"))","$":"eA=="},{"column":"\#(b64("b:2"))","$":"eQ=="}]}"#
+                )
             }
-            #expect(try await RawHTTP.json(.PUT, base + "/TestRowResource/x", #"{"Row":[\#(rows.joined(separator: ","))]}"#).status == 200)
+            #expect(
+                try await RawHTTP.json(.PUT, base + "/TestRowResource/x", #"{"Row":[\#(rows.joined(separator: ","))]}"#)
+                    .status == 200)
             let created = try await RawHTTP.json(.PUT, base + "/TestRowResource/scanner", #"{"batch":5}"#)
             #expect(created.status == 201)
             #expect(created.body.isEmpty)
@@ -134,7 +146,8 @@ struct HBaseRESTDoubleWireTests {
         try await withTable { (base: String) async throws in
             let seed = #"{"Row":[{"key":"\#(b64("r"))","Cell":[{"column":"\#(b64("a:1"))","$":"eA=="}]}]}"#
             #expect(try await RawHTTP.json(.PUT, base + "/TestRowResource/r", seed).status == 200)
-            let location = try #require(try await RawHTTP.json(.PUT, base + "/TestRowResource/scanner", #"{"batch":1}"#).header("Location"))
+            let location = try #require(
+                try await RawHTTP.json(.PUT, base + "/TestRowResource/scanner", #"{"batch":1}"#).header("Location"))
             #expect(try await RawHTTP.send(.DELETE, base + "/TestRowResource/schema").status == 200)
             #expect(try await RawHTTP.send(.GET, location).status == 410)
         }
@@ -164,9 +177,12 @@ struct HBaseRESTDoubleWireTests {
             #expect(try await RawHTTP.send(.GET, base + "/version", headers: []).status == 501)
             #expect(try await RawHTTP.send(.GET, base + "/version", headers: [("Accept", "text/xml")]).status == 501)
             #expect(try await RawHTTP.send(.GET, base + "/version", headers: [("Accept", "image/png")]).status == 406)
-            let xml = try await RawHTTP.send(.PUT, base + "/TestRowResource/r", headers: [("Content-Type", "text/xml")], body: "<CellSet/>")
+            let xml = try await RawHTTP.send(
+                .PUT, base + "/TestRowResource/r", headers: [("Content-Type", "text/xml")], body: "<CellSet/>")
             #expect(xml.status == 501)
-            let form = try await RawHTTP.send(.PUT, base + "/TestRowResource/r", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "a=b")
+            let form = try await RawHTTP.send(
+                .PUT, base + "/TestRowResource/r", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: "a=b")
             #expect(form.status == 415)
             #expect(try await RawHTTP.send(.GET, base + "/TestRowResource/regions").status == 501)
         }
@@ -200,7 +216,8 @@ struct HBaseRESTDoubleWireTests {
 @Suite("hbase-rest-double persistence")
 struct HBaseRESTDoublePersistenceTests {
     static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hbase-double-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hbase-double-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
@@ -210,15 +227,23 @@ struct HBaseRESTDoublePersistenceTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let table = HBaseTableName("persist", namespace: "ns")
         try await ContractTarget.withDouble(dataDirectory: directory) { (url: URL) async throws in
-            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) { (client: HBaseClient) async throws in
+            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) {
+                (client: HBaseClient) async throws in
                 try await client.createNamespace("ns")
-                try await client.createOrReplaceTable(HBaseTableSchema(table: table, families: [HBaseColumnFamily("cf", maxVersions: 2)]))
-                try await client.put((0..<50).map { HBaseRow(key: String(format: "r%02d", $0), cells: [HBaseCell(column: col("cf", "v"), string: "\($0)")]) }, into: table)
+                try await client.createOrReplaceTable(
+                    HBaseTableSchema(table: table, families: [HBaseColumnFamily("cf", maxVersions: 2)]))
+                try await client.put(
+                    (0..<50).map {
+                        HBaseRow(
+                            key: String(format: "r%02d", $0),
+                            cells: [HBaseCell(column: col("cf", "v"), string: "\($0)")])
+                    }, into: table)
                 try await client.delete(Data("r07".utf8), from: table)
             }
         }
         try await ContractTarget.withDouble(dataDirectory: directory) { (url: URL) async throws in
-            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) { (client: HBaseClient) async throws in
+            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) {
+                (client: HBaseClient) async throws in
                 #expect(try await client.tableSchema(table).family("cf")?.maxVersions == 2)
                 let rows = try await client.scan(HBaseScan(), in: table)
                 #expect(rows.count == 49)
@@ -233,9 +258,12 @@ struct HBaseRESTDoublePersistenceTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let table = HBaseTableName("torn")
         try await ContractTarget.withDouble(dataDirectory: directory) { (url: URL) async throws in
-            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) { (client: HBaseClient) async throws in
-                try await client.createOrReplaceTable(HBaseTableSchema(table: table, families: [HBaseColumnFamily("cf")]))
-                try await client.put(HBaseRow(key: "kept", cells: [HBaseCell(column: col("cf", "v"), string: "1")]), into: table)
+            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) {
+                (client: HBaseClient) async throws in
+                try await client.createOrReplaceTable(
+                    HBaseTableSchema(table: table, families: [HBaseColumnFamily("cf")]))
+                try await client.put(
+                    HBaseRow(key: "kept", cells: [HBaseCell(column: col("cf", "v"), string: "1")]), into: table)
             }
         }
         let journal = URL(fileURLWithPath: directory).appendingPathComponent("journal.jsonl")
@@ -244,13 +272,16 @@ struct HBaseRESTDoublePersistenceTests {
         try handle.write(contentsOf: Data(#"{"put":{"table":"torn","ro"#.utf8))
         try handle.close()
         try await ContractTarget.withDouble(dataDirectory: directory) { (url: URL) async throws in
-            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) { (client: HBaseClient) async throws in
+            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) {
+                (client: HBaseClient) async throws in
                 #expect(try await client.row("kept", in: table) != nil)
-                try await client.put(HBaseRow(key: "after", cells: [HBaseCell(column: col("cf", "v"), string: "2")]), into: table)
+                try await client.put(
+                    HBaseRow(key: "after", cells: [HBaseCell(column: col("cf", "v"), string: "2")]), into: table)
             }
         }
         try await ContractTarget.withDouble(dataDirectory: directory) { (url: URL) async throws in
-            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) { (client: HBaseClient) async throws in
+            try await HBaseClient.withClient(configuration: HBaseClientConfiguration(baseURL: url)) {
+                (client: HBaseClient) async throws in
                 #expect(try await client.scan(HBaseScan(), in: table).map(\.keyString) == ["after", "kept"])
             }
         }

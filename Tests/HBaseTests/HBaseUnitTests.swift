@@ -7,10 +7,14 @@ import Testing
 struct HBaseCodecTests {
     @Test func cellSetRoundTripsBinaryKeysColumnsAndValues() throws {
         let rows = [
-            HBaseRow(key: Data([0x00, 0xFF, 0x10]), cells: [
-                HBaseCell(column: HBaseColumn(family: Data("cf".utf8), qualifier: Data([0x01, 0x3A])), value: Data([0xDE, 0xAD]), timestamp: 42),
-                HBaseCell(column: HBaseColumn("cf", "q"), string: "text"),
-            ])
+            HBaseRow(
+                key: Data([0x00, 0xFF, 0x10]),
+                cells: [
+                    HBaseCell(
+                        column: HBaseColumn(family: Data("cf".utf8), qualifier: Data([0x01, 0x3A])),
+                        value: Data([0xDE, 0xAD]), timestamp: 42),
+                    HBaseCell(column: HBaseColumn("cf", "q"), string: "text"),
+                ])
         ]
         let data = try HBaseCodec.encodeCellSet(rows)
         let decoded = try HBaseCodec.decodeCellSet(data)
@@ -19,8 +23,10 @@ struct HBaseCodecTests {
 
     @Test func cellSetUsesTheSpecShapeWithBase64() throws {
         // HBASE_REST.md §2 / TestCellSetModel: key "testrow1" is dGVzdHJvdzE=, column a:1 is YTox.
-        let row = HBaseRow(key: "testrow1", cells: [HBaseCell(column: HBaseColumn("a", "1"), string: "x", timestamp: 7)])
-        let json = try #require(try JSONSerialization.jsonObject(with: HBaseCodec.encodeCellSet([row])) as? [String: Any])
+        let row = HBaseRow(
+            key: "testrow1", cells: [HBaseCell(column: HBaseColumn("a", "1"), string: "x", timestamp: 7)])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: HBaseCodec.encodeCellSet([row])) as? [String: Any])
         let wireRow = try #require((json["Row"] as? [[String: Any]])?.first)
         #expect(wireRow["key"] as? String == "dGVzdHJvdzE=")
         let cell = try #require((wireRow["Cell"] as? [[String: Any]])?.first)
@@ -30,7 +36,9 @@ struct HBaseCodecTests {
     }
 
     @Test func cellWithoutTimestampOmitsItSoTheServerAssignsTime() throws {
-        let data = try HBaseCodec.encodeCellSet([HBaseRow(key: "r", cells: [HBaseCell(column: HBaseColumn("a", "b"), string: "v")])])
+        let data = try HBaseCodec.encodeCellSet([
+            HBaseRow(key: "r", cells: [HBaseCell(column: HBaseColumn("a", "b"), string: "v")])
+        ])
         #expect(!String(decoding: data, as: UTF8.self).contains("timestamp"))
     }
 
@@ -40,8 +48,11 @@ struct HBaseCodecTests {
     }
 
     @Test func schemaSendsStringAttributesAndParsesNumbersOrStrings() throws {
-        let schema = HBaseTableSchema(table: HBaseTableName("t", namespace: "ns"), families: [HBaseColumnFamily("cf", maxVersions: 3, timeToLive: 60, attributes: ["BLOOMFILTER": "ROW"])])
-        let json = try #require(try JSONSerialization.jsonObject(with: HBaseCodec.encodeSchema(schema)) as? [String: Any])
+        let schema = HBaseTableSchema(
+            table: HBaseTableName("t", namespace: "ns"),
+            families: [HBaseColumnFamily("cf", maxVersions: 3, timeToLive: 60, attributes: ["BLOOMFILTER": "ROW"])])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: HBaseCodec.encodeSchema(schema)) as? [String: Any])
         #expect(json["name"] as? String == "ns:t")
         let family = try #require((json["ColumnSchema"] as? [[String: Any]])?.first)
         #expect(family["VERSIONS"] as? String == "3")
@@ -49,7 +60,9 @@ struct HBaseCodecTests {
         #expect(family["BLOOMFILTER"] as? String == "ROW")
 
         let parsed = try HBaseCodec.decodeSchema(
-            Data(#"{"name":"t","IS_META":"false","ColumnSchema":[{"name":"cf","VERSIONS":"1","TTL":"2147483647"},{"name":"b","VERSIONS":4}]}"#.utf8),
+            Data(
+                #"{"name":"t","IS_META":"false","ColumnSchema":[{"name":"cf","VERSIONS":"1","TTL":"2147483647"},{"name":"b","VERSIONS":4}]}"#
+                    .utf8),
             table: HBaseTableName("t")
         )
         #expect(parsed.attributes["IS_META"] == "false")
@@ -92,8 +105,12 @@ struct HBaseCodecTests {
     @Test func rowPathsNameTableRowColumnsAndTimeRange() {
         let table = HBaseTableName("t", namespace: "ns")
         #expect(HBasePath.row(table, key: Data("r/1".utf8)) == "/ns%3At/r%2F1")
-        #expect(HBasePath.row(table, key: Data("r".utf8), columns: [HBaseColumn("a", "1"), HBaseColumn("b", nil)]) == "/ns%3At/r/a%3A1,b")
-        #expect(HBasePath.row(table, key: Data("r".utf8), columns: [HBaseColumn("a", "1")], timeRange: 3..<5) == "/ns%3At/r/a%3A1/3,5")
+        #expect(
+            HBasePath.row(table, key: Data("r".utf8), columns: [HBaseColumn("a", "1"), HBaseColumn("b", nil)])
+                == "/ns%3At/r/a%3A1,b")
+        #expect(
+            HBasePath.row(table, key: Data("r".utf8), columns: [HBaseColumn("a", "1")], timeRange: 3..<5)
+                == "/ns%3At/r/a%3A1/3,5")
         #expect(HBasePath.table(HBaseTableName("t", namespace: "default")) == "/t")
     }
 
@@ -106,7 +123,8 @@ struct HBaseCodecTests {
 
 @Suite("HBase retry policy")
 struct HBaseRetryPolicyTests {
-    let policy = HBaseRetryPolicy(maxAttempts: 4, initialBackoff: .milliseconds(100), maxBackoff: .milliseconds(350), multiplier: 2)
+    let policy = HBaseRetryPolicy(
+        maxAttempts: 4, initialBackoff: .milliseconds(100), maxBackoff: .milliseconds(350), multiplier: 2)
 
     @Test func idempotentRequestsRetryOn503RefusedAndReset() {
         for outcome in [HBaseRequestOutcome.status(503), .connectionRefused, .connectionReset] {
@@ -121,7 +139,10 @@ struct HBaseRetryPolicyTests {
     }
 
     @Test func otherStatusesTimeoutsAndTransportErrorsAreFinal() {
-        for outcome in [HBaseRequestOutcome.status(200), .status(400), .status(404), .status(500), .status(502), .timeout, .otherTransportError] {
+        for outcome in [
+            HBaseRequestOutcome.status(200), .status(400), .status(404), .status(500), .status(502), .timeout,
+            .otherTransportError,
+        ] {
             #expect(policy.action(after: outcome, attempt: 1, isIdempotent: true) == .giveUp)
         }
     }
@@ -136,7 +157,8 @@ struct HBaseRetryPolicyTests {
 
 @Suite("HBase errors")
 struct HBaseErrorTests {
-    let context = HBaseClient.Context(operation: "put", table: HBaseTableName("experiments", namespace: "sonarlab"), row: Data("run-7".utf8))
+    let context = HBaseClient.Context(
+        operation: "put", table: HBaseTableName("experiments", namespace: "sonarlab"), row: Data("run-7".utf8))
 
     @Test(arguments: [
         (304, HBaseError.conditionNotMet), (400, .badRequest), (401, .unauthorized), (403, .forbidden),
@@ -156,7 +178,9 @@ struct HBaseErrorTests {
     }
 
     @Test func messagesNameTableAndRowAndDropTheJavaStackTrace() {
-        let body = Data("Bad request: Row key not specified.\r\njava.lang.IllegalArgumentException: boom\r\n\tat org.apache.hadoop.hbase.rest.RowResource.update(RowResource.java:100)\r\n\tat x.y(Z.java:1)\r\n".utf8)
+        let body = Data(
+            "Bad request: Row key not specified.\r\njava.lang.IllegalArgumentException: boom\r\n\tat org.apache.hadoop.hbase.rest.RowResource.update(RowResource.java:100)\r\n\tat x.y(Z.java:1)\r\n"
+                .utf8)
         let error = HBaseClient.error(status: 400, body: body, context: context)
         #expect(error.message.contains("sonarlab:experiments"))
         #expect(error.message.contains("run-7"))
@@ -179,7 +203,11 @@ struct HBaseErrorTests {
         #expect(!dumped.contains("s3cr3t-Pa55"))
         #expect(dumped.contains("trainer"))
         let headers = try await auth.headers(for: HBaseAuthenticationRequest(host: "h", method: "GET", path: "/"))
-        #expect(headers == [HBaseHeader(name: "Authorization", value: "Basic " + Data("trainer:s3cr3t-Pa55".utf8).base64EncodedString())])
+        #expect(
+            headers == [
+                HBaseHeader(
+                    name: "Authorization", value: "Basic " + Data("trainer:s3cr3t-Pa55".utf8).base64EncodedString())
+            ])
     }
 }
 
@@ -195,11 +223,17 @@ struct HBaseConfigurationTests {
     @Test func basicCredentialsNeedHTTPSOrAnExplicitLoopbackException() throws {
         let auth = HBaseBasicAuthenticator(user: "u", password: "p")
         let loopback = try #require(URL(string: "http://127.0.0.1:1/"))
-        #expect(throws: HBaseError.invalidConfiguration) { try HBaseClientConfiguration(baseURL: loopback, authenticator: auth).validate() }
-        try HBaseClientConfiguration(baseURL: loopback, authenticator: auth, allowsCredentialsOverLoopbackHTTP: true).validate()
+        #expect(throws: HBaseError.invalidConfiguration) {
+            try HBaseClientConfiguration(baseURL: loopback, authenticator: auth).validate()
+        }
+        try HBaseClientConfiguration(baseURL: loopback, authenticator: auth, allowsCredentialsOverLoopbackHTTP: true)
+            .validate()
         let remote = try #require(URL(string: "http://hbase.example.org/"))
         #expect(throws: HBaseError.invalidConfiguration) {
-            try HBaseClientConfiguration(baseURL: remote, authenticator: auth, allowsInsecureTransport: true, allowsCredentialsOverLoopbackHTTP: true).validate()
+            try HBaseClientConfiguration(
+                baseURL: remote, authenticator: auth, allowsInsecureTransport: true,
+                allowsCredentialsOverLoopbackHTTP: true
+            ).validate()
         }
     }
 
@@ -215,7 +249,8 @@ struct HBaseConfigurationTests {
     @Test func unreadableCAFileIsAConfigurationError() throws {
         let url = try #require(URL(string: "https://hbase.example.org/"))
         #expect(throws: HBaseError.invalidConfiguration) {
-            _ = try HBaseClient(configuration: HBaseClientConfiguration(baseURL: url, tls: .init(caFile: "/nonexistent/ca.pem")))
+            _ = try HBaseClient(
+                configuration: HBaseClientConfiguration(baseURL: url, tls: .init(caFile: "/nonexistent/ca.pem")))
         }
     }
 }
@@ -223,10 +258,14 @@ struct HBaseConfigurationTests {
 @Suite("HBase CellSet fast path")
 struct HBaseCellSetFastPathTests {
     static let rows = [
-        HBaseRow(key: Data([0x00, 0xFF, 0x22, 0x5C]), cells: [
-            HBaseCell(column: HBaseColumn(family: Data("cf".utf8), qualifier: Data([0x01, 0x3A])), value: Data([0xDE, 0xAD]), timestamp: 1_795_944_361_762),
-            HBaseCell(column: HBaseColumn("cf", "q"), string: "text \"quoted\" \\ é", timestamp: -3),
-        ]),
+        HBaseRow(
+            key: Data([0x00, 0xFF, 0x22, 0x5C]),
+            cells: [
+                HBaseCell(
+                    column: HBaseColumn(family: Data("cf".utf8), qualifier: Data([0x01, 0x3A])),
+                    value: Data([0xDE, 0xAD]), timestamp: 1_795_944_361_762),
+                HBaseCell(column: HBaseColumn("cf", "q"), string: "text \"quoted\" \\ é", timestamp: -3),
+            ]),
         HBaseRow(key: "second", cells: [HBaseCell(column: HBaseColumn("m", ""), value: Data())]),
     ]
 
@@ -256,9 +295,14 @@ struct HBaseCellSetFastPathTests {
         // An escaped slash in a base64 string is legal JSON; the fast path declines it.
         let data = Data(#"{"Row":[{"key":"YS9i","Cell":[{"column":"Y2Y6cQ==","timestamp":1,"$":"eC95\/"}]}]}"#.utf8)
         #expect(HBaseCodec.decodeCellSetFast(data) == nil)
-        #expect(HBaseCodec.decodeCellSetFast(Data(#"{"Row":[{"key":"YQ==","Cell":[{"column":"Y2Y6cQ==","timestamp":1.5,"$":""}]}]}"#.utf8)) == nil)
+        #expect(
+            HBaseCodec.decodeCellSetFast(
+                Data(#"{"Row":[{"key":"YQ==","Cell":[{"column":"Y2Y6cQ==","timestamp":1.5,"$":""}]}]}"#.utf8)) == nil)
         #expect(HBaseCodec.decodeCellSetFast(Data(#"{"Row":[]} trailing"#.utf8)) == nil)
-        #expect(try HBaseCodec.decodeCellSet(Data(#"{"Row":[{"key":"YQ==","Cell":[{"column":"Y2Y6cQ==","timestamp":1,"$":"eA=="}]}]}"#.utf8)).first?.cells.first?.value == Data("x".utf8))
+        #expect(
+            try HBaseCodec.decodeCellSet(
+                Data(#"{"Row":[{"key":"YQ==","Cell":[{"column":"Y2Y6cQ==","timestamp":1,"$":"eA=="}]}]}"#.utf8)
+            ).first?.cells.first?.value == Data("x".utf8))
     }
 
     @Test func roundTripThroughBothPaths() throws {
