@@ -2,6 +2,8 @@ import Foundation
 @testable import HBase
 import HBaseRESTDouble
 import HTTPTypes
+import InMemoryLogging
+import Logging
 import NIOHTTP1
 import Testing
 
@@ -197,6 +199,40 @@ struct HBaseAuthAndTransportTests {
             // Two retries waited 100 ms + 200 ms.
             #expect(clock.now - start >= .milliseconds(300))
             #expect(error?.message.contains("refused") == true)
+        }
+    }
+}
+
+@Suite("HBase logging")
+struct HBaseLoggingTests {
+    @Test func debugLogsNameRequestsButNeverCredentialsOrCellValues() async throws {
+        let handler = InMemoryLogHandler()
+        var logger = Logger(label: "test.hbase") { _ in handler }
+        logger.logLevel = .trace
+        try await ContractTarget.withDouble(security: TestBasicSecurity()) { (url: URL) async throws in
+            let configuration = HBaseAuthAndTransportTests.configuration(url, user: "trainer", password: "trainer-pw")
+            try await HBaseClient.withClient(configuration: configuration, logger: logger) {
+                (client: HBaseClient) async throws in
+                let table = HBaseTableName("logged")
+                try await client.createOrReplaceTable(
+                    HBaseTableSchema(table: table, families: [HBaseColumnFamily("cf")]))
+                try await client.put(
+                    HBaseRow(key: "r", cells: [HBaseCell(column: HBaseColumn("cf", "q"), string: "CELL-SECRET-42")]),
+                    into: table)
+                _ = try await client.row("r", in: table)
+                _ = try? await client.put(
+                    HBaseRow(key: "r", cells: [HBaseCell(column: HBaseColumn("nope", "q"), string: "CELL-SECRET-42")]),
+                    into: table)
+            }
+        }
+        let text = handler.entries.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")
+        #expect(!handler.entries.isEmpty)
+        #expect(text.contains("/logged/schema"))
+        for secret in [
+            "trainer-pw", Data("trainer:trainer-pw".utf8).base64EncodedString(), "Authorization", "CELL-SECRET-42",
+            Data("CELL-SECRET-42".utf8).base64EncodedString(),
+        ] {
+            #expect(!text.contains(secret), "\(secret)")
         }
     }
 }
