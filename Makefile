@@ -6,7 +6,7 @@ LLVM_COV := $(TOOLCHAIN_BIN)llvm-cov
 COVERAGE_MIN ?= 85
 RELEASE_BIN := .build/release/sonarlab
 
-.PHONY: help deps build run test coverage bench lint clean
+.PHONY: help deps build run test coverage bench lint clean e2e-hbase bench-hbase
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -34,6 +34,13 @@ bench: deps ## Engine vs PyTorch (loop and whole process), 5×10-fold CV time.
 	$(SWIFT) build -c release --product sonarlab
 	$(SWIFT) build -c release --product sonarlab-bench
 	.venv/bin/python scripts/bench.py
+
+e2e-hbase: ## HBase end to end against hbase-rest-double, rows checked with curl.
+	$(SWIFT) build
+	scripts/e2e-hbase.sh
+
+bench-hbase: ## 10,000 prediction rows written and scanned: Swift HBase client vs Python requests.
+	scripts/bench-hbase.sh
 
 lint: ## swift-format lint of Sources and Tests.
 	$(SWIFT) format lint -r Sources Tests

@@ -25,6 +25,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Already transitive dependencies of the two above; named so targets may import them.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -37,10 +44,53 @@ let package = Package(
         .target(name: "Settings", swiftSettings: strictSettings),
         .systemLibrary(name: "CGSSAPI", path: "Sources/CGSSAPI"),
         .target(name: "Kerberos", dependencies: ["CGSSAPI"], swiftSettings: strictSettings),
+        // A generic HBase REST ("Stargate") client; knows nothing of experiments.
+        .target(
+            name: "HBase",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The HBase REST test double's logic (test support only, never in the product).
+        .target(
+            name: "HBaseRESTDouble",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "hbase-rest-double",
+            dependencies: [
+                "HBaseRESTDouble",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `make bench` / scripts/bench-hbase.sh: writes and scans prediction rows against a gateway (test support).
+        .executableTarget(
+            name: "hbase-bench",
+            dependencies: ["HBase"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "Tracking",
             dependencies: [
-                "Engine",
+                "Engine", "HBase",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -50,7 +100,7 @@ let package = Package(
         .target(
             name: "SonarLabCLI",
             dependencies: [
-                "Engine", "Settings", "Tracking",
+                "Engine", "Settings", "Tracking", "HBase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -68,6 +118,22 @@ let package = Package(
         .testTarget(name: "KerberosTests", dependencies: ["Kerberos", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(
+            name: "HBaseTests",
+            dependencies: [
+                "HBase", "HBaseRESTDouble", "SonarLabTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SonarLabCLITests",
             dependencies: [
                 "SonarLabCLI", "SonarLabTestSupport", "Tracking", "Engine", "Settings",
@@ -77,7 +143,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TrackingTests",
-            dependencies: ["Tracking", "SonarLabTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Tracking", "HBase", "HBaseRESTDouble", "SonarLabTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

@@ -168,8 +168,7 @@ struct CommandContext {
                     "cannot open the local store in \(configuration.tracking.directory): \(error)")
             }
         case .hbase:
-            throw CommandFailure.badInput(
-                "the hbase backend is not available in this build yet; use --backend local")
+            return HBaseExperimentStore(client: try makeHBaseClient(), layout: hbaseLayout)
         }
     }
 }

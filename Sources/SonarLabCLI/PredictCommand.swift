@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Logging
+import HBase
 import Settings
 import Tracking
 
@@ -24,7 +25,13 @@ struct PredictCommand: AsyncParsableCommand {
     var model: String?
 
     @Option(help: ArgumentHelp("Rows to score: .csv or .json.", valueName: "file"))
-    var input: String
+    var input: String?
+
+    @Flag(help: "Score the validation rows stored in HBase by `sonarlab dataset load` (instead of --input).")
+    var fromHbase = false
+
+    @Option(name: .customLong("store"), help: ArgumentHelp("Also record every prediction: hbase.", valueName: "name"))
+    var predictionStore: String?
 
     @Flag(help: "Print JSON on standard output.")
     var json = false
@@ -33,9 +40,28 @@ struct PredictCommand: AsyncParsableCommand {
         let context = try CommandContext(global: global, flags: store.flags)
         let modelPath = try await resolveModelPath(context)
         let artefact = try ModelArtefact.load(path: modelPath)
-        let rows = try PredictionInput.load(path: input)
+        if let predictionStore, predictionStore != "hbase" {
+            throw CommandFailure.badInput("--store '\(predictionStore)': the only prediction store is hbase")
+        }
+        guard fromHbase != (input != nil) else {
+            throw CommandFailure.badInput("pass exactly one of --input or --from-hbase")
+        }
+        let rows: (features: Matrix, labels: [SonarClass?], references: [String])
+        if fromHbase {
+            rows = try await hbaseValidationRows(context, fingerprint: artefact.dataFingerprint)
+        } else {
+            let path = self.input ?? ""
+            let loaded = try PredictionInput.load(path: path)
+            rows = (loaded.features, loaded.labels, loaded.lineNumbers.map { "\(path):\($0)" })
+        }
+        let input = fromHbase ? context.hbaseLayout.datasets.qualified : (self.input ?? "")
         let probabilities = artefact.model.mineProbabilities(rows.features)
         let predicted = artefact.model.predict(rows.features)
+        if predictionStore != nil {
+            try await recordPredictions(
+                context, artefact: artefact, predicted: predicted, probabilities: probabilities,
+                references: rows.references)
+        }
         let labelled = rows.labels.allSatisfy { $0 != nil }
         let confusion = labelled ? ConfusionMatrix(actual: rows.labels.map { $0! }, predicted: predicted) : nil
         if json {
@@ -63,6 +89,54 @@ struct PredictCommand: AsyncParsableCommand {
                     "accuracy \(f4(confusion.accuracy))  macro-F1 \(f4(confusion.macroF1))  (\(confusion.total) rows)")
             }
         }
+    }
+
+    /// The validation rows `sonarlab dataset load` stored for the model's data fingerprint.
+    private func hbaseValidationRows(
+        _ context: CommandContext, fingerprint: String
+    ) async throws -> (features: Matrix, labels: [SonarClass?], references: [String]) {
+        let client = try context.makeHBaseClient()
+        let records: [DatasetRecord]
+        do {
+            records = try await HBaseDatasetStore(client: client, layout: context.hbaseLayout).records(
+                fingerprint: fingerprint
+            )
+            .filter { $0.split == .validation }
+            try? await client.shutdown()
+        } catch let error as HBaseError {
+            try? await client.shutdown()
+            throw CommandFailure.failed("predict --from-hbase: \(error.message)")
+        }
+        guard !records.isEmpty else {
+            throw CommandFailure.badInput(
+                "no validation rows in HBase for the model's data (sha256 \(fingerprint)); run `sonarlab dataset load`")
+        }
+        return (
+            Matrix(rowArrays: records.map(\.features)), records.map { $0.label },
+            records.map { HBaseDatasetStore.rowKey(fingerprint: fingerprint, split: .validation, index: $0.index) }
+        )
+    }
+
+    /// Writes each prediction to the predictions table (model id, input reference, label, probability, time).
+    private func recordPredictions(
+        _ context: CommandContext, artefact: ModelArtefact, predicted: [SonarClass], probabilities: [Float],
+        references: [String]
+    ) async throws {
+        let now = Date()
+        let records = zip(zip(predicted, probabilities), references).map { pair, reference in
+            PredictionRecord(
+                modelID: artefact.experimentID, inputReference: reference, label: pair.0,
+                probability: pair.0 == .mine ? Double(pair.1) : 1 - Double(pair.1), predictedAt: now)
+        }
+        let client = try context.makeHBaseClient()
+        do {
+            try await HBasePredictionStore(client: client, layout: context.hbaseLayout).write(records)
+            try? await client.shutdown()
+        } catch let error as HBaseError {
+            try? await client.shutdown()
+            throw CommandFailure.failed("predict --store hbase: \(error.message)")
+        }
+        printError("recorded \(records.count) predictions in \(context.hbaseLayout.predictions.qualified)")
     }
 
     private func resolveModelPath(_ context: CommandContext) async throws -> String {

@@ -28,6 +28,7 @@ public struct SonarLabCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, PrepareCommand.self, TrainCommand.self, CrossValidateCommand.self,
             HistoryCommand.self, ShowCommand.self, PredictCommand.self, ConfigCommand.self,
+            HBaseCommand.self, DatasetCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

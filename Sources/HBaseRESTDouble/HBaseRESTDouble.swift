@@ -1,0 +1,106 @@
+// HBaseRESTDouble: an HBase REST gateway test double, faithful to ../shared/design/HBASE_REST.md.
+//
+// What it does: the endpoints and statuses SonarLab's client uses, JSON only, in memory with an optional
+// fsync'd journal. Every behaviour cites its HBASE_REST.md section; where the spec is silent it answers 501.
+// May import: Hummingbird, swift-service-lifecycle, SwiftNIO, swift-log. Test support only, never in the product.
+// Start at `HBaseRESTDouble.withRunning` (tests) or `HBaseRESTDouble.makeService` (the executable).
+import Foundation
+import Hummingbird
+import HummingbirdCore
+public import Logging
+import NIOCore
+public import ServiceLifecycle
+
+/// How to run the double.
+///
+/// Nothing has a default address: the caller names host and port.
+public struct HBaseRESTDoubleConfiguration: Sendable {
+    /// The address to bind, for example a loopback address.
+    public var host: String
+    /// The port to bind; 0 picks a free port (learn it from `onListening`).
+    public var port: Int
+    /// A directory for the journal; `nil` keeps everything in memory only.
+    public var dataDirectory: String?
+    /// Authentication and authorization; `--auth none` is ``HBaseDoubleOpenSecurity``.
+    public var security: any HBaseDoubleSecurity
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - host: The address to bind.
+    ///   - port: The port, 0 for a free one.
+    ///   - dataDirectory: Journal directory, or `nil` for memory only.
+    ///   - security: The security seam; default open.
+    public init(
+        host: String, port: Int, dataDirectory: String? = nil,
+        security: any HBaseDoubleSecurity = HBaseDoubleOpenSecurity()
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.security = security
+    }
+}
+
+/// Builds and runs the double.
+public enum HBaseRESTDouble {
+    /// Creates the double as a ServiceLifecycle service (a Hummingbird application).
+    /// - Parameters:
+    ///   - configuration: Address, data directory and security.
+    ///   - logger: The server's logger.
+    ///   - onListening: Called once with the bound port.
+    /// - Returns: The service to run in a `ServiceGroup`.
+    /// - Throws: When the data directory's journal cannot be opened or replayed.
+    public static func makeService(
+        configuration: HBaseRESTDoubleConfiguration,
+        logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void
+    ) throws -> any Service {
+        let store = try DoubleStore(dataDirectory: configuration.dataDirectory)
+        let responder = DoubleResponder(
+            store: store, scanners: DoubleScanners(), security: configuration.security, scheme: "http")
+        return Application(
+            responder: responder,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
+            logger: logger
+        )
+    }
+
+    /// Runs the double for the duration of `body` and always stops it.
+    /// - Parameters:
+    ///   - configuration: Address (port 0 for a free port), data directory and security.
+    ///   - logger: The server's logger; silent by default.
+    ///   - body: Work to do while the double runs; receives the bound port.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws, or a start failure.
+    public static func withRunning<Result: Sendable>(
+        configuration: HBaseRESTDoubleConfiguration,
+        logger: Logger = Logger(label: "hbase-rest-double", factory: { _ in SwiftLogNoOpLogHandler() }),
+        _ body: (Int) async throws -> Result
+    ) async throws -> Result {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let service = try makeService(configuration: configuration, logger: logger) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [], logger: logger)
+        let task = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            await group.triggerGracefulShutdown()
+            try await task.value
+            throw CancellationError()
+        }
+        do {
+            let result = try await body(port)
+            await group.triggerGracefulShutdown()
+            try await task.value
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await task.value
+            throw error
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import HBase
+import Settings
+import Tracking
+
+extension CommandContext {
+    /// The `[hbase]` table names as a Tracking layout.
+    var hbaseLayout: HBaseTrackingLayout {
+        let h = configuration.hbase
+        return HBaseTrackingLayout(
+            namespace: h.namespace, experimentsTable: h.experimentsTable, datasetsTable: h.datasetsTable,
+            predictionsTable: h.predictionsTable)
+    }
+
+    /// An HBase client for the gateway named by the environment (``HBaseConnectionSettings``).
+    ///
+    /// The client lives for the rest of the process.
+    /// - Throws: ``SettingsError`` for a missing or unsafe address or credentials; ``CommandFailure`` for an
+    ///   auth kind this build cannot do yet.
+    func makeHBaseClient() throws -> HBaseClient {
+        let connection = try HBaseConnectionSettings(environment: environment)
+        let authenticator: any HBaseAuthenticator
+        switch connection.auth {
+        case .none:
+            authenticator = HBaseNoAuthenticator()
+        case .basic:
+            guard let user = connection.user, let password = connection.password else {
+                throw CommandFailure.badInput("basic auth needs SONARLAB_HBASE_USER and SONARLAB_HBASE_PASSWORD")
+            }
+            authenticator = HBaseBasicAuthenticator(user: user, password: password.revealed)
+        case .kerberos:
+            throw CommandFailure.badInput("SONARLAB_HBASE_AUTH=kerberos is not available in this build yet")
+        }
+        let timeout = Duration.milliseconds(Int64(configuration.hbase.timeoutSeconds * 1000))
+        let client = HBaseClientConfiguration(
+            baseURL: connection.url,
+            timeouts: .init(connect: min(timeout, .seconds(5)), read: timeout, request: timeout),
+            authenticator: authenticator,
+            tls: .init(caFile: connection.caFile),
+            allowsCredentialsOverLoopbackHTTP: connection.allowPlainHTTP
+        )
+        do {
+            return try HBaseClient(configuration: client, logger: logger)
+        } catch let error as HBaseError {
+            throw CommandFailure.badInput("HBase: \(error.message)")
+        }
+    }
+}
+
+/// `sonarlab hbase`: prepare and check the HBase store.
+struct HBaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hbase",
+        abstract: "Prepare and check the HBase store (address and credentials from the environment).",
+        subcommands: [Init.self, Status.self])
+
+    /// `sonarlab hbase init`: namespace and tables, idempotent.
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init", abstract: "Create the namespace and tables if missing (safe to run again).")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let context = try CommandContext(global: global, flags: [:])
+            let client = try context.makeHBaseClient()
+            let layout = context.hbaseLayout
+            do {
+                let created = try await layout.ensure(using: client)
+                try? await client.shutdown()
+                print(
+                    created.isEmpty
+                        ? "HBase store already initialised (\(layout.namespace))"
+                        : "created " + created.joined(separator: ", "))
+            } catch let error as HBaseError {
+                try? await client.shutdown()
+                throw CommandFailure.failed("hbase init: \(error.message)")
+            }
+        }
+    }
+
+    /// `sonarlab hbase status`: cluster version and tables.
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "status", abstract: "Show the HBase version and whether SonarLab's tables exist.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let context = try CommandContext(global: global, flags: [:])
+            let client = try context.makeHBaseClient()
+            do {
+                let status = try await context.hbaseLayout.status(using: client)
+                try? await client.shutdown()
+                print("HBase \(status.clusterVersion)")
+                for (table, exists) in status.tables.sorted(by: { $0.key < $1.key }) {
+                    print("  \(table): \(exists ? "present" : "missing")")
+                }
+                if !status.isInitialized { throw CommandFailure.failed("tables missing; run `sonarlab hbase init`") }
+            } catch let error as HBaseError {
+                try? await client.shutdown()
+                throw CommandFailure.failed("hbase status: \(error.message)")
+            }
+        }
+    }
+}

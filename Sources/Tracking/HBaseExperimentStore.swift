@@ -1,0 +1,206 @@
+public import Engine
+import Foundation
+public import HBase
+
+/// The ``ExperimentStore`` over HBase (issue 4 item 3; layout in ``HBaseTrackingLayout``).
+///
+/// `create`, `appendEpochs` and `finish` each send one put request; `experiments(limit:)` is one stateful
+/// scan of families `s`, `p`, `m` (no epochs), newest first thanks to the inverted row key.
+public struct HBaseExperimentStore: ExperimentStore {
+    /// The client (shared; the caller shuts it down).
+    public let client: HBaseClient
+    /// Table names.
+    public let layout: HBaseTrackingLayout
+
+    /// Creates the store.
+    /// - Parameters:
+    ///   - client: The HBase client.
+    ///   - layout: Table names; default ``HBaseTrackingLayout/init(namespace:experimentsTable:datasetsTable:predictionsTable:)``.
+    public init(client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout()) {
+        self.client = client
+        self.layout = layout
+    }
+
+    /// `HBase <table> at scheme://host:port` (never user info).
+    public var location: String {
+        let url = client.configuration.baseURL
+        let port = url.port.map { ":\($0)" } ?? ""
+        return "HBase \(layout.experiments.qualified) at \(url.scheme ?? "http")://\(url.host ?? "?")\(port)"
+    }
+
+    // MARK: Row key and cells
+
+    /// The row key of a run: its id with every decimal digit `d` replaced by `9 - d`.
+    ///
+    /// The `yyyyMMdd-HHmmss` prefix then sorts newest first. The mapping is its own inverse.
+    ///
+    /// - Parameter id: The experiment id.
+    /// - Returns: The row key.
+    public static func rowKey(forID id: String) -> String {
+        String(
+            String.UnicodeScalarView(
+                id.unicodeScalars.map { scalar in
+                    guard ("0"..."9").contains(scalar) else { return scalar }
+                    return Unicode.Scalar(UInt8(ascii: "9") - UInt8(scalar.value - 48))
+                }))
+    }
+
+    static func epochQualifier(_ epoch: Int) -> String { String(format: "%06d", epoch) }
+
+    static func encodeJSON<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try encoder.encode(value)
+    }
+
+    static func number(_ value: Double) -> String { String(describing: value) }
+
+    static func date(exact: String?, unix: String?) -> Date? {
+        if let seconds = exact.flatMap(Double.init) { return Date(timeIntervalSinceReferenceDate: seconds) }
+        return unix.flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
+    }
+
+    func cells(for experiment: Experiment, includeEpochs: Bool) throws -> [HBaseCell] {
+        func s(_ qualifier: String, _ value: String?) -> HBaseCell? {
+            value.map { HBaseCell(column: HBaseColumn("s", qualifier), string: $0) }
+        }
+        var cells: [HBaseCell] = [
+            s("id", experiment.id), s("name", experiment.name), s("kind", experiment.kind.rawValue),
+            s("status", experiment.status.rawValue),
+            s("started_at", Self.number(experiment.startedAt.timeIntervalSince1970)),
+            s("ended_at", experiment.endedAt.map { Self.number($0.timeIntervalSince1970) }),
+            // Seconds since 2001 as Foundation holds them, so a Date reads back bit-identical.
+            s("started_ref", Self.number(experiment.startedAt.timeIntervalSinceReferenceDate)),
+            s("ended_ref", experiment.endedAt.map { Self.number($0.timeIntervalSinceReferenceDate) }),
+            s("data_fingerprint", experiment.dataFingerprint), s("model_path", experiment.modelPath),
+            s("run_directory", experiment.runDirectory), s("message", experiment.message),
+        ].compactMap { $0 }
+        for (key, value) in experiment.parameters.sorted(by: { $0.key < $1.key }) {
+            cells.append(HBaseCell(column: HBaseColumn("p", key), string: value))
+        }
+        if let result = experiment.result {
+            cells.append(HBaseCell(column: HBaseColumn("m", "result"), value: try Self.encodeJSON(result)))
+            if let validation = result.validation {
+                cells.append(
+                    HBaseCell(column: HBaseColumn("m", "val_accuracy"), string: Self.number(validation.accuracy)))
+                cells.append(HBaseCell(column: HBaseColumn("m", "val_loss"), string: Self.number(validation.loss)))
+                cells.append(
+                    HBaseCell(column: HBaseColumn("m", "val_macro_f1"), string: Self.number(validation.macroF1)))
+            }
+            if let best = result.bestEpoch {
+                cells.append(HBaseCell(column: HBaseColumn("m", "best_epoch"), string: String(best)))
+            }
+        }
+        if includeEpochs {
+            cells += try epochCells(experiment.epochs)
+        }
+        return cells
+    }
+
+    func epochCells(_ epochs: [EpochMetrics]) throws -> [HBaseCell] {
+        try epochs.map {
+            HBaseCell(column: HBaseColumn("e", Self.epochQualifier($0.epoch)), value: try Self.encodeJSON($0))
+        }
+    }
+
+    func decode(_ row: HBaseRow) throws -> Experiment {
+        func s(_ qualifier: String) -> String? { row.string(of: HBaseColumn("s", qualifier)) }
+        let rowName = row.keyString
+        func malformed(_ what: String) -> HBaseError {
+            HBaseError.invalidResponse.with(
+                message: "experiment row '\(rowName)' in \(layout.experiments.qualified): \(what)")
+        }
+        guard let id = s("id"), let name = s("name"), let kindText = s("kind"),
+            let kind = ExperimentKind(rawValue: kindText),
+            let statusText = s("status"), let status = RunStatus(rawValue: statusText),
+            let started = Self.date(exact: s("started_ref"), unix: s("started_at")),
+            let fingerprint = s("data_fingerprint")
+        else { throw malformed("missing or malformed status cells") }
+        var parameters: [String: String] = [:]
+        for cell in row.cells where cell.column.family == Data("p".utf8) {
+            if let qualifier = cell.column.qualifier {
+                parameters[String(decoding: qualifier, as: UTF8.self)] = String(decoding: cell.value, as: UTF8.self)
+            }
+        }
+        var experiment = Experiment(
+            id: id, name: name, kind: kind, startedAt: started, parameters: parameters,
+            dataFingerprint: fingerprint, status: status
+        )
+        experiment.endedAt = Self.date(exact: s("ended_ref"), unix: s("ended_at"))
+        experiment.modelPath = s("model_path")
+        experiment.runDirectory = s("run_directory")
+        experiment.message = s("message")
+        if let result = row.value(of: HBaseColumn("m", "result")) {
+            guard let decoded = try? JSONDecoder().decode(ExperimentResult.self, from: result) else {
+                throw malformed("m:result is not JSON")
+            }
+            experiment.result = decoded
+        }
+        var epochs: [EpochMetrics] = []
+        for cell in row.cells where cell.column.family == Data("e".utf8) {
+            guard let metrics = try? JSONDecoder().decode(EpochMetrics.self, from: cell.value) else {
+                throw malformed("an e: cell is not JSON")
+            }
+            epochs.append(metrics)
+        }
+        experiment.epochs = epochs.sorted { $0.epoch < $1.epoch }
+        return experiment
+    }
+
+    // MARK: ExperimentStore
+
+    /// Writes the run's status, parameters (and any result or epochs) in one request.
+    /// - Parameter experiment: The run.
+    /// - Throws: ``HBaseError`` (`tableNotFound` before `sonarlab hbase init`, `forbidden`, `unavailable`, …).
+    public func create(_ experiment: Experiment) async throws {
+        let row = HBaseRow(
+            key: Self.rowKey(forID: experiment.id), cells: try cells(for: experiment, includeEpochs: true))
+        try await client.put(row, into: layout.experiments)
+    }
+
+    /// Writes a batch of epochs in one request; an epoch number already present is replaced.
+    /// - Parameters:
+    ///   - epochs: The epochs.
+    ///   - experimentID: The run's id.
+    /// - Throws: ``HBaseError``.
+    public func appendEpochs(_ epochs: [EpochMetrics], experimentID: String) async throws {
+        guard !epochs.isEmpty else { return }
+        try await client.put(
+            HBaseRow(key: Self.rowKey(forID: experimentID), cells: try epochCells(epochs)), into: layout.experiments)
+    }
+
+    /// Writes the run's final state, with all its epochs, in one request.
+    /// - Parameter experiment: The run.
+    /// - Throws: ``HBaseError``.
+    public func finish(_ experiment: Experiment) async throws {
+        try await create(experiment)
+    }
+
+    /// Runs newest first, without epochs.
+    /// - Parameter limit: At most this many; `nil` for all.
+    /// - Returns: The runs.
+    /// - Throws: ``HBaseError``.
+    public func experiments(limit: Int?) async throws -> [Experiment] {
+        if limit == 0 { return [] }
+        let scan = HBaseScan(columns: ["s", "p", "m"].map { HBaseColumn($0, nil) }, batch: 1000)
+        return try await client.scan(scan, in: layout.experiments, limit: limit).map(decode)
+    }
+
+    /// One run with its epochs, or `nil`.
+    /// - Parameter id: The run's id.
+    /// - Returns: The run.
+    /// - Throws: ``HBaseError``.
+    public func experiment(id: String) async throws -> Experiment? {
+        guard let row = try await client.row(Self.rowKey(forID: id), in: layout.experiments) else { return nil }
+        return try decode(row)
+    }
+
+    /// Checks that the gateway answers and the experiments table exists.
+    /// - Throws: ``HBaseError`` (`tableNotFound` with a hint to run `sonarlab hbase init`, `transport`, …).
+    public func checkReachable() async throws {
+        guard try await client.tableExists(layout.experiments) else {
+            throw HBaseError.tableNotFound.with(
+                message: "table '\(layout.experiments.qualified)' does not exist; run `sonarlab hbase init`")
+        }
+    }
+}

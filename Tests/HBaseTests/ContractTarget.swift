@@ -1,0 +1,124 @@
+import AsyncHTTPClient
+import Foundation
+import HBase
+import HBaseRESTDouble
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// Where the contract suite runs: the double in-process on 127.0.0.1 with a free port (default), or a
+/// real HBase REST gateway when `SONARLAB_HBASE_CONTRACT_URL` is set (then
+/// `SONARLAB_HBASE_CONTRACT_ALLOW_HTTP=1` allows plain http to a non-loopback container).
+enum ContractTarget {
+    static let environment = ProcessInfo.processInfo.environment
+    static var realURL: URL? { environment["SONARLAB_HBASE_CONTRACT_URL"].flatMap(URL.init(string:)) }
+
+    /// A prefix unique to this test process, so runs never collide and leftovers are recognisable.
+    static let runID = "sl" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+
+    /// A table name unique to this run: `sl<run>_<purpose>_<n>`.
+    static func uniqueName(_ purpose: String) -> String {
+        "\(runID)_\(purpose)_\(Counter.next())"
+    }
+
+    /// Runs `body` with a client pointed at the contract target; starts and stops the double when needed.
+    static func withClient<R: Sendable>(
+        retryPolicy: HBaseRetryPolicy = HBaseRetryPolicy(maxAttempts: 2, initialBackoff: .milliseconds(50)),
+        _ body: (HBaseClient, URL) async throws -> R
+    ) async throws -> R {
+        if let realURL {
+            let configuration = HBaseClientConfiguration(
+                baseURL: realURL,
+                retryPolicy: retryPolicy,
+                allowsInsecureTransport: environment["SONARLAB_HBASE_CONTRACT_ALLOW_HTTP"] == "1"
+            )
+            return try await HBaseClient.withClient(configuration: configuration) { try await body($0, realURL) }
+        }
+        return try await withDouble { (url: URL) async throws in
+            let configuration = HBaseClientConfiguration(baseURL: url, retryPolicy: retryPolicy)
+            return try await HBaseClient.withClient(configuration: configuration) { try await body($0, url) }
+        }
+    }
+
+    /// Starts the double in-process on 127.0.0.1, port 0, and stops it after `body`.
+    static func withDouble<R: Sendable>(
+        dataDirectory: String? = nil,
+        security: any HBaseDoubleSecurity = HBaseDoubleOpenSecurity(),
+        _ body: (URL) async throws -> R
+    ) async throws -> R {
+        let configuration = HBaseRESTDoubleConfiguration(
+            host: "127.0.0.1", port: 0, dataDirectory: dataDirectory, security: security)
+        return try await HBaseRESTDouble.withRunning(configuration: configuration) { port in
+            try await body(URL(string: "http://127.0.0.1:\(port)")!)
+        }
+    }
+
+    /// Creates a table with the given families for one test and always drops it.
+    static func withTable<R: Sendable>(
+        _ client: HBaseClient,
+        _ purpose: String,
+        families: [HBaseColumnFamily] = [HBaseColumnFamily("cf", maxVersions: 3), HBaseColumnFamily("meta")],
+        namespace: String? = nil,
+        _ body: (HBaseTableName) async throws -> R
+    ) async throws -> R {
+        let table = HBaseTableName(uniqueName(purpose), namespace: namespace)
+        try await client.createOrReplaceTable(HBaseTableSchema(table: table, families: families))
+        do {
+            let result = try await body(table)
+            try await client.dropTable(table)
+            return result
+        } catch {
+            try? await client.dropTable(table)
+            throw error
+        }
+    }
+}
+
+enum Counter {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var value = 0
+    static func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
+
+/// Plain AsyncHTTPClient requests for wire-level assertions (not through the HBase module).
+enum RawHTTP {
+    struct Reply {
+        var status: Int
+        var headers: [(String, String)]
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    }
+
+    static func send(
+        _ method: HTTPMethod,
+        _ url: String,
+        headers: [(String, String)] = [("Accept", "application/json")],
+        body: String? = nil
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return Reply(
+            status: Int(response.status.code),
+            headers: response.headers.map { ($0.name, $0.value) },
+            body: Data(bytes.readableBytesView)
+        )
+    }
+
+    static func json(_ method: HTTPMethod, _ url: String, _ body: String) async throws -> Reply {
+        try await send(
+            method, url, headers: [("Accept", "application/json"), ("Content-Type", "application/json")], body: body)
+    }
+}
+
+func b64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+func col(_ family: String, _ qualifier: String) -> HBaseColumn { HBaseColumn(family, qualifier) }
