@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "sonarlab-bench", dependencies: ["Engine"], swiftSettings: strictSettings),
         .target(
             name: "SonarLabTestSupport",
-            dependencies: ["Engine", "Tracking", "Settings"],
+            dependencies: ["Engine", "Tracking", "Settings", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             path: "Tests/SonarLabTestSupport",
             swiftSettings: strictSettings
         ),
