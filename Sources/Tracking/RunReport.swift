@@ -170,19 +170,21 @@ public struct RunReport: Sendable {
     public func charts() -> [(name: String, svg: String)] {
         guard let epochs = training?.epochs, !epochs.isEmpty else { return [] }
         let x = epochs.map { Double($0.epoch) }
+        let kept = training?.result?.bestEpoch.map(Double.init)
+        let label = kept.map { "kept epoch \(Int($0))" }
         return [
             (Self.chartNames[0], SVGLineChart(title: "Loss (cross-entropy)", x: x, series: [
                 .init(name: "train", color: "#1f77b4", values: epochs.map(\.train.loss)),
                 .init(name: "validation", color: "#d62728", values: epochs.map(\.validation.loss)),
-            ]).render()),
+            ], marker: kept, markerLabel: label).render()),
             (Self.chartNames[1], SVGLineChart(title: "Accuracy", x: x, series: [
                 .init(name: "train", color: "#1f77b4", values: epochs.map(\.train.accuracy)),
                 .init(name: "validation", color: "#d62728", values: epochs.map(\.validation.accuracy)),
-            ], yRange: 0...1).render()),
+            ], yRange: 0...1, marker: kept, markerLabel: label).render()),
             (Self.chartNames[2], SVGLineChart(title: "Macro-F1", x: x, series: [
                 .init(name: "train", color: "#1f77b4", values: epochs.map(\.train.macroF1)),
                 .init(name: "validation", color: "#d62728", values: epochs.map(\.validation.macroF1)),
-            ], yRange: 0...1).render()),
+            ], yRange: 0...1, marker: kept, markerLabel: label).render()),
         ]
     }
 
@@ -221,7 +223,7 @@ public struct RunReport: Sendable {
             md += params.isEmpty ? ".\n\n" : ": " + params.joined(separator: ", ") + ".\n\n"
             if !t.epochs.isEmpty {
                 md += "![loss](\(Self.chartNames[0]))\n![accuracy](\(Self.chartNames[1]))\n![macro-F1](\(Self.chartNames[2]))\n\n"
-                md += "Blue: training split, red: validation split, per epoch.\n\n"
+                md += "Blue: training split, red: validation split, per epoch; the dashed line is the kept epoch.\n\n"
             }
             md += "Kept epoch \(r.bestEpoch.map(String.init) ?? "-"):\n\n| split | accuracy | macro-F1 | loss |\n| --- | --- | --- | --- |\n"
             if let tr = r.train { md += "| train | \(f(tr.accuracy)) | \(f(tr.macroF1)) | \(f(tr.loss)) |\n" }
@@ -307,15 +309,24 @@ public struct SVGLineChart: Sendable {
     public var series: [Series]
     /// The y range; `nil` fits the data (from 0).
     public var yRange: ClosedRange<Double>?
+    /// An x value to mark with a dashed vertical line (e.g. the kept epoch), or `nil`.
+    public var marker: Double?
+    /// The marker's label.
+    public var markerLabel: String?
     /// Size in pixels.
     public var width = 640.0, height = 320.0
 
     /// Creates a chart.
-    public init(title: String, x: [Double], series: [Series], yRange: ClosedRange<Double>? = nil) {
+    public init(
+        title: String, x: [Double], series: [Series], yRange: ClosedRange<Double>? = nil, marker: Double? = nil,
+        markerLabel: String? = nil
+    ) {
         self.title = title
         self.x = x
         self.series = series
         self.yRange = yRange
+        self.marker = marker
+        self.markerLabel = markerLabel
     }
 
     /// The SVG document.
@@ -335,7 +346,7 @@ public struct SVGLineChart: Sendable {
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
         s += "viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        s += "<text x=\"\(n(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">"
+        s += "<text x=\"\(n(left))\" y=\"20\" font-size=\"14\">"
         s += FunctionalTestResults.escape(title) + "</text>\n"
         for i in 0...4 {
             let v = range.lowerBound + Double(i) / 4 * (range.upperBound - range.lowerBound)
@@ -352,10 +363,17 @@ public struct SVGLineChart: Sendable {
         for (index, line) in series.enumerated() {
             let points = zip(x, line.values).filter { $0.1.isFinite }.map { "\(n(px($0.0))),\(n(py($0.1)))" }
             s += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>\n"
-            let ly = top + 12 + Double(index) * 14
-            s += "<line x1=\"\(n(left + plotW - 90))\" y1=\"\(n(ly - 4))\" x2=\"\(n(left + plotW - 74))\" y2=\"\(n(ly - 4))\" "
+            // Legend above the plot, right-aligned, one entry per series.
+            let lx = left + plotW - Double(series.count - index) * 90
+            s += "<line x1=\"\(n(lx))\" y1=\"\(n(top - 8))\" x2=\"\(n(lx + 16))\" y2=\"\(n(top - 8))\" "
             s += "stroke=\"\(line.color)\" stroke-width=\"2\"/>\n"
-            s += "<text x=\"\(n(left + plotW - 70))\" y=\"\(n(ly))\">\(FunctionalTestResults.escape(line.name))</text>\n"
+            s += "<text x=\"\(n(lx + 20))\" y=\"\(n(top - 4))\">\(FunctionalTestResults.escape(line.name))</text>\n"
+        }
+        if let marker, let markerLabel, (xMin...xMax).contains(marker) {
+            s += "<line x1=\"\(n(px(marker)))\" y1=\"\(n(top))\" x2=\"\(n(px(marker)))\" y2=\"\(n(top + plotH))\" "
+            s += "stroke=\"#555\" stroke-dasharray=\"4 3\"/>\n"
+            s += "<text x=\"\(n(px(marker) + 4))\" y=\"\(n(top + plotH - 6))\" fill=\"#555\">"
+            s += FunctionalTestResults.escape(markerLabel) + "</text>\n"
         }
         s += "</svg>\n"
         return s

@@ -198,6 +198,7 @@ struct ResultsAndReportTests {
         #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
         #expect(svg.components(separatedBy: "<polyline").count == 3)
         #expect(svg.contains(">train</text>") && svg.contains(">validation</text>"))
+        #expect(svg.contains("stroke-dasharray") && svg.contains(">kept epoch 2</text>"))
         // Without runs the report says what to run.
         let empty = RunReport(
             generatedAt: Date(), environment: .init(swift: "s", operatingSystem: "o", cpu: "c"), data: report.data,
