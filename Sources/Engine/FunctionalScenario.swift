@@ -85,7 +85,9 @@ public struct FunctionalScenario: Sendable {
         let minAccuracy = try threshold("min_accuracy")
         let minF1 = try threshold("min_f1")
         if let expectError {
-            let codes = ["empty", "wrongFieldCount", "notANumber", "notFinite", "outOfRange", "unknownLabel", "malformed"]
+            let codes = [
+                "empty", "wrongFieldCount", "notANumber", "notFinite", "outOfRange", "unknownLabel", "malformed",
+            ]
             guard codes.contains(expectError) else {
                 throw DataError(
                     .malformed, file: file,
@@ -103,7 +105,8 @@ public struct FunctionalScenario: Sendable {
             let labels = rows.labels.compactMap { $0 }
             if expectError == nil {
                 guard labels.count == rows.labels.count else {
-                    throw DataError(.malformed, file: file, reason: "\"y\" is missing: a scenario needs one label per row")
+                    throw DataError(
+                        .malformed, file: file, reason: "\"y\" is missing: a scenario needs one label per row")
                 }
             }
             if labels.count == rows.labels.count {
@@ -181,7 +184,7 @@ public enum ScenarioGenerator {
 
     /// One generated file.
     public struct File: Sendable, Equatable {
-        /// File name, e.g. `validation.json`.
+        /// File name such as `validation.json`.
         public let name: String
         /// The JSON text.
         public let text: String
@@ -242,13 +245,15 @@ public enum ScenarioGenerator {
                 name: "single_rock.json",
                 text: render(
                     name: "single_rock",
-                    description: "one rock: line \(line(firstRock)) of \(source), the training rock nearest the rocks' mean",
+                    description:
+                        "one rock: line \(line(firstRock)) of \(source), the training rock nearest the rocks' mean",
                     minAccuracy: 1, rows: rows([firstRock]), labels: [.rock])),
             File(
                 name: "single_mine.json",
                 text: render(
                     name: "single_mine",
-                    description: "one mine: line \(line(firstMine)) of \(source), the training mine nearest the mines' mean",
+                    description:
+                        "one mine: line \(line(firstMine)) of \(source), the training mine nearest the mines' mean",
                     minAccuracy: 1, rows: rows([firstMine]), labels: [.mine])),
             File(
                 name: "validation_noisy.json",

@@ -21,7 +21,8 @@ extension CommandContext {
         guard let latest = runs.first(where: { $0.status == .finished && $0.kind == .train && $0.modelPath != nil }),
             let path = latest.modelPath
         else {
-            throw CommandFailure.badInput("no finished training run in \(store.location); pass --model or run `sonarlab train`")
+            throw CommandFailure.badInput(
+                "no finished training run in \(store.location); pass --model or run `sonarlab train`")
         }
         return path
     }
@@ -34,7 +35,8 @@ extension CommandContext {
         if let path { resolved = path } else { resolved = try await latestModelPath() }
         if resolved.lowercased().hasSuffix(".zip") {
             let opened = try ModelPackage.open(path: resolved)
-            return LoadedModel(artefact: opened.artefact, path: resolved, bytes: opened.files[ModelPackage.modelName] ?? Data())
+            return LoadedModel(
+                artefact: opened.artefact, path: resolved, bytes: opened.files[ModelPackage.modelName] ?? Data())
         }
         let bytes = try SonarData.readFile(resolved)
         return LoadedModel(artefact: try ModelArtefact.decode(bytes, file: resolved), path: resolved, bytes: bytes)

@@ -77,7 +77,9 @@ struct ReportCommand: AsyncParsableCommand {
         let runs = try await store.experiments(limit: 500)
         let latestTrain = runs.first { $0.kind == .train && $0.status == .finished }
         let training = try await latestTrain.asyncMap { try await store.experiment(id: $0.id) } ?? nil
-        let cv = runs.first { $0.kind == .crossValidation && $0.status == .finished && $0.result?.crossValidation != nil }
+        let cv = runs.first {
+            $0.kind == .crossValidation && $0.status == .finished && $0.result?.crossValidation != nil
+        }
         let split = StratifiedSplit.split(
             labels: data.dataset.labels, testSize: config.split.testSize, seed: config.split.seed)
         let counts = data.dataset.classCounts

@@ -29,7 +29,9 @@ struct TestCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Model (model.json or distribution zip); default: the latest finished run's.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Model (model.json or distribution zip); default: the latest finished run's.", valueName: "path"))
     var model: String?
 
     @Option(help: ArgumentHelp("Folder of scenario JSON files.", valueName: "dir"))
@@ -50,7 +52,9 @@ struct TestCommand: AsyncParsableCommand {
         let quiet = json
         let runner = FunctionalTestRunner(
             store: store, experimentsRoot: config.tracking.experimentsDirectory, logger: context.logger)
-        if !quiet { print("model \(model.path) (experiment \(model.artefact.experimentID)), \(loaded.count) scenarios") }
+        if !quiet {
+            print("model \(model.path) (experiment \(model.artefact.experimentID)), \(loaded.count) scenarios")
+        }
         let outcome = try await runner.run(loaded, model: model.artefact, modelPath: model.path, source: scenarios) {
             if !quiet { print(Self.text($0)) }
         }
@@ -70,7 +74,8 @@ struct TestCommand: AsyncParsableCommand {
         }
         guard results.allPassed else {
             let failed = results.scenarios.filter { $0.status == .failed }.map(\.name)
-            throw CommandFailure.failed("\(failed.count) of \(results.scenarios.count) scenarios failed: \(failed.joined(separator: ", "))")
+            throw CommandFailure.failed(
+                "\(failed.count) of \(results.scenarios.count) scenarios failed: \(failed.joined(separator: ", "))")
         }
     }
 
@@ -83,11 +88,16 @@ struct TestCommand: AsyncParsableCommand {
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
             .filter { $0.lowercased().hasSuffix(".json") }.sorted()
-        guard !names.isEmpty else { throw CommandFailure.badInput("--scenarios \(directory): no *.json scenario files") }
-        let scenarios = try names.map { try FunctionalScenario.load(path: (directory as NSString).appendingPathComponent($0)) }
+        guard !names.isEmpty else {
+            throw CommandFailure.badInput("--scenarios \(directory): no *.json scenario files")
+        }
+        let scenarios = try names.map {
+            try FunctionalScenario.load(path: (directory as NSString).appendingPathComponent($0))
+        }
         var seen = Set<String>()
         for s in scenarios where !seen.insert(s.name).inserted {
-            throw CommandFailure.badInput("\(s.file): scenario name \"\(s.name)\" is used by another file in \(directory)")
+            throw CommandFailure.badInput(
+                "\(s.file): scenario name \"\(s.name)\" is used by another file in \(directory)")
         }
         return scenarios
     }
@@ -102,7 +112,8 @@ struct TestCommand: AsyncParsableCommand {
             if let b = s.minF1 { limits.append("F1 ≥ \(b)") }
             if !limits.isEmpty { out += "  (\(limits.joined(separator: ", ")))" }
             if let c = s.confusionMatrix {
-                out += "\n        confusion (rows actual): R [\(pad(c[0][0], 3)) \(pad(c[0][1], 3))]  M [\(pad(c[1][0], 3)) \(pad(c[1][1], 3))]"
+                out +=
+                    "\n        confusion (rows actual): R [\(pad(c[0][0], 3)) \(pad(c[0][1], 3))]  M [\(pad(c[1][0], 3)) \(pad(c[1][1], 3))]"
             }
         } else if let e = s.expectError {
             out += "  expect_error \(e)"

@@ -83,7 +83,9 @@ public struct FunctionalTestRunner: Sendable {
             if let metrics = outcome.metrics {
                 experiment.result = ExperimentResult(validation: metrics, validationConfusion: outcome.confusion)
             }
-            experiment.message = outcome.passed ? outcome.refusal.map { "refused as expected: \($0)" }
+            experiment.message =
+                outcome.passed
+                ? outcome.refusal.map { "refused as expected: \($0)" }
                 : outcome.failures.joined(separator: "; ")
             try folder.writeSummary(experiment)
             do { try await store.finish(experiment) } catch { storeErrors.append("\(scenario.name): finish: \(error)") }
@@ -94,7 +96,8 @@ public struct FunctionalTestRunner: Sendable {
                 accuracy: outcome.metrics?.accuracy, f1: outcome.metrics?.macroF1, loss: outcome.metrics?.loss,
                 confusionMatrix: outcome.confusion?.counts, minAccuracy: scenario.minAccuracy, minF1: scenario.minF1,
                 expectError: scenario.expectError,
-                messages: outcome.passed ? (outcome.refusal.map { ["refused as expected: \($0)"] } ?? []) : outcome.failures,
+                messages: outcome.passed
+                    ? (outcome.refusal.map { ["refused as expected: \($0)"] } ?? []) : outcome.failures,
                 experimentID: experiment.id, runDirectory: folder.path,
                 seconds: Self.seconds(ContinuousClock.now - clock))
             if outcome.passed {

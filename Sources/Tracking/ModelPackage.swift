@@ -178,7 +178,8 @@ public enum ModelPackage {
         let t = c.artefact.configuration
         let derived: [String: String] = [
             "data.path": c.dataPath, "mlp.hidden_size": "\(t.hiddenSize)", "mlp.lr": "\(t.learningRate)",
-            "mlp.epochs": "\(t.epochs)", "mlp.batch_size": "\(t.batchSize ?? 0)", "mlp.weight_decay": "\(t.weightDecay)",
+            "mlp.epochs": "\(t.epochs)", "mlp.batch_size": "\(t.batchSize ?? 0)",
+            "mlp.weight_decay": "\(t.weightDecay)",
             "mlp.early_stopping": "\(t.earlyStoppingPatience ?? 0)", "mlp.seed": "\(t.seed)",
             "mlp.select": t.selection.rawValue,
         ]
@@ -201,15 +202,18 @@ public enum ModelPackage {
         let a = c.artefact
         func m(_ s: SplitMetrics) -> [String: Double] { ["loss": s.loss, "accuracy": s.accuracy, "f1": s.macroF1] }
         var object: [String: Any] = [
-            "experiment_id": a.experimentID, "best_epoch": a.bestEpoch, "train": m(a.train), "validation": m(a.validation),
+            "experiment_id": a.experimentID, "best_epoch": a.bestEpoch, "train": m(a.train),
+            "validation": m(a.validation),
             "validation_confusion_matrix": a.validationConfusion.counts, "data_fingerprint": a.dataFingerprint,
         ]
         if let cv = c.crossValidation {
-            object["cross_validation"] = [
-                "experiment_id": c.crossValidationExperimentID ?? "", "folds": cv.folds, "repeats": cv.repeats,
-                "fits": cv.fits, "accuracy_mean": cv.accuracyMean, "accuracy_sd": cv.accuracySD, "f1_mean": cv.f1Mean,
-                "f1_sd": cv.f1SD,
-            ] as [String: Any]
+            object["cross_validation"] =
+                [
+                    "experiment_id": c.crossValidationExperimentID ?? "", "folds": cv.folds, "repeats": cv.repeats,
+                    "fits": cv.fits, "accuracy_mean": cv.accuracyMean, "accuracy_sd": cv.accuracySD,
+                    "f1_mean": cv.f1Mean,
+                    "f1_sd": cv.f1SD,
+                ] as [String: Any]
         }
         // Dictionaries of numbers and strings always serialise.
         return try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
@@ -222,7 +226,8 @@ public enum ModelPackage {
         let cm = a.validationConfusion.counts
         var cv = "No cross-validation run on the same data was recorded in the store when this package was made."
         if let s = c.crossValidation {
-            cv = "Repeated stratified \(s.folds)-fold cross-validation, \(s.repeats) repeats (\(s.fits) fits, experiment "
+            cv =
+                "Repeated stratified \(s.folds)-fold cross-validation, \(s.repeats) repeats (\(s.fits) fits, experiment "
                 + "`\(c.crossValidationExperimentID ?? "-")`): accuracy **\(f(s.accuracyMean)) ± \(f(s.accuracySD))**, "
                 + "macro-F1 \(f(s.f1Mean)) ± \(f(s.f1SD)). Each fit is scored with its last epoch's model."
         }

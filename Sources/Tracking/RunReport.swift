@@ -7,9 +7,9 @@ public import Foundation
 public struct RunReport: Sendable {
     /// Where the report was generated.
     public struct Environment: Sendable, Equatable {
-        /// Swift toolchain, e.g. `Swift version 6.3.1 (swift-6.3.1-RELEASE)`.
+        /// Swift toolchain as `swift --version` prints it: `Swift version 6.3.1 (swift-6.3.1-RELEASE)`.
         public var swift: String
-        /// Operating system, e.g. `Debian GNU/Linux 12 (bookworm)`.
+        /// Operating system and kernel: `Debian GNU/Linux 12 (bookworm), kernel 6.1.0`.
         public var operatingSystem: String
         /// CPU model and logical core count.
         public var cpu: String
@@ -24,7 +24,8 @@ public struct RunReport: Sendable {
         /// Reads this machine: `swift --version` (or the compiler version this build used), `/etc/os-release`
         /// and `/proc/cpuinfo`, with portable fall-backs.
         public static func current() -> Environment {
-            let swift = Self.firstLine(ofCommand: "swift", ["--version"]) ?? "Swift \(compiledSwift) (compiler of this build)"
+            let swift =
+                Self.firstLine(ofCommand: "swift", ["--version"]) ?? "Swift \(compiledSwift) (compiler of this build)"
             var os = ProcessInfo.processInfo.operatingSystemVersionString
             if let release = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
                 let line = release.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") })
@@ -155,7 +156,9 @@ public struct RunReport: Sendable {
     @discardableResult
     public func write(to path: String) throws -> [String] {
         let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        if !folder.isEmpty {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
         var written = [path]
         try markdown().write(toFile: path, atomically: true, encoding: .utf8)
         for (name, svg) in charts() {
@@ -173,18 +176,36 @@ public struct RunReport: Sendable {
         let kept = training?.result?.bestEpoch.map(Double.init)
         let label = kept.map { "kept epoch \(Int($0))" }
         return [
-            (Self.chartNames[0], SVGLineChart(title: "Loss (cross-entropy)", x: x, series: [
-                .init(name: "train", color: "#1f77b4", values: epochs.map(\.train.loss)),
-                .init(name: "validation", color: "#d62728", values: epochs.map(\.validation.loss)),
-            ], marker: kept, markerLabel: label).render()),
-            (Self.chartNames[1], SVGLineChart(title: "Accuracy", x: x, series: [
-                .init(name: "train", color: "#1f77b4", values: epochs.map(\.train.accuracy)),
-                .init(name: "validation", color: "#d62728", values: epochs.map(\.validation.accuracy)),
-            ], yRange: 0...1, marker: kept, markerLabel: label).render()),
-            (Self.chartNames[2], SVGLineChart(title: "Macro-F1", x: x, series: [
-                .init(name: "train", color: "#1f77b4", values: epochs.map(\.train.macroF1)),
-                .init(name: "validation", color: "#d62728", values: epochs.map(\.validation.macroF1)),
-            ], yRange: 0...1, marker: kept, markerLabel: label).render()),
+            (
+                Self.chartNames[0],
+                SVGLineChart(
+                    title: "Loss (cross-entropy)", x: x,
+                    series: [
+                        .init(name: "train", color: "#1f77b4", values: epochs.map(\.train.loss)),
+                        .init(name: "validation", color: "#d62728", values: epochs.map(\.validation.loss)),
+                    ], marker: kept, markerLabel: label
+                ).render()
+            ),
+            (
+                Self.chartNames[1],
+                SVGLineChart(
+                    title: "Accuracy", x: x,
+                    series: [
+                        .init(name: "train", color: "#1f77b4", values: epochs.map(\.train.accuracy)),
+                        .init(name: "validation", color: "#d62728", values: epochs.map(\.validation.accuracy)),
+                    ], yRange: 0...1, marker: kept, markerLabel: label
+                ).render()
+            ),
+            (
+                Self.chartNames[2],
+                SVGLineChart(
+                    title: "Macro-F1", x: x,
+                    series: [
+                        .init(name: "train", color: "#1f77b4", values: epochs.map(\.train.macroF1)),
+                        .init(name: "validation", color: "#d62728", values: epochs.map(\.validation.macroF1)),
+                    ], yRange: 0...1, marker: kept, markerLabel: label
+                ).render()
+            ),
         ]
     }
 
@@ -217,19 +238,24 @@ public struct RunReport: Sendable {
             """
         md += "## Training\n\n"
         if let t = training, let r = t.result {
-            let params = ["mlp.hidden_size", "mlp.lr", "mlp.epochs", "mlp.batch_size", "mlp.weight_decay", "mlp.seed",
-                "mlp.select"].compactMap { k in t.parameters[k].map { "`\(k.dropFirst(4)) = \($0)`" } }
+            let params = [
+                "mlp.hidden_size", "mlp.lr", "mlp.epochs", "mlp.batch_size", "mlp.weight_decay", "mlp.seed",
+                "mlp.select",
+            ].compactMap { k in t.parameters[k].map { "`\(k.dropFirst(4)) = \($0)`" } }
             md += "Experiment `\(t.id)` \"\(t.name)\", \(t.status.rawValue), \(t.epochs.count) epochs"
             md += params.isEmpty ? ".\n\n" : ": " + params.joined(separator: ", ") + ".\n\n"
             if !t.epochs.isEmpty {
-                md += "![loss](\(Self.chartNames[0]))\n![accuracy](\(Self.chartNames[1]))\n![macro-F1](\(Self.chartNames[2]))\n\n"
+                md +=
+                    "![loss](\(Self.chartNames[0]))\n![accuracy](\(Self.chartNames[1]))\n![macro-F1](\(Self.chartNames[2]))\n\n"
                 md += "Blue: training split, red: validation split, per epoch; the dashed line is the kept epoch.\n\n"
             }
-            md += "Kept epoch \(r.bestEpoch.map(String.init) ?? "-"):\n\n| split | accuracy | macro-F1 | loss |\n| --- | --- | --- | --- |\n"
+            md +=
+                "Kept epoch \(r.bestEpoch.map(String.init) ?? "-"):\n\n| split | accuracy | macro-F1 | loss |\n| --- | --- | --- | --- |\n"
             if let tr = r.train { md += "| train | \(f(tr.accuracy)) | \(f(tr.macroF1)) | \(f(tr.loss)) |\n" }
             if let v = r.validation { md += "| validation | \(f(v.accuracy)) | \(f(v.macroF1)) | \(f(v.loss)) |\n" }
             if let c = r.validationConfusion?.counts {
-                md += "\nValidation confusion matrix (rows actual, columns predicted):\n\n| | R | M |\n| --- | --- | --- |\n"
+                md +=
+                    "\nValidation confusion matrix (rows actual, columns predicted):\n\n| | R | M |\n| --- | --- | --- |\n"
                 md += "| R | \(c[0][0]) | \(c[0][1]) |\n| M | \(c[1][0]) | \(c[1][1]) |\n"
             }
         } else {
@@ -237,17 +263,20 @@ public struct RunReport: Sendable {
         }
         md += "\n## Cross-validation\n\n"
         if let cvRun = crossValidation, let cv = cvRun.result?.crossValidation {
-            md += "Experiment `\(cvRun.id)`: repeated stratified \(cv.folds)-fold, \(cv.repeats) repeats, \(cv.fits) fits; "
+            md +=
+                "Experiment `\(cvRun.id)`: repeated stratified \(cv.folds)-fold, \(cv.repeats) repeats, \(cv.fits) fits; "
             md += "each held-out fold is scored with the last epoch's model.\n\n"
             md += "| metric | mean | sd |\n| --- | --- | --- |\n"
-            md += "| accuracy | \(f(cv.accuracyMean)) | \(f(cv.accuracySD)) |\n| macro-F1 | \(f(cv.f1Mean)) | \(f(cv.f1SD)) |\n"
+            md +=
+                "| accuracy | \(f(cv.accuracyMean)) | \(f(cv.accuracySD)) |\n| macro-F1 | \(f(cv.f1Mean)) | \(f(cv.f1SD)) |\n"
         } else {
             md += "No finished cross-validation run is recorded yet (`sonarlab cv`).\n"
         }
         md += "\n## Functional tests\n\n"
         if let tests {
             md += "`sonarlab test` on \(iso.string(from: tests.startedAt)), model `\(tests.modelPath)` (experiment "
-            md += "`\(tests.modelExperimentID)`), scenarios in `\(tests.scenariosSource)`: **\(tests.passedCount) passed, "
+            md +=
+                "`\(tests.modelExperimentID)`), scenarios in `\(tests.scenariosSource)`: **\(tests.passedCount) passed, "
             md += "\(tests.failedCount) failed**.\n\n"
             md += "| scenario | rows | accuracy | macro-F1 | threshold | confusion [[RR, RM], [MR, MM]] | result |\n"
             md += "| --- | --- | --- | --- | --- | --- | --- |\n"
@@ -288,7 +317,7 @@ public struct SVGLineChart: Sendable {
     public struct Series: Sendable {
         /// Legend text.
         public var name: String
-        /// Stroke colour, e.g. `#1f77b4`.
+        /// Stroke colour such as `#1f77b4`.
         public var color: String
         /// One value per x.
         public var values: [Double]
@@ -309,7 +338,7 @@ public struct SVGLineChart: Sendable {
     public var series: [Series]
     /// The y range; `nil` fits the data (from 0).
     public var yRange: ClosedRange<Double>?
-    /// An x value to mark with a dashed vertical line (e.g. the kept epoch), or `nil`.
+    /// An x value to mark with a dashed vertical line (the kept epoch), or `nil`.
     public var marker: Double?
     /// The marker's label.
     public var markerLabel: String?
@@ -352,17 +381,21 @@ public struct SVGLineChart: Sendable {
             let v = range.lowerBound + Double(i) / 4 * (range.upperBound - range.lowerBound)
             let y = py(v)
             s += "<line x1=\"\(n(left))\" y1=\"\(n(y))\" x2=\"\(n(left + plotW))\" y2=\"\(n(y))\" stroke=\"#ddd\"/>\n"
-            s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(String(format: "%.2f", v))</text>\n"
+            s +=
+                "<text x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(String(format: "%.2f", v))</text>\n"
         }
         for i in 0...4 {
             let v = xMin + Double(i) / 4 * (xMax - xMin)
-            s += "<text x=\"\(n(px(v)))\" y=\"\(n(top + plotH + 16))\" text-anchor=\"middle\">\(Int(v.rounded()))</text>\n"
+            s +=
+                "<text x=\"\(n(px(v)))\" y=\"\(n(top + plotH + 16))\" text-anchor=\"middle\">\(Int(v.rounded()))</text>\n"
         }
         s += "<text x=\"\(n(left + plotW / 2))\" y=\"\(n(height - 6))\" text-anchor=\"middle\">epoch</text>\n"
-        s += "<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(plotW))\" height=\"\(n(plotH))\" fill=\"none\" stroke=\"#333\"/>\n"
+        s +=
+            "<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(plotW))\" height=\"\(n(plotH))\" fill=\"none\" stroke=\"#333\"/>\n"
         for (index, line) in series.enumerated() {
             let points = zip(x, line.values).filter { $0.1.isFinite }.map { "\(n(px($0.0))),\(n(py($0.1)))" }
-            s += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>\n"
+            s +=
+                "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>\n"
             // Legend above the plot, right-aligned, one entry per series.
             let lx = left + plotW - Double(series.count - index) * 90
             s += "<line x1=\"\(n(lx))\" y1=\"\(n(top - 8))\" x2=\"\(n(lx + 16))\" y2=\"\(n(top - 8))\" "

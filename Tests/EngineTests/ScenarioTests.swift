@@ -15,10 +15,11 @@ struct ScenarioTests {
     @Test("the committed tests/functional files are exactly what the generator makes")
     func committedFilesMatchTheGenerator() throws {
         let files = try generated()
-        #expect(files.map(\.name) == [
-            "mines_only.json", "out_of_range.json", "rocks_only.json", "single_mine.json", "single_rock.json",
-            "validation.json", "validation_noisy.json",
-        ])
+        #expect(
+            files.map(\.name) == [
+                "mines_only.json", "out_of_range.json", "rocks_only.json", "single_mine.json", "single_rock.json",
+                "validation.json", "validation_noisy.json",
+            ])
         for file in files {
             let text = try String(contentsOfFile: Self.committed + "/" + file.name, encoding: .utf8)
             #expect(text == file.text, "\(file.name) differs from the generator: run `sonarlab make-scenarios`")
@@ -58,21 +59,26 @@ struct ScenarioTests {
         #expect(rms > 0.012 && rms < 0.025, "rms \(rms)")
     }
 
-    @Test("scenario files are refused with the file and the place named", arguments: [
-        ("not json", "invalid JSON"),
-        ("[1, 2]", "expected an object"),
-        ("{\"X\": [], \"y\": []}", "holds no rows"),
-        ("{\"X\": [ROW], \"y\": [\"R\"], \"min_accuracy\": 1.5}", "\"min_accuracy\" must be a number in [0, 1]"),
-        ("{\"X\": [ROW], \"y\": [\"R\"], \"min_f1\": true}", "\"min_f1\" must be a number in [0, 1]"),
-        ("{\"X\": [ROW], \"y\": [\"R\"], \"colour\": 1}", "unknown key \"colour\""),
-        ("{\"X\": [ROW]}", "\"y\" is missing"),
-        ("{\"X\": [ROW], \"y\": [\"R\"], \"name\": \"a b\"}", "\"name\" must be"),
-        ("{\"X\": [ROW], \"y\": [\"R\"], \"description\": 3}", "\"description\" must be a string"),
-        ("{\"X\": [ROW], \"y\": [\"R\"], \"expect_error\": \"bogus\"}", "\"expect_error\" must be one of"),
-        ("{\"X\": [ROW], \"y\": [\"R\"], \"expect_error\": \"outOfRange\", \"min_accuracy\": 0.5}", "cannot be combined"),
-        ("{\"X\": [ROW, [0.1]], \"y\": [\"R\", \"M\"]}", "s.json:2: X[1] has 1 values"),
-        ("{\"X\": [ROW], \"y\": [\"Q\"]}", "s.json:1: y[0]"),
-    ])
+    @Test(
+        "scenario files are refused with the file and the place named",
+        arguments: [
+            ("not json", "invalid JSON"),
+            ("[1, 2]", "expected an object"),
+            ("{\"X\": [], \"y\": []}", "holds no rows"),
+            ("{\"X\": [ROW], \"y\": [\"R\"], \"min_accuracy\": 1.5}", "\"min_accuracy\" must be a number in [0, 1]"),
+            ("{\"X\": [ROW], \"y\": [\"R\"], \"min_f1\": true}", "\"min_f1\" must be a number in [0, 1]"),
+            ("{\"X\": [ROW], \"y\": [\"R\"], \"colour\": 1}", "unknown key \"colour\""),
+            ("{\"X\": [ROW]}", "\"y\" is missing"),
+            ("{\"X\": [ROW], \"y\": [\"R\"], \"name\": \"a b\"}", "\"name\" must be"),
+            ("{\"X\": [ROW], \"y\": [\"R\"], \"description\": 3}", "\"description\" must be a string"),
+            ("{\"X\": [ROW], \"y\": [\"R\"], \"expect_error\": \"bogus\"}", "\"expect_error\" must be one of"),
+            (
+                "{\"X\": [ROW], \"y\": [\"R\"], \"expect_error\": \"outOfRange\", \"min_accuracy\": 0.5}",
+                "cannot be combined"
+            ),
+            ("{\"X\": [ROW, [0.1]], \"y\": [\"R\", \"M\"]}", "s.json:2: X[1] has 1 values"),
+            ("{\"X\": [ROW], \"y\": [\"Q\"]}", "s.json:1: y[0]"),
+        ])
     func refusals(text: String, message: String) throws {
         let row = "[" + Array(repeating: "0.5", count: 60).joined(separator: ",") + "]"
         let bytes = Data(text.replacingOccurrences(of: "ROW", with: row).utf8)
@@ -96,7 +102,8 @@ struct ScenarioTests {
             return try FunctionalScenario.decode(Data("{\"X\": [\(x)], \"y\": [\(y)]\(extra)}".utf8), file: "e.json")
         }
         let rows = (0..<data.count).map { data.features.row($0) }
-        let pass = try scenario(", \"min_accuracy\": 0.9, \"min_f1\": 0.9", rows: rows, labels: data.labels).evaluate(model)
+        let pass = try scenario(", \"min_accuracy\": 0.9, \"min_f1\": 0.9", rows: rows, labels: data.labels).evaluate(
+            model)
         #expect(pass.passed && pass.metrics?.accuracy ?? 0 >= 0.9 && pass.confusion?.total == 40)
         let flipped = data.labels.map { $0 == .rock ? SonarClass.mine : .rock }
         let fail = try scenario(", \"min_accuracy\": 0.9, \"min_f1\": 0.9", rows: rows, labels: flipped).evaluate(model)
@@ -111,7 +118,8 @@ struct ScenarioTests {
         #expect(refused.evaluate(model).refusal?.contains("e.json:1: field 4") == true)
         let wrongCode = try scenario(", \"expect_error\": \"notFinite\"", rows: [bad], labels: [.rock]).evaluate(model)
         #expect(!wrongCode.passed && wrongCode.failures[0].contains("expected notFinite"))
-        let accepted = try scenario(", \"expect_error\": \"outOfRange\"", rows: [rows[0]], labels: [.rock]).evaluate(model)
+        let accepted = try scenario(", \"expect_error\": \"outOfRange\"", rows: [rows[0]], labels: [.rock]).evaluate(
+            model)
         #expect(!accepted.passed && accepted.failures[0].contains("were accepted"))
         #expect(throws: DataError.self) { try FunctionalScenario.load(path: "/nonexistent/x.json") }
     }

@@ -13,8 +13,12 @@ let scenariosDir = TestPaths.packageRoot + "/tests/functional"
 /// Test cases and failures of a JUnit file, read with an XML parser.
 func parseJUnit(_ path: String) throws -> (cases: [String], failures: [String]) {
     let document = try XMLDocument(contentsOf: URL(fileURLWithPath: path), options: [])
-    let cases = try document.nodes(forXPath: "//testsuite/testcase").compactMap { ($0 as? XMLElement)?.attribute(forName: "name")?.stringValue }
-    let failures = try document.nodes(forXPath: "//testcase/failure").compactMap { ($0 as? XMLElement)?.attribute(forName: "message")?.stringValue }
+    let cases = try document.nodes(forXPath: "//testsuite/testcase").compactMap {
+        ($0 as? XMLElement)?.attribute(forName: "name")?.stringValue
+    }
+    let failures = try document.nodes(forXPath: "//testcase/failure").compactMap {
+        ($0 as? XMLElement)?.attribute(forName: "message")?.stringValue
+    }
     return (cases, failures)
 }
 
@@ -56,7 +60,9 @@ struct DeliveryInProcessTests {
         let card = String(decoding: try #require(opened.files["MODEL_CARD.md"]), as: UTF8.self)
         #expect(card.contains("Repeated stratified 3-fold cross-validation"))
         #expect(zip == "sonarlab-model-\(opened.artefact.experimentID).zip")
-        try await ws.runInProcess(["predict", "--model", ws.dir.file("dist/\(zip)"), "--input", scenariosDir + "/validation.json"])
+        try await ws.runInProcess([
+            "predict", "--model", ws.dir.file("dist/\(zip)"), "--input", scenariosDir + "/validation.json",
+        ])
         try await ws.runInProcess(["test", "--scenarios", scenariosDir, "--model", ws.dir.file("dist/\(zip)")])
 
         try await ws.runInProcess(["report", "--output", ws.dir.file("docs/REPORT.md")])
@@ -140,7 +146,9 @@ struct DeliveryBinaryTests {
         #expect(weak.stderr.contains("scenarios failed"))
         #expect(!(try parseJUnit(ws.dir.file("weak.xml")).failures.isEmpty))
 
-        try ws.dir.write("bad/x.json", "{\"X\": [[" + Array(repeating: "0.5", count: 59).joined(separator: ",") + ",\"a\"]], \"y\": [\"R\"]}")
+        try ws.dir.write(
+            "bad/x.json",
+            "{\"X\": [[" + Array(repeating: "0.5", count: 59).joined(separator: ",") + ",\"a\"]], \"y\": [\"R\"]}")
         let bad = try ws.run(["test", "--config", ws.config, "--scenarios", "bad"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("bad/x.json:1: field 60"), "\(bad.stderr)")
@@ -164,11 +172,15 @@ struct DeliveryBinaryTests {
             let fromModel = try ws.run(["predict", "--model", modelPath, "--input", input, "--config", ws.config])
             #expect(fromZip.status == 0 && fromModel.status == 0, "\(fromZip.stderr)")
             // Everything after the line naming the model file is byte-identical.
-            let body = { (s: String) in s.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n") }
+            let body = { (s: String) in
+                s.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")
+            }
             #expect(body(fromZip.stdout) == body(fromModel.stdout))
             #expect(body(fromZip.stdout).split(separator: "\n").count > 50)
-            let zj = try json(try ws.run(["predict", "--model", zip, "--input", input, "--json", "--config", ws.config]).stdout)
-            let mj = try json(try ws.run(["predict", "--model", modelPath, "--input", input, "--json", "--config", ws.config]).stdout)
+            let zj = try json(
+                try ws.run(["predict", "--model", zip, "--input", input, "--json", "--config", ws.config]).stdout)
+            let mj = try json(
+                try ws.run(["predict", "--model", modelPath, "--input", input, "--json", "--config", ws.config]).stdout)
             let zp = try JSONSerialization.data(withJSONObject: try #require(zj["predictions"]), options: .sortedKeys)
             let mp = try JSONSerialization.data(withJSONObject: try #require(mj["predictions"]), options: .sortedKeys)
             #expect(zp == mp)
@@ -180,7 +192,9 @@ struct DeliveryBinaryTests {
         model[digit] += 1
         files["model.json"] = model
         try TestZip.write(files, to: ws.dir.file("tampered.zip"))
-        let refused = try ws.run(["predict", "--model", "tampered.zip", "--input", TestPaths.sonarData, "--config", ws.config])
+        let refused = try ws.run([
+            "predict", "--model", "tampered.zip", "--input", TestPaths.sonarData, "--config", ws.config,
+        ])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("tampered.zip: model.json: sha256"), "\(refused.stderr)")
         #expect(refused.stderr.contains("refusing it"))

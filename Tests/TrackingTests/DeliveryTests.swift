@@ -24,7 +24,8 @@ struct ModelPackageTests {
             parameters: ["split.test_size": "0.25", "split.seed": "42", "mlp.epochs": "5", "data.path": "d.csv"],
             dataPath: "d.csv",
             crossValidation: cv
-                ? CrossValidationSummary(folds: 10, repeats: 5, fits: 50, accuracyMean: 0.86, accuracySD: 0.07, f1Mean: 0.85, f1SD: 0.07)
+                ? CrossValidationSummary(
+                    folds: 10, repeats: 5, fits: 50, accuracyMean: 0.86, accuracySD: 0.07, f1Mean: 0.85, f1SD: 0.07)
                 : nil,
             crossValidationExperimentID: cv ? "20261129-120100-000001" : nil)
         return (try ModelPackage.write(contents, toDirectory: dir.file("dist")), contents)
@@ -39,12 +40,17 @@ struct ModelPackageTests {
         let opened = try ModelPackage.open(path: path)
         #expect(opened.artefact == contents.artefact)
         #expect(opened.files["model.json"] == contents.modelBytes)
-        #expect(Set(opened.files.keys) == ["model.json", "config.ini", "metrics.json", "DATA_FINGERPRINT", "MODEL_CARD.md", "MANIFEST.sha256"])
+        #expect(
+            Set(opened.files.keys) == [
+                "model.json", "config.ini", "metrics.json", "DATA_FINGERPRINT", "MODEL_CARD.md", "MANIFEST.sha256",
+            ])
         let manifest = String(decoding: try #require(opened.files["MANIFEST.sha256"]), as: UTF8.self)
         #expect(manifest.split(separator: "\n").count == 5)
         #expect(manifest.contains("\(SonarData.fingerprint(of: contents.modelBytes))  model.json"))
         let card = String(decoding: try #require(opened.files["MODEL_CARD.md"]), as: UTF8.self)
-        for part in ["## Intended use", "## Data", "## Metrics", "## Limits", "0.8600 ± 0.0700", "20261129-120000-abcdef"] {
+        for part in [
+            "## Intended use", "## Data", "## Metrics", "## Limits", "0.8600 ± 0.0700", "20261129-120000-abcdef",
+        ] {
             #expect(card.contains(part), "model card lacks \(part)")
         }
         let config = String(decoding: try #require(opened.files["config.ini"]), as: UTF8.self)
@@ -53,11 +59,14 @@ struct ModelPackageTests {
         let metricsData = try #require(opened.files["metrics.json"])
         let metrics = try #require(try JSONSerialization.jsonObject(with: metricsData) as? [String: Any])
         #expect((metrics["cross_validation"] as? [String: Any])?["fits"] as? Int == 50)
-        #expect(String(decoding: try #require(opened.files["DATA_FINGERPRINT"]), as: UTF8.self) == String(repeating: "ab", count: 32) + "  d.csv\n")
+        #expect(
+            String(decoding: try #require(opened.files["DATA_FINGERPRINT"]), as: UTF8.self) == String(
+                repeating: "ab", count: 32) + "  d.csv\n")
         // Writing again replaces the zip; without cv the card says so.
         let (again, _) = try write(dir, cv: false)
         #expect(again == path)
-        let card2 = String(decoding: try #require(try ModelPackage.open(path: again).files["MODEL_CARD.md"]), as: UTF8.self)
+        let card2 = String(
+            decoding: try #require(try ModelPackage.open(path: again).files["MODEL_CARD.md"]), as: UTF8.self)
         #expect(card2.contains("No cross-validation run"))
     }
 
@@ -74,18 +83,24 @@ struct ModelPackageTests {
         defer { dir.remove() }
         let (path, _) = try write(dir)
         let cases: [(String, (inout [String: Data]) -> Void, String)] = [
-            ("model", { f in
-                var bytes = f["model.json"]!
-                let i = bytes.firstIndex(of: UInt8(ascii: "5"))!
-                bytes[i] = UInt8(ascii: "6")
-                f["model.json"] = bytes
-            }, "model.json: sha256"),
-            ("manifest", { f in
-                var text = String(decoding: f["MANIFEST.sha256"]!, as: UTF8.self)
-                let first = text.first!
-                text.replaceSubrange(text.startIndex...text.startIndex, with: first == "0" ? "1" : "0")
-                f["MANIFEST.sha256"] = Data(text.utf8)
-            }, "does not match MANIFEST.sha256"),
+            (
+                "model",
+                { f in
+                    var bytes = f["model.json"]!
+                    let i = bytes.firstIndex(of: UInt8(ascii: "5"))!
+                    bytes[i] = UInt8(ascii: "6")
+                    f["model.json"] = bytes
+                }, "model.json: sha256"
+            ),
+            (
+                "manifest",
+                { f in
+                    var text = String(decoding: f["MANIFEST.sha256"]!, as: UTF8.self)
+                    let first = text.first!
+                    text.replaceSubrange(text.startIndex...text.startIndex, with: first == "0" ? "1" : "0")
+                    f["MANIFEST.sha256"] = Data(text.utf8)
+                }, "does not match MANIFEST.sha256"
+            ),
             ("extra", { f in f["evil.sh"] = Data("rm -rf /".utf8) }, "evil.sh is not in MANIFEST.sha256"),
             ("missing", { f in f["MODEL_CARD.md"] = nil }, "MODEL_CARD.md is listed in MANIFEST.sha256 but missing"),
             ("nomanifest", { f in f["MANIFEST.sha256"] = nil }, "MANIFEST.sha256 is missing"),
@@ -144,7 +159,10 @@ struct ResultsAndReportTests {
         #expect(try FunctionalTestResults.load(directory: dir.file("store")) == r)
         #expect(r.passedCount == 2 && r.failedCount == 1 && !r.allPassed)
         let text = try String(contentsOfFile: dir.file("store/last-test-results.json"), encoding: .utf8)
-        for key in ["\"model_experiment_id\"", "\"confusion_matrix\"", "\"min_accuracy\"", "\"started_at\" : \"2027-01-15T08:00:00Z\""] {
+        for key in [
+            "\"model_experiment_id\"", "\"confusion_matrix\"", "\"min_accuracy\"",
+            "\"started_at\" : \"2027-01-15T08:00:00Z\"",
+        ] {
             #expect(text.contains(key), "missing \(key)")
         }
         try dir.write("bad/last-test-results.json", "{}")
@@ -166,7 +184,8 @@ struct ResultsAndReportTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         var train = Experiment(
-            id: "t1", name: "sonar", kind: .train, startedAt: Date(), parameters: ["mlp.epochs": "3"], dataFingerprint: "f",
+            id: "t1", name: "sonar", kind: .train, startedAt: Date(), parameters: ["mlp.epochs": "3"],
+            dataFingerprint: "f",
             status: .finished)
         train.epochs = (1...3).map {
             EpochMetrics(
@@ -176,22 +195,26 @@ struct ResultsAndReportTests {
         train.result = ExperimentResult(
             bestEpoch: 2, train: train.epochs[1].train, validation: train.epochs[1].validation,
             validationConfusion: ConfusionMatrix(counts: [[19, 5], [4, 24]]))
-        var cv = Experiment(id: "c1", name: "cv", kind: .crossValidation, startedAt: Date(), parameters: [:], dataFingerprint: "f")
+        var cv = Experiment(
+            id: "c1", name: "cv", kind: .crossValidation, startedAt: Date(), parameters: [:], dataFingerprint: "f")
         cv.result = ExperimentResult(
-            crossValidation: .init(folds: 10, repeats: 5, fits: 50, accuracyMean: 0.8595, accuracySD: 0.07, f1Mean: 0.85, f1SD: 0.07))
+            crossValidation: .init(
+                folds: 10, repeats: 5, fits: 50, accuracyMean: 0.8595, accuracySD: 0.07, f1Mean: 0.85, f1SD: 0.07))
         let report = RunReport(
             generatedAt: Date(), environment: .current(),
-            data: .init(path: "data/sonar.all-data", fingerprint: "f", rocks: 97, mines: 111, testSize: 0.25, seed: 42,
+            data: .init(
+                path: "data/sonar.all-data", fingerprint: "f", rocks: 97, mines: 111, testSize: 0.25, seed: 42,
                 trainRows: 156, validationRows: 52),
             training: train, crossValidation: cv, tests: Self.results(), storeLocation: "local SQLite s")
         let written = try report.write(to: dir.file("docs/REPORT.md"))
         #expect(written.count == 4)
         let md = try String(contentsOfFile: dir.file("docs/REPORT.md"), encoding: .utf8)
-        for part in ["## Environment", "| Swift |", "| CPU |", "## Data and split", "156 training rows", "## Training",
+        for part in [
+            "## Environment", "| Swift |", "| CPU |", "## Data and split", "156 training rows", "## Training",
             "![loss](report-loss.svg)", "## Cross-validation", "0.8595", "## Functional tests", "2 passed, 1 failed",
             "| validation | 52 | 0.8269 |", "refused: outOfRange", "## CI and CD", "(../.github/workflows/ci.yml)",
-            "(../.github/workflows/cd.yml)"]
-        {
+            "(../.github/workflows/cd.yml)",
+        ] {
             #expect(md.contains(part), "report lacks \(part)")
         }
         let svg = try String(contentsOfFile: dir.file("docs/report-loss.svg"), encoding: .utf8)
