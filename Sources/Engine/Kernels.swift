@@ -27,7 +27,10 @@ enum Kernels {
     static func hidden4(
         _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
         _ w1: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, d: Int, hs: Int,
-        _ h: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+        _ h: (
+            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+            UnsafeMutablePointer<Float>
+        )
     ) {
         let blocked = hs - hs % 8
         var j0 = 0

@@ -22,7 +22,8 @@ public struct MLP: Sendable, Equatable, Codable {
     /// - Precondition: `parameters.count == MLP.parameterCount(...)`.
     public init(inputSize: Int, hiddenSize: Int, outputSize: Int, parameters: [Float]) {
         precondition(
-            parameters.count == MLP.parameterCount(inputSize: inputSize, hiddenSize: hiddenSize, outputSize: outputSize),
+            parameters.count
+                == MLP.parameterCount(inputSize: inputSize, hiddenSize: hiddenSize, outputSize: outputSize),
             "MLP: wrong number of parameters")
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize

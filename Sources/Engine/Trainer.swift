@@ -254,7 +254,8 @@ struct Workspace {
         network: inout MLP, features: Matrix, labels: [SonarClass], batch: ArraySlice<Int>,
         configuration: TrainingConfiguration, confusion: inout ConfusionMatrix
     ) -> Double {
-        let lossSum = computeGradient(network: network, features: features, labels: labels, batch: batch, confusion: &confusion)
+        let lossSum = computeGradient(
+            network: network, features: features, labels: labels, batch: batch, confusion: &confusion)
         adam(&network, configuration)
         return lossSum
     }
@@ -297,7 +298,9 @@ struct Workspace {
                                             dhS.update(repeating: 0, count: hs)
                                             continue
                                         }
-                                        z.withUnsafeMutableBufferPointer { network.output(p, UnsafePointer(hsS), $0.baseAddress!) }
+                                        z.withUnsafeMutableBufferPointer {
+                                            network.output(p, UnsafePointer(hsS), $0.baseAddress!)
+                                        }
                                         let y = labels[batch[start + s]]
                                         lossSum += Double(Trainer.crossEntropy(z[0], z[1], y))
                                         counts[y.rawValue][z[1] > z[0] ? 1 : 0] += 1
@@ -318,7 +321,11 @@ struct Workspace {
                                         for j in 0..<hs { gb1[j] += dhS[j] }
                                     }
                                     Kernels.accumulateOuter4(
-                                        xs, (UnsafePointer(dh), UnsafePointer(dh + hs), UnsafePointer(dh + 2 * hs), UnsafePointer(dh + 3 * hs)),
+                                        xs,
+                                        (
+                                            UnsafePointer(dh), UnsafePointer(dh + hs), UnsafePointer(dh + 2 * hs),
+                                            UnsafePointer(dh + 3 * hs)
+                                        ),
                                         g, d: d, hs: hs)
                                     start += 4
                                 }

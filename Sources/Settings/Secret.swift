@@ -24,7 +24,8 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     ///   - environment: the process environment.
     /// - Returns: the secret, or `nil` when neither variable is set.
     /// - Throws: ``SettingsError`` `secretUnreadable` naming the `_FILE` variable and its path (never the content).
-    public static func fromEnvironment(_ name: String, _ environment: [String: String]) throws(SettingsError) -> Secret? {
+    public static func fromEnvironment(_ name: String, _ environment: [String: String]) throws(SettingsError) -> Secret?
+    {
         if let value = environment[name] { return Secret(value) }
         guard let path = environment[name + "_FILE"] else { return nil }
         guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8)

@@ -62,7 +62,8 @@ struct PredictCommand: AsyncParsableCommand {
                 print("\(pad(i + 1, 3))  \(label.label)      \(String(format: "%.4f", p))\(actual)")
             }
             if let confusion {
-                print("accuracy \(f4(confusion.accuracy))  macro-F1 \(f4(confusion.macroF1))  (\(confusion.total) rows)")
+                print(
+                    "accuracy \(f4(confusion.accuracy))  macro-F1 \(f4(confusion.macroF1))  (\(confusion.total) rows)")
             }
         }
     }

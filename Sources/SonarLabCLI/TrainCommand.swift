@@ -35,7 +35,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Flag(help: "Plain progress lines even on a terminal (headless is automatic when stdout is not a terminal).")
     var headless = false
 
-    @Option(help: ArgumentHelp("Also copy the model artefact to this path (for pipelines such as DVC).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp("Also copy the model artefact to this path (for pipelines such as DVC).", valueName: "path"))
     var modelOut: String?
 
     @Option(help: ArgumentHelp("Also write the JSON summary to this path.", valueName: "path"))
@@ -65,7 +66,8 @@ struct TrainCommand: AsyncParsableCommand {
             try Self.replaceFile(at: target, with: try Data(contentsOf: URL(fileURLWithPath: source)))
         }
         if let metricsOut {
-            try Self.replaceFile(at: metricsOut, with: Data((try Self.summaryJSON(o, store: recorded.storeLocation) + "\n").utf8))
+            try Self.replaceFile(
+                at: metricsOut, with: Data((try Self.summaryJSON(o, store: recorded.storeLocation) + "\n").utf8))
         }
     }
 
@@ -153,7 +155,9 @@ struct TrainCommand: AsyncParsableCommand {
 }
 
 func f4(_ x: Double) -> String { String(format: "%.4f", x) }
-func pad(_ n: Int, _ width: Int = 4) -> String { String(repeating: " ", count: max(0, width - String(n).count)) + String(n) }
+func pad(_ n: Int, _ width: Int = 4) -> String {
+    String(repeating: " ", count: max(0, width - String(n).count)) + String(n)
+}
 
 /// Pretty, key-sorted JSON text of a property-list-like value.
 func jsonText(_ object: Any) throws -> String {

@@ -23,7 +23,8 @@ struct DataLoadingTests {
         let rows = [SyntheticData.csvLine(value: "0.25", label: "R"), SyntheticData.csvLine(value: "0.75", label: "M")]
         let plain = try SonarData.load(path: dir.write("lf.csv", rows.joined(separator: "\n") + "\n"))
         let crlf = try SonarData.load(path: dir.write("crlf.csv", rows.joined(separator: "\r\n") + "\r\n"))
-        let bom = try SonarData.load(path: dir.write("bom.csv", bytes: [0xEF, 0xBB, 0xBF] + Array((rows.joined(separator: "\n")).utf8)))
+        let bom = try SonarData.load(
+            path: dir.write("bom.csv", bytes: [0xEF, 0xBB, 0xBF] + Array((rows.joined(separator: "\n")).utf8)))
         for other in [crlf, bom] {
             #expect(other.dataset == plain.dataset)
             #expect(other.lineNumbers == [1, 2])
@@ -52,23 +53,44 @@ struct DataLoadingTests {
         }
         values = Array(repeating: "0.5", count: 60)
         return [
-            Refusal(name: "short row", content: good + "\n" + Array(repeating: "0.5", count: 59).joined(separator: ",") + ",R\n",
-                    code: .wrongFieldCount, line: 2, field: nil, phrase: "expected 61 fields, found 60"),
-            Refusal(name: "long row", content: good + ",0.5\n", code: .wrongFieldCount, line: 1, field: nil, phrase: "found 62"),
-            Refusal(name: "non-numeric", content: good + "\n" + row(6, "abc") + "\n", code: .notANumber, line: 2, field: 7,
-                    phrase: "'abc' is not a number"),
-            Refusal(name: "NaN", content: row(0, "nan") + "\n", code: .notFinite, line: 1, field: 1, phrase: "not a finite number"),
-            Refusal(name: "infinite", content: row(59, "inf") + "\n", code: .notFinite, line: 1, field: 60, phrase: "not a finite number"),
-            Refusal(name: "above 1", content: row(3, "1.5") + "\n", code: .outOfRange, line: 1, field: 4, phrase: "outside [0, 1]"),
-            Refusal(name: "negative", content: row(3, "-0.1") + "\n", code: .outOfRange, line: 1, field: 4, phrase: "outside [0, 1]"),
-            Refusal(name: "unknown label", content: good + "\n" + row(0, "0.5", label: "X") + "\n", code: .unknownLabel, line: 2,
-                    field: 61, phrase: "label 'X' is not R or M"),
-            Refusal(name: "lower-case label", content: row(0, "0.5", label: "r") + "\n", code: .unknownLabel, line: 1, field: 61,
-                    phrase: "not R or M"),
+            Refusal(
+                name: "short row",
+                content: good + "\n" + Array(repeating: "0.5", count: 59).joined(separator: ",") + ",R\n",
+                code: .wrongFieldCount, line: 2, field: nil, phrase: "expected 61 fields, found 60"),
+            Refusal(
+                name: "long row", content: good + ",0.5\n", code: .wrongFieldCount, line: 1, field: nil,
+                phrase: "found 62"),
+            Refusal(
+                name: "non-numeric", content: good + "\n" + row(6, "abc") + "\n", code: .notANumber, line: 2, field: 7,
+                phrase: "'abc' is not a number"),
+            Refusal(
+                name: "NaN", content: row(0, "nan") + "\n", code: .notFinite, line: 1, field: 1,
+                phrase: "not a finite number"),
+            Refusal(
+                name: "infinite", content: row(59, "inf") + "\n", code: .notFinite, line: 1, field: 60,
+                phrase: "not a finite number"),
+            Refusal(
+                name: "above 1", content: row(3, "1.5") + "\n", code: .outOfRange, line: 1, field: 4,
+                phrase: "outside [0, 1]"),
+            Refusal(
+                name: "negative", content: row(3, "-0.1") + "\n", code: .outOfRange, line: 1, field: 4,
+                phrase: "outside [0, 1]"),
+            Refusal(
+                name: "unknown label", content: good + "\n" + row(0, "0.5", label: "X") + "\n", code: .unknownLabel,
+                line: 2,
+                field: 61, phrase: "label 'X' is not R or M"),
+            Refusal(
+                name: "lower-case label", content: row(0, "0.5", label: "r") + "\n", code: .unknownLabel, line: 1,
+                field: 61,
+                phrase: "not R or M"),
             Refusal(name: "empty file", content: "", code: .empty, line: nil, field: nil, phrase: "no data rows"),
-            Refusal(name: "blank lines only", content: "\n  \n\r\n", code: .empty, line: nil, field: nil, phrase: "no data rows"),
-            Refusal(name: "wrong delimiter", content: good.replacingOccurrences(of: ",", with: ";") + "\n", code: .wrongFieldCount,
-                    line: 1, field: nil, phrase: "separated by commas"),
+            Refusal(
+                name: "blank lines only", content: "\n  \n\r\n", code: .empty, line: nil, field: nil,
+                phrase: "no data rows"),
+            Refusal(
+                name: "wrong delimiter", content: good.replacingOccurrences(of: ",", with: ";") + "\n",
+                code: .wrongFieldCount,
+                line: 1, field: nil, phrase: "separated by commas"),
         ]
     }()
 
@@ -133,7 +155,9 @@ struct PredictionInputTests {
         defer { dir.remove() }
         let path = try dir.write(
             "x.csv", Array(repeating: "0.1", count: 60).joined(separator: ",") + "\n" + SyntheticData.csvLine() + "\n")
-        #expect(throws: DataError(.wrongFieldCount, file: path, line: 2, reason: "")) { try PredictionInput.load(path: path) }
+        #expect(throws: DataError(.wrongFieldCount, file: path, line: 2, reason: "")) {
+            try PredictionInput.load(path: path)
+        }
     }
 
     @Test("scenario JSON with X and y is read")
@@ -159,14 +183,21 @@ struct PredictionInputTests {
     static let bad: [BadScenario] = [
         BadScenario(name: "truncated", json: "{\"X\": [[0.1, 0.2", code: .malformed, line: nil),
         BadScenario(name: "wrong shape", json: "{\"X\": 5}", code: .malformed, line: nil),
-        BadScenario(name: "59 features", json: "{\"X\": [\(row60), [" + Array(repeating: "0.2", count: 59).joined(separator: ",") + "]]}",
-                    code: .wrongFieldCount, line: 2),
-        BadScenario(name: "mismatched X/y", json: "{\"X\": [\(row60)], \"y\": [\"R\", \"M\"]}", code: .malformed, line: nil),
+        BadScenario(
+            name: "59 features",
+            json: "{\"X\": [\(row60), [" + Array(repeating: "0.2", count: 59).joined(separator: ",") + "]]}",
+            code: .wrongFieldCount, line: 2),
+        BadScenario(
+            name: "mismatched X/y", json: "{\"X\": [\(row60)], \"y\": [\"R\", \"M\"]}", code: .malformed, line: nil),
         BadScenario(name: "unknown label", json: "{\"X\": [\(row60)], \"y\": [\"Q\"]}", code: .unknownLabel, line: 1),
-        BadScenario(name: "out of range", json: "{\"X\": [[" + (["1.2"] + Array(repeating: "0.2", count: 59)).joined(separator: ",") + "]]}",
-                    code: .outOfRange, line: 1),
-        BadScenario(name: "string feature", json: "{\"X\": [[" + (["\"a\""] + Array(repeating: "0.2", count: 59)).joined(separator: ",") + "]]}",
-                    code: .notANumber, line: 1),
+        BadScenario(
+            name: "out of range",
+            json: "{\"X\": [[" + (["1.2"] + Array(repeating: "0.2", count: 59)).joined(separator: ",") + "]]}",
+            code: .outOfRange, line: 1),
+        BadScenario(
+            name: "string feature",
+            json: "{\"X\": [[" + (["\"a\""] + Array(repeating: "0.2", count: 59)).joined(separator: ",") + "]]}",
+            code: .notANumber, line: 1),
         BadScenario(name: "no rows", json: "{\"X\": []}", code: .empty, line: nil),
     ]
 

@@ -42,7 +42,9 @@ struct TrainingTests {
         let x = Standardizer(fitting: data.features).transform(data.features)
         var workspace = Workspace(network: net)
         var confusion = ConfusionMatrix()
-        let loss = workspace.computeGradient(network: net, features: x, labels: data.labels, batch: x.rows > 0 ? Array(0..<x.rows)[...] : [], confusion: &confusion)
+        let loss = workspace.computeGradient(
+            network: net, features: x, labels: data.labels, batch: x.rows > 0 ? Array(0..<x.rows)[...] : [],
+            confusion: &confusion)
         #expect(abs(loss / Double(x.rows) - Self.meanLoss(net, x, data.labels)) < 1e-5)
         #expect(confusion.total == 6)
         let eps: Float = 1e-2
@@ -118,7 +120,11 @@ struct TrainingTests {
         #expect(a.history.count == 80)
         #expect(a.bestValidation.accuracy >= 0.75)
         #expect(a.model.network.parameters.map(\.bitPattern) == b.model.network.parameters.map(\.bitPattern))
-        #expect(a.history == b.history.map { var m = $0; m.elapsedSeconds = a.history[$0.epoch - 1].elapsedSeconds; return m })
+        #expect(
+            a.history
+                == b.history.map {
+                    var m = $0; m.elapsedSeconds = a.history[$0.epoch - 1].elapsedSeconds; return m
+                })
         // The kept epoch has the lowest validation loss.
         let minimum = a.history.map(\.validation.loss).min()!
         #expect(a.bestValidation.loss == minimum)
@@ -132,7 +138,8 @@ struct TrainingTests {
         var config = TrainingConfiguration()
         config.epochs = 12
         config.selection = .lastEpoch
-        let result = Trainer(configuration: config).train(trainingSet: data.subset(Array(0..<30)), validationSet: data.subset(Array(30..<40)))
+        let result = Trainer(configuration: config).train(
+            trainingSet: data.subset(Array(0..<30)), validationSet: data.subset(Array(30..<40)))
         #expect(result.bestEpoch == 12)
     }
 
@@ -153,7 +160,8 @@ struct TrainingTests {
         var config = TrainingConfiguration()
         config.epochs = 500
         config.earlyStoppingPatience = 5
-        let result = Trainer(configuration: config).train(trainingSet: data.subset(Array(0..<40)), validationSet: data.subset(Array(40..<60)))
+        let result = Trainer(configuration: config).train(
+            trainingSet: data.subset(Array(0..<40)), validationSet: data.subset(Array(40..<60)))
         #expect(result.stoppedEarly)
         #expect(result.history.count < 500)
         let losses = result.history.map(\.validation.loss)
@@ -167,7 +175,8 @@ struct TrainingTests {
         var config = TrainingConfiguration()
         config.batchSize = 16
         config.epochs = 10
-        let result = Trainer(configuration: config).train(trainingSet: data.subset(Array(0..<60)), validationSet: data.subset(Array(60..<80)))
+        let result = Trainer(configuration: config).train(
+            trainingSet: data.subset(Array(0..<60)), validationSet: data.subset(Array(60..<80)))
         #expect(result.bestValidation.accuracy == 1)
     }
 
@@ -207,7 +216,8 @@ struct TrainingTests {
         var config = TrainingConfiguration()
         config.epochs = 20
         var calls = 0
-        let result = CrossValidation.run(dataset: loaded.dataset, folds: 4, repeats: 2, seed: 1, configuration: config) { _, done in
+        let result = CrossValidation.run(dataset: loaded.dataset, folds: 4, repeats: 2, seed: 1, configuration: config)
+        { _, done in
             calls += 1
             #expect(done == calls)
             return .proceed
@@ -227,9 +237,11 @@ struct TrainingTests {
         let data = SyntheticData.separable(count: 40)
         var config = TrainingConfiguration()
         config.epochs = 5
-        let result = Trainer(configuration: config).train(trainingSet: data.subset(Array(0..<30)), validationSet: data.subset(Array(30..<40)))
+        let result = Trainer(configuration: config).train(
+            trainingSet: data.subset(Array(0..<30)), validationSet: data.subset(Array(30..<40)))
         let artefact = ModelArtefact(
-            experimentID: "x", name: "t", createdAt: Date(timeIntervalSince1970: 0), result: result, dataFingerprint: "abc",
+            experimentID: "x", name: "t", createdAt: Date(timeIntervalSince1970: 0), result: result,
+            dataFingerprint: "abc",
             configuration: config)
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -237,12 +249,15 @@ struct TrainingTests {
         try artefact.write(to: URL(fileURLWithPath: path))
         let back = try ModelArtefact.load(path: path)
         #expect(back == artefact)
-        #expect(back.model.mineProbabilities(data.features).map(\.bitPattern)
-            == artefact.model.mineProbabilities(data.features).map(\.bitPattern))
+        #expect(
+            back.model.mineProbabilities(data.features).map(\.bitPattern)
+                == artefact.model.mineProbabilities(data.features).map(\.bitPattern))
         #expect(back.model.predict(data.features) == artefact.model.predict(data.features))
 
         try dir.write("bad.json", "{\"format\": \"other\"}")
-        #expect(throws: DataError(.malformed, file: dir.file("bad.json"), reason: "")) { try ModelArtefact.load(path: dir.file("bad.json")) }
+        #expect(throws: DataError(.malformed, file: dir.file("bad.json"), reason: "")) {
+            try ModelArtefact.load(path: dir.file("bad.json"))
+        }
         var newer = artefact
         newer.formatVersion = 99
         try newer.write(to: URL(fileURLWithPath: dir.file("newer.json")))

@@ -8,7 +8,8 @@ import Testing
 struct INIDocumentTests {
     @Test("sections, keys, quotes, comments and CRLF are read with line numbers")
     func parse() throws {
-        let doc = try INIDocument(text: "\u{FEFF}# top\r\n[a]\r\nx = 1\r\n; note\r\ny: \"two words\"\r\n\r\n[b]\r\nx=3", file: "t.ini")
+        let doc = try INIDocument(
+            text: "\u{FEFF}# top\r\n[a]\r\nx = 1\r\n; note\r\ny: \"two words\"\r\n\r\n[b]\r\nx=3", file: "t.ini")
         #expect(doc.entry(section: "a", key: "x")?.value == "1")
         #expect(doc.entry(section: "a", key: "x")?.line == 3)
         #expect(doc.entry(section: "a", key: "y")?.value == "two words")
@@ -16,9 +17,11 @@ struct INIDocumentTests {
         #expect(doc.sections.map(\.name) == ["a", "b"])
     }
 
-    @Test("syntax errors name the file and line", arguments: [
-        ("[a]\nnonsense\n", 2), ("x = 1\n", 1), ("[a]\n= 3\n", 2), ("[a\n", 1),
-    ])
+    @Test(
+        "syntax errors name the file and line",
+        arguments: [
+            ("[a]\nnonsense\n", 2), ("x = 1\n", 1), ("[a]\n= 3\n", 2), ("[a\n", 1),
+        ])
     func syntaxErrors(text: String, line: Int) {
         #expect(throws: SettingsError(.syntax, place: "t.ini:\(line)", reason: "")) {
             try INIDocument(text: text, file: "t.ini")
@@ -78,19 +81,22 @@ struct ConfigurationTests {
         var testDescription: String { ini.replacingOccurrences(of: "\n", with: " ") }
     }
 
-    @Test("bad values in the file are refused naming file, line, section and key", arguments: [
-        BadValue(ini: "[split]\ntest_size = 1.5\n", code: .outOfRange, line: 2, phrase: "1.5 is outside (0, 1)"),
-        BadValue(ini: "[split]\ntest_size = 0\n", code: .outOfRange, line: 2, phrase: "outside"),
-        BadValue(ini: "[mlp]\nlr = 0\n", code: .outOfRange, line: 2, phrase: "0 is outside (0, 10]"),
-        BadValue(ini: "[mlp]\nlr = -1\n", code: .outOfRange, line: 2, phrase: "outside"),
-        BadValue(ini: "[mlp]\nepochs = many\n", code: .wrongType, line: 2, phrase: "'many' is not a whole number"),
-        BadValue(ini: "[mlp]\nepochs = 0\n", code: .outOfRange, line: 2, phrase: "outside 1…100000"),
-        BadValue(ini: "[mlp]\nlr = nan\n", code: .wrongType, line: 2, phrase: "not a finite number"),
-        BadValue(ini: "[mlp]\nselect = best\n", code: .outOfRange, line: 2, phrase: "not one of"),
-        BadValue(ini: "[tracking]\nbackend = mongo\n", code: .outOfRange, line: 2, phrase: "not one of local, hbase"),
-        BadValue(ini: "[mlp]\nepoch = 3\n", code: .unknownKey, line: 2, phrase: "unknown key 'epoch' in [mlp]"),
-        BadValue(ini: "[mpl]\nepochs = 3\n", code: .unknownSection, line: 1, phrase: "unknown section [mpl]"),
-    ])
+    @Test(
+        "bad values in the file are refused naming file, line, section and key",
+        arguments: [
+            BadValue(ini: "[split]\ntest_size = 1.5\n", code: .outOfRange, line: 2, phrase: "1.5 is outside (0, 1)"),
+            BadValue(ini: "[split]\ntest_size = 0\n", code: .outOfRange, line: 2, phrase: "outside"),
+            BadValue(ini: "[mlp]\nlr = 0\n", code: .outOfRange, line: 2, phrase: "0 is outside (0, 10]"),
+            BadValue(ini: "[mlp]\nlr = -1\n", code: .outOfRange, line: 2, phrase: "outside"),
+            BadValue(ini: "[mlp]\nepochs = many\n", code: .wrongType, line: 2, phrase: "'many' is not a whole number"),
+            BadValue(ini: "[mlp]\nepochs = 0\n", code: .outOfRange, line: 2, phrase: "outside 1…100000"),
+            BadValue(ini: "[mlp]\nlr = nan\n", code: .wrongType, line: 2, phrase: "not a finite number"),
+            BadValue(ini: "[mlp]\nselect = best\n", code: .outOfRange, line: 2, phrase: "not one of"),
+            BadValue(
+                ini: "[tracking]\nbackend = mongo\n", code: .outOfRange, line: 2, phrase: "not one of local, hbase"),
+            BadValue(ini: "[mlp]\nepoch = 3\n", code: .unknownKey, line: 2, phrase: "unknown key 'epoch' in [mlp]"),
+            BadValue(ini: "[mpl]\nepochs = 3\n", code: .unknownSection, line: 1, phrase: "unknown section [mpl]"),
+        ])
     func badFileValues(_ bad: BadValue) throws {
         try withConfig(bad.ini) { path in
             do {
@@ -186,20 +192,35 @@ struct SecretsTests {
         #expect(local.auth == .none)
     }
 
-    @Test("bad connection settings are refused naming the variable, never the password", arguments: [
-        (["SONARLAB_HBASE_URL": "not a url"], "environment SONARLAB_HBASE_URL"),
-        ([:], "environment SONARLAB_HBASE_URL"),
-        (["SONARLAB_HBASE_URL": "ftp://h:1"], "environment SONARLAB_HBASE_URL"),
-        (["SONARLAB_HBASE_URL": "http://hbase.example:8080"], "environment SONARLAB_HBASE_URL"),
-        (["SONARLAB_HBASE_URL": "https://h:1", "SONARLAB_HBASE_AUTH": "ntlm"], "environment SONARLAB_HBASE_AUTH"),
-        (["SONARLAB_HBASE_URL": "https://h:1", "SONARLAB_HBASE_AUTH": "basic", "SONARLAB_HBASE_USER": "u",
-          "SONARLAB_HBASE_PASSWORD_FILE": "/nonexistent/pw"], "environment SONARLAB_HBASE_PASSWORD_FILE"),
-        (["SONARLAB_HBASE_URL": "https://h:1", "SONARLAB_HBASE_AUTH": "basic"], "environment SONARLAB_HBASE_USER"),
-        (["SONARLAB_HBASE_URL": "http://127.0.0.1:1", "SONARLAB_HBASE_AUTH": "basic", "SONARLAB_HBASE_USER": "u",
-          "SONARLAB_HBASE_PASSWORD": "pw-xyz"], "environment SONARLAB_HBASE_URL"),
-        (["SONARLAB_HBASE_URL": "https://h:1", "SONARLAB_HBASE_AUTH": "kerberos",
-          "KRB5_CLIENT_KTNAME": "/nonexistent/trainer.keytab"], "environment KRB5_CLIENT_KTNAME"),
-    ])
+    @Test(
+        "bad connection settings are refused naming the variable, never the password",
+        arguments: [
+            (["SONARLAB_HBASE_URL": "not a url"], "environment SONARLAB_HBASE_URL"),
+            ([:], "environment SONARLAB_HBASE_URL"),
+            (["SONARLAB_HBASE_URL": "ftp://h:1"], "environment SONARLAB_HBASE_URL"),
+            (["SONARLAB_HBASE_URL": "http://hbase.example:8080"], "environment SONARLAB_HBASE_URL"),
+            (["SONARLAB_HBASE_URL": "https://h:1", "SONARLAB_HBASE_AUTH": "ntlm"], "environment SONARLAB_HBASE_AUTH"),
+            (
+                [
+                    "SONARLAB_HBASE_URL": "https://h:1", "SONARLAB_HBASE_AUTH": "basic", "SONARLAB_HBASE_USER": "u",
+                    "SONARLAB_HBASE_PASSWORD_FILE": "/nonexistent/pw",
+                ], "environment SONARLAB_HBASE_PASSWORD_FILE"
+            ),
+            (["SONARLAB_HBASE_URL": "https://h:1", "SONARLAB_HBASE_AUTH": "basic"], "environment SONARLAB_HBASE_USER"),
+            (
+                [
+                    "SONARLAB_HBASE_URL": "http://127.0.0.1:1", "SONARLAB_HBASE_AUTH": "basic",
+                    "SONARLAB_HBASE_USER": "u",
+                    "SONARLAB_HBASE_PASSWORD": "pw-xyz",
+                ], "environment SONARLAB_HBASE_URL"
+            ),
+            (
+                [
+                    "SONARLAB_HBASE_URL": "https://h:1", "SONARLAB_HBASE_AUTH": "kerberos",
+                    "KRB5_CLIENT_KTNAME": "/nonexistent/trainer.keytab",
+                ], "environment KRB5_CLIENT_KTNAME"
+            ),
+        ])
     func refused(environment: [String: String], place: String) {
         do {
             _ = try HBaseConnectionSettings(environment: environment)

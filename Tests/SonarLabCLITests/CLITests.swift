@@ -65,13 +65,16 @@ struct InProcessCommandTests {
         let ws = try Workspace()
         defer { ws.dir.remove() }
         try await ws.runInProcess([
-            "train", "--epochs", "6", "--name", "inproc", "--json", "--headless", "--model-out", ws.dir.file("out/model.json"),
+            "train", "--epochs", "6", "--name", "inproc", "--json", "--headless", "--model-out",
+            ws.dir.file("out/model.json"),
             "--metrics-out", ws.dir.file("out/metrics.json"), "--epochs-out", ws.dir.file("out/epochs.csv"),
         ])
         let copied = try ModelArtefact.load(path: ws.dir.file("out/model.json"))
         #expect(copied.name == "inproc")
         #expect(try json(String(contentsOfFile: ws.dir.file("out/metrics.json"), encoding: .utf8))["best_epoch"] != nil)
-        #expect(try String(contentsOfFile: ws.dir.file("out/epochs.csv"), encoding: .utf8).split(separator: "\n").count == 7)
+        #expect(
+            try String(contentsOfFile: ws.dir.file("out/epochs.csv"), encoding: .utf8).split(separator: "\n").count == 7
+        )
         try await ws.runInProcess(["train", "--epochs", "4", "--name", "inproc2"])
         try await ws.runInProcess(["cv", "--folds", "3", "--repeats", "1", "--epochs", "3", "--json"])
         try await ws.runInProcess(["cv", "--folds", "3", "--repeats", "1", "--epochs", "3"])
@@ -100,11 +103,15 @@ struct InProcessCommandTests {
         await #expect(throws: DataError.self) { try await ws.runInProcess(["train", "--data", "/nonexistent.csv"]) }
         await #expect(throws: CommandFailure.self) { try await ws.runInProcess(["train", "--name", "bad name!"]) }
         await #expect(throws: CommandFailure.self) { try await ws.runInProcess(["show", "nope"]) }
-        await #expect(throws: CommandFailure.self) { try await ws.runInProcess(["predict", "--input", TestPaths.sonarData]) }
+        await #expect(throws: CommandFailure.self) {
+            try await ws.runInProcess(["predict", "--input", TestPaths.sonarData])
+        }
         await #expect(throws: SettingsError.self) { try await ws.runInProcess(["cv", "--folds", "200"]) }
         let tiny = (0..<6).map { SyntheticData.csvLine(label: $0 % 2 == 0 ? "R" : "M") }.joined(separator: "\n")
         let tinyPath = try ws.dir.write("tiny.csv", tiny)
-        await #expect(throws: CommandFailure.self) { try await ws.runInProcess(["cv", "--folds", "4", "--data", tinyPath]) }
+        await #expect(throws: CommandFailure.self) {
+            try await ws.runInProcess(["cv", "--folds", "4", "--data", tinyPath])
+        }
         #expect(SonarLabCommand.report(DataError(.empty, file: "f", reason: "r")) == 2)
         #expect(SonarLabCommand.report(CommandFailure.failed("x")) == 1)
         #expect(SonarLabCommand.report(ExitCode(130)) == 130)
@@ -183,20 +190,26 @@ struct BinaryTests {
         #expect(scenario.stdout.contains("accuracy"))
     }
 
-    @Test("bad data, config, flags and input exit 2 with the place named, and record nothing", arguments: [
-        (["train", "--data", "bad.csv"], "bad.csv:2: field 7"),
-        (["train", "--lr", "0"], "flag --lr: 0 is outside (0, 10]"),
-        (["train", "--epochs", "ten"], "flag --epochs"),
-        (["train", "--no-such-flag"], "Unknown option"),
-        (["train", "--config", "bad.ini"], "bad.ini:2: [split] test_size: 1.5 is outside (0, 1)"),
-        (["predict", "--model", "nothing.json", "--input", "bad.csv"], "nothing.json"),
-        (["cv", "--data", "bad.csv"], "bad.csv:2"),
-    ])
+    @Test(
+        "bad data, config, flags and input exit 2 with the place named, and record nothing",
+        arguments: [
+            (["train", "--data", "bad.csv"], "bad.csv:2: field 7"),
+            (["train", "--lr", "0"], "flag --lr: 0 is outside (0, 10]"),
+            (["train", "--epochs", "ten"], "flag --epochs"),
+            (["train", "--no-such-flag"], "Unknown option"),
+            (["train", "--config", "bad.ini"], "bad.ini:2: [split] test_size: 1.5 is outside (0, 1)"),
+            (["predict", "--model", "nothing.json", "--input", "bad.csv"], "nothing.json"),
+            (["cv", "--data", "bad.csv"], "bad.csv:2"),
+        ])
     func refusals(args: [String], message: String) throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
-        try ws.dir.write("bad.csv", SyntheticData.csvLine() + "\n" + SyntheticData.csvLine().replacingOccurrences(of: "0.5,0.5,0.5,0.5,0.5,0.5,0.5,", with: "0.5,0.5,0.5,0.5,0.5,0.5,oops,") + "\n")
+        try ws.dir.write(
+            "bad.csv",
+            SyntheticData.csvLine() + "\n"
+                + SyntheticData.csvLine().replacingOccurrences(
+                    of: "0.5,0.5,0.5,0.5,0.5,0.5,0.5,", with: "0.5,0.5,0.5,0.5,0.5,0.5,oops,") + "\n")
         try ws.dir.write("bad.ini", "[split]\ntest_size = 1.5\n")
         let explicitConfig = args.contains("--config")
         let r = try ws.run(explicitConfig ? args : args + ["--config", ws.config])
@@ -204,7 +217,9 @@ struct BinaryTests {
         #expect(r.stderr.contains(message), "\(r.stderr)")
         #expect(ws.dir.list("experiments").isEmpty, "no run folder")
         let h = try ws.run(["history", "--json", "--config", ws.config])
-        #expect(h.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || h.stdout.contains("[]"), "\(h.stdout)")
+        #expect(
+            h.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || h.stdout.contains("[]"),
+            "\(h.stdout)")
     }
 
     @Test("the environment overrides config.ini, and --save-config writes the effective values")
