@@ -46,4 +46,4 @@ lint: ## swift-format lint of Sources and Tests.
 	$(SWIFT) format lint -r Sources Tests
 
 clean: ## Remove build products and local run records.
-	rm -rf .build experiments prepared .sonarlab
+	rm -rf .build experiments prepared .sonarlab dist

@@ -32,6 +32,7 @@ let package = Package(
         // Already transitive dependencies of the two above; named so targets may import them.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         .target(
@@ -94,6 +95,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: strictSettings
         ),
@@ -110,7 +112,7 @@ let package = Package(
         .executableTarget(name: "sonarlab-bench", dependencies: ["Engine"], swiftSettings: strictSettings),
         .target(
             name: "SonarLabTestSupport",
-            dependencies: ["Engine", "Tracking", "Settings"],
+            dependencies: ["Engine", "Tracking", "Settings", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             path: "Tests/SonarLabTestSupport",
             swiftSettings: strictSettings
         ),

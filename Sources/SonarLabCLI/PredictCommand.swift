@@ -14,14 +14,16 @@ struct PredictCommand: AsyncParsableCommand {
         discussion: """
             INPUT is CSV with 60 features per row (optionally the label R/M as a 61st field, then accuracy is \
             reported too) or the scenario JSON {"X": [[60 numbers], …], "y": ["R", …]}. Prints the label and \
-            P(mine) per row. Without --model, the latest finished run's model is used.
+            P(mine) per row. Without --model, the latest finished run's model is used. --model also takes a \
+            distribution zip from `sonarlab export`: its SHA-256 manifest is checked first, and an altered \
+            archive is refused (exit 2).
             """
     )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Model file (model.json).", valueName: "path"))
+    @Option(help: ArgumentHelp("Model file (model.json) or distribution zip (sonarlab-model-<id>.zip).", valueName: "path"))
     var model: String?
 
     @Option(help: ArgumentHelp("Rows to score: .csv or .json.", valueName: "file"))
@@ -38,8 +40,9 @@ struct PredictCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try CommandContext(global: global, flags: store.flags)
-        let modelPath = try await resolveModelPath(context)
-        let artefact = try ModelArtefact.load(path: modelPath)
+        let loaded = try await context.loadModel(model)
+        let modelPath = loaded.path
+        let artefact = loaded.artefact
         if let predictionStore, predictionStore != "hbase" {
             throw CommandFailure.badInput("--store '\(predictionStore)': the only prediction store is hbase")
         }
@@ -139,16 +142,4 @@ struct PredictCommand: AsyncParsableCommand {
         printError("recorded \(records.count) predictions in \(context.hbaseLayout.predictions.qualified)")
     }
 
-    private func resolveModelPath(_ context: CommandContext) async throws -> String {
-        if let model { return model }
-        let store = try context.openStore()
-        let runs = try await store.experiments(limit: 200)
-        guard let latest = runs.first(where: { $0.status == .finished && $0.kind == .train && $0.modelPath != nil }),
-            let path = latest.modelPath
-        else {
-            throw CommandFailure.badInput(
-                "no finished training run in \(store.location); pass --model or run `sonarlab train`")
-        }
-        return path
-    }
 }

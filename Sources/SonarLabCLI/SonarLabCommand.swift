@@ -17,7 +17,7 @@ public struct SonarLabCommand: AsyncParsableCommand {
         commandName: "sonarlab",
         abstract: "Train, track and ship a small MLP on the UCI Sonar data (rocks vs mines).",
         discussion: """
-            Every train and cv run is an experiment, recorded in the configured store (embedded SQLite by \
+            Every train, cv and test run is an experiment, recorded in the configured store (embedded SQLite by \
             default) and in a folder experiments/exp_<name>_<timestamp>/ with its log, exp_config.yaml and model.
 
             Configuration: flags > environment (SONARLAB_<SECTION>_<KEY>) > config.ini > built-in defaults. \
@@ -27,8 +27,8 @@ public struct SonarLabCommand: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, PrepareCommand.self, TrainCommand.self, CrossValidateCommand.self,
-            HistoryCommand.self, ShowCommand.self, PredictCommand.self, ConfigCommand.self,
-            HBaseCommand.self, DatasetCommand.self,
+            HistoryCommand.self, ShowCommand.self, PredictCommand.self, TestCommand.self, ExportCommand.self,
+            ReportCommand.self, MakeScenariosCommand.self, ConfigCommand.self, HBaseCommand.self, DatasetCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -37,10 +37,12 @@ public struct TemporaryDirectory: Sendable {
     /// A path inside the folder.
     public func file(_ name: String) -> String { path + "/" + name }
 
-    /// Writes text to a file inside the folder and returns its path.
+    /// Writes text to a file inside the folder (creating sub-folders) and returns its path.
     @discardableResult
     public func write(_ name: String, _ text: String) throws -> String {
         let p = file(name)
+        try FileManager.default.createDirectory(
+            atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try text.write(toFile: p, atomically: true, encoding: .utf8)
         return p
     }
