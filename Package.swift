@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Tracking", targets: ["Tracking"]),
         .library(name: "Settings", targets: ["Settings"]),
+        .library(name: "TUI", targets: ["TUI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -42,10 +43,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // ncursesw through a module map and a shim header (no pkgConfig: SwiftPM drops its flags).
+        .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
+        .target(
+            name: "TUI",
+            dependencies: ["Engine", "Tracking", "Settings", "CNCurses"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "sonarlab",
             dependencies: [
-                "Engine", "Settings", "Tracking",
+                "Engine", "Settings", "Tracking", "TUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -58,6 +66,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "TrackingTests",
