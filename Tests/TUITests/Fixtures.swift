@@ -3,7 +3,7 @@ import Foundation
 
 /// Builders for deterministic dashboard states (no clock, no store, no terminal).
 enum Fixtures {
-    static let epoch0 = Date(timeIntervalSince1970: 1_790_000_000)  // 2026-09-21 13:33:20 UTC
+    static let epoch0 = Date(timeIntervalSince1970: 1_790_000_000)  // 2026-09-21 14:13:20 UTC
 
     /// A plausible learning curve: loss falls, accuracy and F1 rise, validation a little worse.
     static func curve(epochs: Int, seed: Int = 0) -> [EpochPoint] {
