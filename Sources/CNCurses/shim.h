@@ -1,4 +1,5 @@
-// Shim for ncursesw: wide-character curses plus the attribute macros Swift cannot import.
+// Shim for ncursesw: wide-character curses plus what Swift cannot import directly
+// (attribute macros are casts; stdscr, COLORS, COLOR_PAIRS, stdin and stdout are C globals).
 #ifndef SONARLAB_CNCURSES_SHIM_H
 #define SONARLAB_CNCURSES_SHIM_H
 
@@ -7,6 +8,7 @@
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
 #include <locale.h>
+#include <stdio.h>
 #include <wchar.h>
 #include <ncursesw/curses.h>
 
@@ -15,7 +17,12 @@ static inline unsigned int sonarlab_a_bold(void) { return (unsigned int)A_BOLD; 
 static inline unsigned int sonarlab_a_reverse(void) { return (unsigned int)A_REVERSE; }
 static inline unsigned int sonarlab_a_underline(void) { return (unsigned int)A_UNDERLINE; }
 static inline unsigned int sonarlab_a_dim(void) { return (unsigned int)A_DIM; }
-static inline int sonarlab_color_pair(int n) { return (int)COLOR_PAIR(n); }
+
+/// Starts curses on the process's stdin/stdout; NULL (not exit) when the terminal cannot be used.
+static inline SCREEN *sonarlab_newterm(void) { return newterm(NULL, stdout, stdin); }
+static inline WINDOW *sonarlab_stdscr(void) { return stdscr; }
+static inline int sonarlab_colors(void) { return COLORS; }
+static inline int sonarlab_color_pairs(void) { return COLOR_PAIRS; }
 
 /// Draws one (possibly wide) character with attributes and colour pair at (y, x).
 static inline int sonarlab_put_wide(WINDOW *win, int y, int x, const wchar_t *text, unsigned int attrs, short pair) {
