@@ -50,8 +50,8 @@ let package = Package(
             dependencies: ["Engine", "Tracking", "Settings", "CNCurses"],
             swiftSettings: strictSettings
         ),
-        .executableTarget(
-            name: "sonarlab",
+        .target(
+            name: "SonarLabCLI",
             dependencies: [
                 "Engine", "Settings", "Tracking", "TUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -59,6 +59,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(name: "sonarlab", dependencies: ["SonarLabCLI"], swiftSettings: strictSettings),
+        .executableTarget(name: "sonarlab-bench", dependencies: ["Engine"], swiftSettings: strictSettings),
         .target(
             name: "SonarLabTestSupport",
             dependencies: ["Engine", "Tracking", "Settings"],
@@ -68,6 +70,11 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "TUITests", dependencies: ["TUI", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "SonarLabTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SonarLabCLITests",
+            dependencies: ["SonarLabCLI", "SonarLabTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "TrackingTests",
             dependencies: ["Tracking", "SonarLabTestSupport", .product(name: "Logging", package: "swift-log")],

@@ -1,0 +1,194 @@
+public import Foundation
+
+/// A saved model: one versioned JSON file with everything needed to predict and to trace the run.
+///
+/// Holds the architecture and weights, the standardisation, the label map, the data fingerprint, the
+/// hyper-parameters and the kept epoch's metrics. Floats are written in their shortest round-tripping
+/// form, so a model read back predicts bit-identically.
+public struct ModelArtefact: Sendable, Codable, Equatable {
+    /// The value of ``format`` in every SonarLab model file.
+    public static let formatName = "sonarlab-model"
+    /// The newest format version this build reads and writes.
+    public static let currentVersion = 1
+
+    /// Always ``formatName``.
+    public var format: String = ModelArtefact.formatName
+    /// Format version; readers refuse newer versions.
+    public var formatVersion: Int = ModelArtefact.currentVersion
+    /// The experiment that produced the model.
+    public var experimentID: String
+    /// Human name of the run.
+    public var name: String
+    /// When the model was saved (UTC, ISO 8601).
+    public var createdAt: String
+    /// Class label of each output logit, in order: `["R", "M"]`.
+    public var labels: [String] = SonarClass.allCases.map(\.label)
+    /// Hidden-layer activation; always `relu`.
+    public var activation: String = "relu"
+    /// The weights and standardisation.
+    public var model: TrainedModel
+    /// SHA-256 of the data file the model was trained on.
+    public var dataFingerprint: String
+    /// The training hyper-parameters.
+    public var configuration: TrainingConfiguration
+    /// 1-based epoch whose weights these are.
+    public var bestEpoch: Int
+    /// Training metrics at ``bestEpoch``.
+    public var train: SplitMetrics
+    /// Validation metrics at ``bestEpoch``.
+    public var validation: SplitMetrics
+    /// Validation confusion matrix at ``bestEpoch``.
+    public var validationConfusion: ConfusionMatrix
+
+    /// Creates an artefact from a finished training run.
+    public init(
+        experimentID: String, name: String, createdAt: Date, result: TrainingResult, dataFingerprint: String,
+        configuration: TrainingConfiguration
+    ) {
+        self.experimentID = experimentID
+        self.name = name
+        self.createdAt = ISO8601DateFormatter().string(from: createdAt)
+        self.model = result.model
+        self.dataFingerprint = dataFingerprint
+        self.configuration = configuration
+        self.bestEpoch = result.bestEpoch
+        self.train = result.history[result.bestEpoch - 1].train
+        self.validation = result.bestValidation
+        self.validationConfusion = result.validationConfusion
+    }
+
+    /// The file's bytes: pretty, key-sorted JSON.
+    public func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // Encoding plain structs of numbers and strings cannot fail.
+        return try! encoder.encode(self)
+    }
+
+    /// Writes the file atomically (a temporary file renamed into place).
+    /// - Throws: the file system's error.
+    public func write(to url: URL) throws {
+        try encoded().write(to: url, options: .atomic)
+    }
+
+    /// Reads and checks a model file.
+    /// - Parameter path: the file; named in every error.
+    /// - Throws: ``DataError`` `unreadable` or `malformed` (not a SonarLab model, newer version,
+    ///   inconsistent shapes).
+    public static func load(path: String) throws(DataError) -> ModelArtefact {
+        try decode(SonarData.readFile(path), file: path)
+    }
+
+    /// Decodes and checks model bytes.
+    /// - Throws: ``DataError`` `malformed`.
+    public static func decode(_ data: Data, file: String) throws(DataError) -> ModelArtefact {
+        let artefact: ModelArtefact
+        do {
+            artefact = try JSONDecoder().decode(ModelArtefact.self, from: data)
+        } catch {
+            throw DataError(.malformed, file: file, reason: "not a SonarLab model file (\(describe(error)))")
+        }
+        guard artefact.format == formatName else {
+            throw DataError(.malformed, file: file, reason: "format is '\(artefact.format)', expected '\(formatName)'")
+        }
+        guard artefact.formatVersion <= currentVersion else {
+            throw DataError(
+                .malformed, file: file,
+                reason: "model format version \(artefact.formatVersion) is newer than this build reads (\(currentVersion))")
+        }
+        let net = artefact.model.network
+        guard net.inputSize == SonarData.featureCount, net.outputSize == 2, net.hiddenSize >= 1,
+            net.parameters.count
+                == MLP.parameterCount(inputSize: net.inputSize, hiddenSize: net.hiddenSize, outputSize: net.outputSize),
+            artefact.model.standardizer.mean.count == net.inputSize,
+            artefact.labels == SonarClass.allCases.map(\.label)
+        else {
+            throw DataError(.malformed, file: file, reason: "the model's shapes are inconsistent")
+        }
+        return artefact
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing key '\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))'"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case DecodingError.dataCorrupted(let context):
+            return context.codingPath.isEmpty
+                ? "invalid JSON" : "invalid value at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+        default:
+            return "unreadable"
+        }
+    }
+}
+
+/// Rows to predict, read from CSV or from the seed's scenario JSON.
+public enum PredictionInput {
+    /// Reads rows to score.
+    ///
+    /// - CSV (any name not ending in `.json`): 60 features per row, optionally the label as a 61st field
+    ///   (all rows alike), validated as ``SonarData``.
+    /// - JSON: `{"X": [[60 numbers], …], "y": ["R" | "M", …]}`; `y` optional, but if present one per row.
+    /// - Parameter path: the file; named in every error.
+    /// - Returns: features and, per row, the label when given.
+    /// - Throws: ``DataError`` naming the file and the row/field (CSV line, or JSON `X[i][j]`).
+    public static func load(path: String) throws(DataError) -> SonarData.Rows {
+        let bytes = try SonarData.readFile(path)
+        if path.lowercased().hasSuffix(".json") { return try decodeScenario(bytes, file: path) }
+        return try SonarData.parse(bytes: bytes, file: path, labelled: .optional)
+    }
+
+    /// Decodes scenario JSON (`X` and optional `y`), checking every value.
+    /// - Throws: ``DataError`` `malformed`, `notFinite`, `outOfRange`, `unknownLabel`; `line` is the
+    ///   1-based row of `X` and `field` the 1-based feature.
+    public static func decodeScenario(_ bytes: Data, file: String) throws(DataError) -> SonarData.Rows {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: bytes)
+        } catch {
+            throw DataError(.malformed, file: file, reason: "invalid JSON (truncated or not JSON)")
+        }
+        guard let root = object as? [String: Any], let xs = root["X"] as? [Any] else {
+            throw DataError(.malformed, file: file, reason: "expected an object with an array \"X\" of rows")
+        }
+        guard !xs.isEmpty else { throw DataError(.empty, file: file, reason: "\"X\" holds no rows") }
+        var values = [Float]()
+        values.reserveCapacity(xs.count * SonarData.featureCount)
+        for (i, rowAny) in xs.enumerated() {
+            guard let row = rowAny as? [Any] else {
+                throw DataError(.malformed, file: file, line: i + 1, reason: "X[\(i)] is not an array of numbers")
+            }
+            guard row.count == SonarData.featureCount else {
+                throw DataError(
+                    .wrongFieldCount, file: file, line: i + 1,
+                    reason: "X[\(i)] has \(row.count) values, expected \(SonarData.featureCount)")
+            }
+            for (j, v) in row.enumerated() {
+                guard let number = v as? NSNumber else {
+                    throw DataError(.notANumber, file: file, line: i + 1, field: j + 1, reason: "X[\(i)][\(j)] is not a number")
+                }
+                values.append(try SonarData.checkFeature(number.doubleValue, file: file, line: i + 1, field: j + 1))
+            }
+        }
+        var labels = [SonarClass?](repeating: nil, count: xs.count)
+        if let yAny = root["y"], !(yAny is NSNull) {
+            guard let ys = yAny as? [Any] else {
+                throw DataError(.malformed, file: file, reason: "\"y\" must be an array of \"R\" or \"M\"")
+            }
+            guard ys.count == xs.count else {
+                throw DataError(
+                    .malformed, file: file, reason: "\"y\" has \(ys.count) labels but \"X\" has \(xs.count) rows")
+            }
+            for (i, y) in ys.enumerated() {
+                guard let s = y as? String, let cls = SonarClass(label: s) else {
+                    throw DataError(.unknownLabel, file: file, line: i + 1, reason: "y[\(i)] is not \"R\" or \"M\"")
+                }
+                labels[i] = cls
+            }
+        }
+        return SonarData.Rows(
+            features: Matrix(rows: xs.count, columns: SonarData.featureCount, values: values), labels: labels,
+            lineNumbers: Array(1...xs.count))
+    }
+}

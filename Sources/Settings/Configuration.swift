@@ -1,0 +1,104 @@
+/// SonarLab's typed configuration. Every field has a built-in default (the seed's values).
+///
+/// Keys in config.ini are `[section] key`; the environment variable of a key is
+/// `SONARLAB_<SECTION>_<KEY>` in upper case (e.g. `SONARLAB_MLP_EPOCHS`); flags are named by the CLI.
+/// ``ConfigurationResolver/keys`` lists every key with its default and meaning.
+public struct SonarLabConfiguration: Sendable, Equatable {
+    /// `[data]`: where the input lives.
+    public struct DataSettings: Sendable, Equatable {
+        /// `path`: the labelled Sonar CSV. Default `data/sonar.all-data`.
+        public var path = "data/sonar.all-data"
+        /// `prepared_dir`: where `sonarlab prepare` writes the split. Default `prepared`.
+        public var preparedDirectory = "prepared"
+    }
+
+    /// `[split]`: the train/validation split.
+    public struct SplitSettings: Sendable, Equatable {
+        /// `test_size`: validation fraction in (0, 1). Default 0.25.
+        public var testSize = 0.25
+        /// `seed`: shuffle seed. Default 42.
+        public var seed: UInt64 = 42
+    }
+
+    /// `[mlp]`: the network and its training.
+    public struct MLPSettings: Sendable, Equatable {
+        /// `hidden_size`: hidden units, 1…4096. Default 40.
+        public var hiddenSize = 40
+        /// `lr`: Adam learning rate, > 0 and ≤ 10. Default 0.01.
+        public var learningRate = 0.01
+        /// `epochs`: 1…100000. Default 80.
+        public var epochs = 80
+        /// `batch_size`: rows per update; 0 = full batch. Default 0.
+        public var batchSize = 0
+        /// `weight_decay`: L2 coefficient ≥ 0. Default 0.
+        public var weightDecay = 0.0
+        /// `early_stopping`: patience in epochs; 0 = off. Default 0.
+        public var earlyStoppingPatience = 0
+        /// `seed`: initialisation and batch-order seed. Default 42.
+        public var seed: UInt64 = 42
+        /// `select`: which epoch to keep — `val_loss`, `val_accuracy`, `val_f1` or `last`. Default `val_loss`.
+        public var selection = "val_loss"
+    }
+
+    /// `[cv]`: cross-validation.
+    public struct CrossValidationSettings: Sendable, Equatable {
+        /// `folds`: k, 2…50. Default 10.
+        public var folds = 10
+        /// `repeats`: 1…100. Default 5.
+        public var repeats = 5
+    }
+
+    /// Where experiments are recorded.
+    public enum Backend: String, Sendable, Equatable, CaseIterable {
+        /// The embedded SQLite store (default).
+        case local
+        /// Apache HBase over its REST gateway.
+        case hbase
+    }
+
+    /// `[tracking]`: the experiment store.
+    public struct TrackingSettings: Sendable, Equatable {
+        /// `backend`: `local` or `hbase`. Default `local`.
+        public var backend = Backend.local
+        /// `dir`: the embedded store's folder (git-ignored). Default `.sonarlab`.
+        public var directory = ".sonarlab"
+        /// `experiments_dir`: the seed-style run folders. Default `experiments`.
+        public var experimentsDirectory = "experiments"
+    }
+
+    /// `[tui]`: the dashboard.
+    public struct TUISettings: Sendable, Equatable {
+        /// `theme`: a file name in `themes/` without `.ini`. Default `default`.
+        public var theme = "default"
+        /// `refresh_hz`: most redraws per second, 1…60. Default 10.
+        public var refreshRate = 10
+    }
+
+    /// `[hbase]`: names and limits of the HBase store (the address and credentials come only from the
+    /// environment; see ``HBaseConnectionSettings``).
+    public struct HBaseSettings: Sendable, Equatable {
+        /// `namespace`. Default `sonarlab`.
+        public var namespace = "sonarlab"
+        /// `experiments_table`. Default `experiments`.
+        public var experimentsTable = "experiments"
+        /// `datasets_table`. Default `datasets`.
+        public var datasetsTable = "datasets"
+        /// `predictions_table`. Default `predictions`.
+        public var predictionsTable = "predictions"
+        /// `timeout_seconds`: per request, 1…600. Default 10.
+        public var timeoutSeconds = 10.0
+        /// `epoch_batch`: per-epoch metrics are sent at most once per this many epochs (or per second). Default 10.
+        public var epochBatch = 10
+    }
+
+    public var data = DataSettings()
+    public var split = SplitSettings()
+    public var mlp = MLPSettings()
+    public var crossValidation = CrossValidationSettings()
+    public var tracking = TrackingSettings()
+    public var tui = TUISettings()
+    public var hbase = HBaseSettings()
+
+    /// The built-in defaults.
+    public init() {}
+}

@@ -1,0 +1,307 @@
+import Foundation
+
+/// Where an effective value came from.
+public enum ValueSource: Sendable, Equatable, CustomStringConvertible {
+    /// A command-line flag.
+    case flag(String)
+    /// An environment variable.
+    case environment(String)
+    /// A line of the config file.
+    case file(String, line: Int)
+    /// The built-in default.
+    case builtIn
+
+    public var description: String {
+        switch self {
+        case .flag(let name): return "flag \(name)"
+        case .environment(let name): return "environment \(name)"
+        case .file(let file, let line): return "\(file):\(line)"
+        case .builtIn: return "default"
+        }
+    }
+}
+
+/// A value given on the command line for a configuration key.
+public struct FlagValue: Sendable, Equatable {
+    /// The flag as the user wrote it, e.g. `--lr`, for messages.
+    public let flag: String
+    /// The raw text.
+    public let value: String
+
+    /// Creates a flag value.
+    public init(flag: String, value: String) {
+        self.flag = flag
+        self.value = value
+    }
+}
+
+/// The resolved configuration with the source of every key.
+public struct ResolvedConfiguration: Sendable {
+    /// The effective configuration.
+    public var configuration: SonarLabConfiguration
+    /// Source per key id (`section.key`).
+    public var sources: [String: ValueSource]
+    /// The config file that was read (it may not exist).
+    public var configFile: String
+
+    /// Effective values as `(key id, text, source)` in registry order, for `sonarlab config`.
+    public var table: [(key: String, value: String, source: ValueSource)] {
+        ConfigurationResolver.keys.map { ($0.id, $0.render(configuration), sources[$0.id] ?? .builtIn) }
+    }
+
+    /// Writes every effective value into the config file, keeping its comments and order
+    /// (`--save-config`). This is the only code that writes config.ini.
+    /// - Throws: ``SettingsError`` `unreadable` (the file exists but cannot be parsed or written).
+    public func save() throws(SettingsError) {
+        var document: INIDocument
+        if FileManager.default.fileExists(atPath: configFile) {
+            document = try INIDocument(contentsOf: configFile)
+        } else {
+            document = try INIDocument(text: "", file: configFile)
+        }
+        for key in ConfigurationResolver.keys {
+            document.set(section: key.section, key: key.key, value: key.render(configuration))
+        }
+        do {
+            try document.rendered().write(toFile: configFile, atomically: true, encoding: .utf8)
+        } catch {
+            throw SettingsError(.unreadable, place: configFile, reason: "cannot write the file")
+        }
+    }
+}
+
+/// Resolves ``SonarLabConfiguration`` from flags, environment, config file and defaults, in that order.
+public enum ConfigurationResolver {
+    /// One configuration key: where it lives and how to read and print it.
+    public struct Key: Sendable {
+        /// The INI section.
+        public let section: String
+        /// The INI key.
+        public let key: String
+        /// What the key means, with its unit and range (used for `--help` and the README reference).
+        public let help: String
+        let apply: @Sendable (inout SonarLabConfiguration, String) -> Result<Void, Failure>
+        let render: @Sendable (SonarLabConfiguration) -> String
+
+        /// `section.key`.
+        public var id: String { "\(section).\(key)" }
+        /// `SONARLAB_SECTION_KEY`.
+        public var environmentName: String { "SONARLAB_\(section.uppercased())_\(key.uppercased())" }
+        /// The built-in default as text.
+        public var defaultValue: String { render(SonarLabConfiguration()) }
+    }
+
+    /// Why a value was refused.
+    public struct Failure: Error, Sendable {
+        let code: SettingsError.Code
+        let reason: String
+    }
+
+    /// Every key SonarLab reads, in the order of the reference table.
+    public static let keys: [Key] = [
+        text("data", "path", "labelled Sonar CSV (60 features + R/M)", \.data.path),
+        text("data", "prepared_dir", "folder for the prepared split", \.data.preparedDirectory),
+        real("split", "test_size", "validation fraction, 0 < x < 1", \.split.testSize, open: 0, 1),
+        seed("split", "seed", "split shuffle seed", \.split.seed),
+        integer("mlp", "hidden_size", "hidden units H of 60-H-2", \.mlp.hiddenSize, 1, 4096),
+        real("mlp", "lr", "Adam learning rate, 0 < lr <= 10", \.mlp.learningRate, open: 0, 10, includeHigh: true),
+        integer("mlp", "epochs", "training epochs", \.mlp.epochs, 1, 100_000),
+        integer("mlp", "batch_size", "rows per update, 0 = full batch", \.mlp.batchSize, 0, 1_000_000),
+        real("mlp", "weight_decay", "L2 weight decay, >= 0", \.mlp.weightDecay, closed: 0, 10),
+        integer("mlp", "early_stopping", "patience in epochs, 0 = off", \.mlp.earlyStoppingPatience, 0, 100_000),
+        seed("mlp", "seed", "weight initialisation / batch order seed", \.mlp.seed),
+        choice("mlp", "select", "kept epoch: val_loss, val_accuracy, val_f1 or last", \.mlp.selection,
+               ["val_loss", "val_accuracy", "val_f1", "last"]),
+        integer("cv", "folds", "cross-validation folds k", \.crossValidation.folds, 2, 50),
+        integer("cv", "repeats", "cross-validation repeats", \.crossValidation.repeats, 1, 100),
+        Key(
+            section: "tracking", key: "backend", help: "experiment store: local or hbase",
+            apply: { config, raw in
+                guard let backend = SonarLabConfiguration.Backend(rawValue: raw) else {
+                    return .failure(Failure(code: .outOfRange, reason: "'\(raw)' is not one of local, hbase"))
+                }
+                config.tracking.backend = backend
+                return .success(())
+            }, render: { $0.tracking.backend.rawValue }),
+        text("tracking", "dir", "embedded store folder", \.tracking.directory),
+        text("tracking", "experiments_dir", "seed-style run folders", \.tracking.experimentsDirectory),
+        text("tui", "theme", "dashboard theme (themes/NAME.ini)", \.tui.theme),
+        integer("tui", "refresh_hz", "most dashboard redraws per second", \.tui.refreshRate, 1, 60),
+        text("hbase", "namespace", "HBase namespace", \.hbase.namespace),
+        text("hbase", "experiments_table", "table of experiments", \.hbase.experimentsTable),
+        text("hbase", "datasets_table", "table of train/validation rows", \.hbase.datasetsTable),
+        text("hbase", "predictions_table", "table of predictions", \.hbase.predictionsTable),
+        real("hbase", "timeout_seconds", "per-request timeout in seconds", \.hbase.timeoutSeconds, open: 0, 600,
+             includeHigh: true),
+        integer("hbase", "epoch_batch", "epochs per metrics write", \.hbase.epochBatch, 1, 1000),
+    ]
+
+    /// Resolves the configuration.
+    /// - Parameters:
+    ///   - configFile: the INI file; a missing file means "no values" unless `requireFile` is set.
+    ///   - environment: the process environment (pass `ProcessInfo.processInfo.environment`).
+    ///   - flags: values from the command line, keyed by key id (`mlp.epochs`).
+    ///   - requireFile: throw when the file does not exist (the user named it explicitly).
+    /// - Returns: the configuration and the source of each key.
+    /// - Throws: ``SettingsError``: `unreadable`, `syntax`, `unknownSection`, `unknownKey` (config file),
+    ///   `wrongType` or `outOfRange` (any source), each naming its place.
+    public static func resolve(
+        configFile: String, environment: [String: String], flags: [String: FlagValue] = [:],
+        requireFile: Bool = false
+    ) throws(SettingsError) -> ResolvedConfiguration {
+        var document: INIDocument? = nil
+        if FileManager.default.fileExists(atPath: configFile) {
+            document = try INIDocument(contentsOf: configFile)
+        } else if requireFile {
+            throw SettingsError(.unreadable, place: configFile, reason: "no such file")
+        }
+        if let document { try checkKnownKeys(document) }
+        var configuration = SonarLabConfiguration()
+        var sources = [String: ValueSource]()
+        for key in keys {
+            let raw: String
+            let source: ValueSource
+            if let flag = flags[key.id] {
+                (raw, source) = (flag.value, .flag(flag.flag))
+            } else if let value = environment[key.environmentName] {
+                (raw, source) = (value, .environment(key.environmentName))
+            } else if let entry = document?.entry(section: key.section, key: key.key) {
+                (raw, source) = (entry.value, .file(configFile, line: entry.line))
+            } else {
+                continue
+            }
+            if case .failure(let failure) = key.apply(&configuration, raw.trimmingCharacters(in: .whitespaces)) {
+                throw SettingsError(failure.code, place: place(source, key), reason: failure.reason)
+            }
+            sources[key.id] = source
+        }
+        return ResolvedConfiguration(configuration: configuration, sources: sources, configFile: configFile)
+    }
+
+    static func place(_ source: ValueSource, _ key: Key) -> String {
+        switch source {
+        case .file(let file, let line): return "\(file):\(line): [\(key.section)] \(key.key)"
+        default: return source.description
+        }
+    }
+
+    static func checkKnownKeys(_ document: INIDocument) throws(SettingsError) {
+        let sections = Set(keys.map(\.section))
+        for section in document.sections where !sections.contains(section.name) {
+            throw SettingsError(
+                .unknownSection, place: "\(document.file):\(section.line)",
+                reason: "unknown section [\(section.name)]; known: \(sections.sorted().joined(separator: ", "))")
+        }
+        for entry in document.entries where !keys.contains(where: { $0.section == entry.section && $0.key == entry.key }) {
+            let known = keys.filter { $0.section == entry.section }.map(\.key).joined(separator: ", ")
+            throw SettingsError(
+                .unknownKey, place: "\(document.file):\(entry.line)",
+                reason: "unknown key '\(entry.key)' in [\(entry.section)]; known: \(known)")
+        }
+    }
+
+    // MARK: Key builders
+
+    static func text(
+        _ section: String, _ key: String, _ help: String, _ path: any WritableKeyPath<SonarLabConfiguration, String> & Sendable
+    ) -> Key {
+        Key(
+            section: section, key: key, help: help,
+            apply: { config, raw in
+                guard !raw.isEmpty else { return .failure(Failure(code: .outOfRange, reason: "must not be empty")) }
+                config[keyPath: path] = raw
+                return .success(())
+            }, render: { $0[keyPath: path] })
+    }
+
+    static func choice(
+        _ section: String, _ key: String, _ help: String,
+        _ path: any WritableKeyPath<SonarLabConfiguration, String> & Sendable, _ allowed: [String]
+    ) -> Key {
+        Key(
+            section: section, key: key, help: help,
+            apply: { config, raw in
+                guard allowed.contains(raw) else {
+                    return .failure(Failure(code: .outOfRange, reason: "'\(raw)' is not one of \(allowed.joined(separator: ", "))"))
+                }
+                config[keyPath: path] = raw
+                return .success(())
+            }, render: { $0[keyPath: path] })
+    }
+
+    static func integer(
+        _ section: String, _ key: String, _ help: String,
+        _ path: any WritableKeyPath<SonarLabConfiguration, Int> & Sendable, _ low: Int, _ high: Int
+    ) -> Key {
+        Key(
+            section: section, key: key, help: help,
+            apply: { config, raw in
+                guard let value = Int(raw) else {
+                    return .failure(Failure(code: .wrongType, reason: "'\(raw)' is not a whole number"))
+                }
+                guard (low...high).contains(value) else {
+                    return .failure(Failure(code: .outOfRange, reason: "\(value) is outside \(low)…\(high)"))
+                }
+                config[keyPath: path] = value
+                return .success(())
+            }, render: { String($0[keyPath: path]) })
+    }
+
+    static func seed(
+        _ section: String, _ key: String, _ help: String,
+        _ path: any WritableKeyPath<SonarLabConfiguration, UInt64> & Sendable
+    ) -> Key {
+        Key(
+            section: section, key: key, help: help,
+            apply: { config, raw in
+                guard let value = UInt64(raw) else {
+                    return .failure(Failure(code: .wrongType, reason: "'\(raw)' is not a non-negative whole number"))
+                }
+                config[keyPath: path] = value
+                return .success(())
+            }, render: { String($0[keyPath: path]) })
+    }
+
+    /// A real number in `(low, high)` (`open`) or `[low, high]` (`closed`); `includeHigh` makes `(low, high]`.
+    static func real(
+        _ section: String, _ key: String, _ help: String,
+        _ path: any WritableKeyPath<SonarLabConfiguration, Double> & Sendable, open low: Double, _ high: Double,
+        includeHigh: Bool = false
+    ) -> Key {
+        bounded(section, key, help, path, low: low, high: high, lowInclusive: false, highInclusive: includeHigh)
+    }
+
+    static func real(
+        _ section: String, _ key: String, _ help: String,
+        _ path: any WritableKeyPath<SonarLabConfiguration, Double> & Sendable, closed low: Double, _ high: Double
+    ) -> Key {
+        bounded(section, key, help, path, low: low, high: high, lowInclusive: true, highInclusive: true)
+    }
+
+    static func bounded(
+        _ section: String, _ key: String, _ help: String,
+        _ path: any WritableKeyPath<SonarLabConfiguration, Double> & Sendable, low: Double, high: Double,
+        lowInclusive: Bool, highInclusive: Bool
+    ) -> Key {
+        Key(
+            section: section, key: key, help: help,
+            apply: { config, raw in
+                guard let value = Double(raw), value.isFinite else {
+                    return .failure(Failure(code: .wrongType, reason: "'\(raw)' is not a finite number"))
+                }
+                let aboveLow = lowInclusive ? value >= low : value > low
+                let belowHigh = highInclusive ? value <= high : value < high
+                guard aboveLow, belowHigh else {
+                    let range = "\(lowInclusive ? "[" : "(")\(format(low)), \(format(high))\(highInclusive ? "]" : ")")"
+                    return .failure(Failure(code: .outOfRange, reason: "\(format(value)) is outside \(range)"))
+                }
+                config[keyPath: path] = value
+                return .success(())
+            }, render: { format($0[keyPath: path]) })
+    }
+
+    /// Shortest text of a double that reads back as the same value (`0.25`, `10`).
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// An INI file kept line by line, so values can be looked up with their line numbers and rewritten in place
+/// without losing comments or order.
+///
+/// Syntax: `[section]` headers; `key = value` (also `key: value`); full-line comments starting with `#` or
+/// `;`; blank lines. Keys and sections are case-sensitive and trimmed; values are trimmed, and a value
+/// wrapped in double quotes loses them. A key before any section header is an error.
+public struct INIDocument: Sendable, Equatable {
+    /// One entry: a key's value and where it stands.
+    public struct Entry: Sendable, Equatable {
+        /// The section the key is in.
+        public let section: String
+        /// The key.
+        public let key: String
+        /// The value, trimmed and unquoted.
+        public let value: String
+        /// 1-based line number.
+        public let line: Int
+    }
+
+    /// The file name used in messages.
+    public let file: String
+    private var lines: [String]
+    /// Every `key = value` entry, in file order.
+    public private(set) var entries: [Entry]
+    /// Every `[section]` header with its line, in file order.
+    public private(set) var sections: [(name: String, line: Int)]
+
+    public static func == (lhs: INIDocument, rhs: INIDocument) -> Bool {
+        lhs.file == rhs.file && lhs.lines == rhs.lines
+    }
+
+    /// Parses INI text.
+    /// - Parameters:
+    ///   - text: the content; LF or CRLF, an optional UTF-8 byte-order mark.
+    ///   - file: the name used in errors.
+    /// - Throws: ``SettingsError`` `syntax` with the file and line.
+    public init(text: String, file: String) throws(SettingsError) {
+        self.file = file
+        var body = text
+        if body.hasPrefix("\u{FEFF}") { body.removeFirst() }
+        lines = body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
+            var line = String($0)
+            if line.hasSuffix("\r") { line.removeLast() }
+            return line
+        }
+        if lines.last == "" { lines.removeLast() }
+        entries = []
+        sections = []
+        var current: String? = nil
+        for (index, raw) in lines.enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            let number = index + 1
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]"), line.count > 2 else {
+                    throw SettingsError(.syntax, place: "\(file):\(number)", reason: "a section header must look like [name]")
+                }
+                let name = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                current = name
+                sections.append((name, number))
+                continue
+            }
+            guard let separator = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                throw SettingsError(
+                    .syntax, place: "\(file):\(number)", reason: "expected 'key = value', a [section] or a comment")
+            }
+            let key = line[..<separator].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: separator)...].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty else {
+                throw SettingsError(.syntax, place: "\(file):\(number)", reason: "a key is missing before '='")
+            }
+            guard let section = current else {
+                throw SettingsError(.syntax, place: "\(file):\(number)", reason: "'\(key)' stands before any [section]")
+            }
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            entries.append(Entry(section: section, key: key, value: value, line: number))
+        }
+    }
+
+    /// Reads and parses a file.
+    /// - Throws: ``SettingsError`` `unreadable` or `syntax`.
+    public init(contentsOf path: String) throws(SettingsError) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw SettingsError(.unreadable, place: path, reason: "cannot read the file")
+        }
+        try self.init(text: text, file: path)
+    }
+
+    /// The last entry for `section`/`key`, if any (a later line wins, as in most INI readers).
+    public func entry(section: String, key: String) -> Entry? {
+        entries.last { $0.section == section && $0.key == key }
+    }
+
+    /// Sets `key = value` in `section`: rewrites the key's line if it exists, otherwise adds it at the end of
+    /// the section (adding the section at the end of the file if needed). Comments and order are kept.
+    public mutating func set(section: String, key: String, value: String) {
+        let text = "\(key) = \(value)"
+        if let existing = entry(section: section, key: key) {
+            lines[existing.line - 1] = text
+        } else if let header = sections.last(where: { $0.name == section }) {
+            // After the section's last non-blank line.
+            var insertAt = header.line
+            var index = header.line
+            while index < lines.count {
+                let trimmed = lines[index].trimmingCharacters(in: .whitespaces)
+                if trimmed.hasPrefix("[") { break }
+                if !trimmed.isEmpty { insertAt = index + 1 }
+                index += 1
+            }
+            lines.insert(text, at: insertAt)
+        } else {
+            if let last = lines.last, !last.trimmingCharacters(in: .whitespaces).isEmpty { lines.append("") }
+            lines.append("[\(section)]")
+            lines.append(text)
+        }
+        // Re-parse to refresh entries and line numbers; the text we wrote is valid INI.
+        self = try! INIDocument(text: rendered(), file: file)
+    }
+
+    /// The document as text, LF line ends and a final newline.
+    public func rendered() -> String {
+        lines.joined(separator: "\n") + "\n"
+    }
+}

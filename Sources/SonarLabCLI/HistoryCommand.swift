@@ -1,0 +1,123 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Logging
+import Settings
+import Tracking
+
+/// `sonarlab history`: recorded runs, newest first.
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "List recorded experiments, newest first.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("Show at most this many runs (0 = all).", valueName: "n"))
+    var limit: Int = 20
+
+    @Flag(help: "Print a JSON list on standard output.")
+    var json = false
+
+    func run() async throws {
+        guard limit >= 0 else { throw CommandFailure.badInput("--limit must be 0 or more") }
+        let context = try CommandContext(global: global, flags: store.flags)
+        let store = try context.openStore()
+        let runs = try await store.experiments(limit: limit == 0 ? nil : limit)
+        if json {
+            print(try jsonText(runs.map(Self.jsonObject)))
+        } else if runs.isEmpty {
+            print("no experiments yet in \(store.location) — run `sonarlab train`")
+        } else {
+            print(Self.table(runs))
+        }
+    }
+
+    static func jsonObject(_ e: Experiment) -> [String: Any] {
+        let iso = ISO8601DateFormatter()
+        let v = e.result?.validation
+        return [
+            "id": e.id, "name": e.name, "kind": e.kind.rawValue, "status": e.status.rawValue,
+            "started": iso.string(from: e.startedAt), "ended": e.endedAt.map { iso.string(from: $0) } ?? NSNull(),
+            "validation_accuracy": v?.accuracy ?? NSNull(), "validation_f1": v?.macroF1 ?? NSNull(),
+            "validation_loss": v?.loss ?? NSNull(), "best_epoch": e.result?.bestEpoch ?? NSNull(),
+            "model_path": e.modelPath ?? NSNull(), "data_fingerprint": e.dataFingerprint,
+        ]
+    }
+
+    static func table(_ runs: [Experiment]) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        var rows = [["ID", "NAME", "KIND", "STATUS", "STARTED", "VAL ACC", "VAL F1", "EPOCH"]]
+        for e in runs {
+            let v = e.result?.validation
+            rows.append([
+                e.id, e.name, e.kind.rawValue, e.status.rawValue, formatter.string(from: e.startedAt),
+                v.map { f4($0.accuracy) } ?? "-", v.map { f4($0.macroF1) } ?? "-",
+                e.result?.bestEpoch.map(String.init) ?? "-",
+            ])
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}
+
+/// `sonarlab show ID`: one experiment in full.
+struct ShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one experiment: parameters, metrics, curves as a table.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: "Experiment id (from `sonarlab history`), or 'latest'.")
+    var id: String
+
+    @Flag(help: "Print the experiment as JSON.")
+    var json = false
+
+    func run() async throws {
+        let context = try CommandContext(global: global, flags: store.flags)
+        let store = try context.openStore()
+        let resolvedID = id == "latest" ? try await store.experiments(limit: 1).first?.id : id
+        guard let resolvedID, let e = try await store.experiment(id: resolvedID) else {
+            throw CommandFailure.badInput("no experiment '\(id)' in \(store.location)")
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(e), as: UTF8.self))
+            return
+        }
+        var lines = ["experiment \(e.id) \"\(e.name)\" (\(e.kind.rawValue), \(e.status.rawValue))"]
+        lines.append("started \(ISO8601DateFormatter().string(from: e.startedAt))")
+        if let m = e.message { lines.append("note    \(m)") }
+        lines.append("data    sha256 \(e.dataFingerprint)")
+        lines.append("model   \(e.modelPath ?? "-")")
+        lines.append("folder  \(e.runDirectory ?? "-")")
+        lines.append("parameters:")
+        for key in e.parameters.keys.sorted() { lines.append("  \(key) = \(e.parameters[key]!)") }
+        if let v = e.result?.validation {
+            lines.append("validation: accuracy \(f4(v.accuracy))  macro-F1 \(f4(v.macroF1))  loss \(f4(v.loss))")
+        }
+        if let cv = e.result?.crossValidation {
+            lines.append(
+                "cross-validation \(cv.folds)×\(cv.repeats): accuracy \(f4(cv.accuracyMean)) ± \(f4(cv.accuracySD)), "
+                    + "macro-F1 \(f4(cv.f1Mean)) ± \(f4(cv.f1SD))")
+        }
+        if !e.epochs.isEmpty {
+            lines.append("epoch  train_loss  train_acc  val_loss  val_acc  val_f1")
+            for m in e.epochs {
+                lines.append(
+                    "\(pad(m.epoch, 5))  \(f4(m.train.loss))      \(f4(m.train.accuracy))     "
+                        + "\(f4(m.validation.loss))    \(f4(m.validation.accuracy))   \(f4(m.validation.macroF1))")
+            }
+        }
+        print(lines.joined(separator: "\n"))
+    }
+}

@@ -1,0 +1,104 @@
+// SonarLabCLI: the `sonarlab` command line — argument parsing (swift-argument-parser) and wiring only.
+//
+// Each subcommand resolves the configuration (Settings), loads data (Engine), and runs or reads
+// experiments (Tracking). Errors become exit codes in `mainWithExitCodes()`: 0 success, 1 a failed run or
+// threshold, 2 bad input or configuration (the message names file, line and field), 130 cancelled.
+//
+// May import: Engine, Settings, Tracking, ArgumentParser, Logging. Start at `SonarLabCommand`.
+public import ArgumentParser
+import Engine
+import Tracking
+import Foundation
+import Settings
+
+/// The root command, `sonarlab`.
+public struct SonarLabCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sonarlab",
+        abstract: "Train, track and ship a small MLP on the UCI Sonar data (rocks vs mines).",
+        discussion: """
+            Every train and cv run is an experiment, recorded in the configured store (embedded SQLite by \
+            default) and in a folder experiments/exp_<name>_<timestamp>/ with its log, exp_config.yaml and model.
+
+            Configuration: flags > environment (SONARLAB_<SECTION>_<KEY>) > config.ini > built-in defaults. \
+            `sonarlab config` shows every effective value and where it came from.
+
+            Exit codes: 0 success, 1 a failed run, 2 bad input or configuration, 130 cancelled.
+            """,
+        subcommands: [
+            RunCommand.self, PrepareCommand.self, TrainCommand.self, CrossValidateCommand.self,
+            HistoryCommand.self, ShowCommand.self, PredictCommand.self, ConfigCommand.self,
+        ],
+        defaultSubcommand: RunCommand.self
+    )
+
+    public init() {}
+
+    /// Parses the process arguments, runs the command and exits with SonarLab's exit codes.
+    ///
+    /// Argument errors exit 2 (not swift-argument-parser's 64), like every other bad input.
+    public static func mainWithExitCodes(_ arguments: [String]? = nil) async -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            Foundation.exit(0)
+        } catch {
+            Foundation.exit(report(error))
+        }
+    }
+
+    /// Prints an error for people and returns its exit code.
+    static func report(_ error: any Error) -> Int32 {
+        switch error {
+        case let error as DataError:
+            printError("error: \(error)")
+            return ExitCodes.badInput
+        case let error as SettingsError:
+            printError("error: \(error)")
+            return ExitCodes.badInput
+        case let error as CommandFailure:
+            printError("error: \(error.message)")
+            return error.exitCode
+        default:
+            let code = exitCode(for: error).rawValue
+            if code == ExitCode.success.rawValue {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { print(message) }
+                return 0
+            }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { printError(message) }
+            // Usage errors (64) are bad input like any other.
+            return code == ExitCode.validationFailure.rawValue ? ExitCodes.badInput : code
+        }
+    }
+}
+
+/// SonarLab's exit codes.
+enum ExitCodes {
+    /// A run failed or a threshold was not met.
+    static let failure: Int32 = 1
+    /// Bad input or configuration.
+    static let badInput: Int32 = 2
+    /// The run was cancelled (SIGINT, SIGTERM or a key).
+    static let cancelled: Int32 = 130
+}
+
+/// An error that ends a command with a message and an exit code.
+struct CommandFailure: Error, CustomStringConvertible {
+    let message: String
+    let exitCode: Int32
+    var description: String { message }
+
+    static func badInput(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: ExitCodes.badInput) }
+    static func failed(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: ExitCodes.failure) }
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Logging
+import Settings
+import Tracking
+
+/// `sonarlab train`: trains the MLP on the configured split and records the run.
+struct TrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the 60-H-2 MLP and record the run as an experiment.",
+        discussion: """
+            Splits the data (stratified, seeded), standardises on the training split, trains with Adam and \
+            softmax cross-entropy, and keeps the epoch with the best validation loss (see --select). \
+            Progress goes to standard error; the summary (or --json) to standard output.
+
+            Examples:
+              sonarlab train
+              sonarlab train --epochs 200 --hidden 16 --weight-decay 0.001 --name small
+              sonarlab train --json | jq .validation.accuracy
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var training: TrainingOptions
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("Run name for the record and the run folder.", valueName: "name"))
+    var name: String = "sonar"
+
+    @Flag(help: "Print a JSON summary on standard output.")
+    var json = false
+
+    @Flag(help: "Plain progress lines even on a terminal (headless is automatic when stdout is not a terminal).")
+    var headless = false
+
+    func run() async throws {
+        try validateRunName(name)
+        let context = try CommandContext(global: global, flags: training.flags.merging(store.flags) { $1 })
+        let outcome = try await Self.train(context: context, name: name, quiet: json)
+        if json {
+            print(try Self.summaryJSON(outcome.outcome, store: outcome.storeLocation))
+        } else {
+            print(Self.summaryText(outcome))
+        }
+        if outcome.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
+    }
+
+    struct Recorded {
+        let outcome: TrainingOutcome
+        let storeLocation: String
+    }
+
+    /// Loads data, trains with progress on standard error, records the run.
+    static func train(context: CommandContext, name: String, quiet: Bool = false) async throws -> Recorded {
+        let data = try context.loadData()
+        let store = try context.openStore()
+        let config = context.configuration
+        let request = TrainingRequest(
+            name: name, data: data, dataPath: config.data.path, testSize: config.split.testSize,
+            splitSeed: config.split.seed, configuration: context.trainingConfiguration,
+            parameters: context.runParameters, experimentsRoot: config.tracking.experimentsDirectory,
+            epochBatch: config.hbase.epochBatch)
+        let printer = ProgressPrinter(totalEpochs: request.configuration.epochs)
+        let stop = StopSignal()
+        let trap = SignalTrap(stop: stop)
+        defer { trap.release() }
+        let outcome = try await TrainingSession(store: store, logger: context.logger).run(
+            request, stop: stop,
+            onStart: { experiment in
+                if !quiet { printError("experiment \(experiment.id) → \(experiment.runDirectory ?? "")") }
+            },
+            onEpoch: { metrics in printer.update(metrics) })
+        printer.finish()
+        if let storeError = outcome.storeError {
+            printError("warning: \(store.location): some writes failed: \(storeError)")
+        }
+        return Recorded(outcome: outcome, storeLocation: store.location)
+    }
+
+    static func summaryText(_ recorded: Recorded) -> String {
+        let o = recorded.outcome
+        let e = o.experiment
+        let best = o.result.bestValidation
+        let train = o.result.history[o.result.bestEpoch - 1].train
+        let c = o.result.validationConfusion.counts
+        let elapsed = e.endedAt.map { $0.timeIntervalSince(e.startedAt) } ?? 0
+        return """
+            experiment \(e.id) "\(e.name)" \(e.status.rawValue) in \(ProgressLine.duration(elapsed)) \
+            (\(o.result.history.count) epochs\(o.result.stoppedEarly ? ", stopped early" : ""))
+            kept epoch \(o.result.bestEpoch) by \(e.parameters["mlp.select"] ?? "val_loss")
+              validation  accuracy \(f4(best.accuracy))  macro-F1 \(f4(best.macroF1))  loss \(f4(best.loss))
+              train       accuracy \(f4(train.accuracy))  macro-F1 \(f4(train.macroF1))  loss \(f4(train.loss))
+            validation confusion matrix (rows actual, columns predicted):
+                   R    M
+              R \(pad(c[0][0])) \(pad(c[0][1]))
+              M \(pad(c[1][0])) \(pad(c[1][1]))
+            model   \(e.modelPath ?? "-")
+            folder  \(e.runDirectory ?? "-")
+            store   \(recorded.storeLocation)
+            data    sha256 \(e.dataFingerprint)
+            """
+    }
+
+    static func summaryJSON(_ o: TrainingOutcome, store: String) throws -> String {
+        let e = o.experiment
+        let best = o.result.bestValidation
+        let train = o.result.history[o.result.bestEpoch - 1].train
+        let object: [String: Any] = [
+            "experiment_id": e.id, "name": e.name, "status": e.status.rawValue,
+            "model_path": e.modelPath ?? NSNull(), "run_directory": e.runDirectory ?? NSNull(),
+            "best_epoch": o.result.bestEpoch, "epochs_trained": o.result.history.count,
+            "stopped_early": o.result.stoppedEarly, "data_fingerprint": e.dataFingerprint, "store": store,
+            "validation": ["accuracy": best.accuracy, "f1": best.macroF1, "loss": best.loss],
+            "train": ["accuracy": train.accuracy, "f1": train.macroF1, "loss": train.loss],
+            "confusion_matrix": o.result.validationConfusion.counts,
+            "parameters": e.parameters,
+        ]
+        return try jsonText(object)
+    }
+}
+
+func f4(_ x: Double) -> String { String(format: "%.4f", x) }
+func pad(_ n: Int, _ width: Int = 4) -> String { String(repeating: " ", count: max(0, width - String(n).count)) + String(n) }
+
+/// Pretty, key-sorted JSON text of a property-list-like value.
+func jsonText(_ object: Any) throws -> String {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    return String(decoding: data, as: UTF8.self)
+}

@@ -1,0 +1,137 @@
+public import Engine
+import Foundation
+import GRDB
+
+/// The embedded experiment store: one SQLite file (WAL mode, through GRDB), safe for several processes.
+///
+/// Tables: `experiment` (one row per run; parameters and result as JSON text) and `epoch`
+/// (`experiment_id`, `epoch` primary key, six metrics and elapsed seconds). Writes use
+/// `INSERT OR REPLACE`, so every write is idempotent.
+public final class LocalStore: ExperimentStore {
+    private let pool: DatabasePool
+    /// The database file.
+    public let path: String
+
+    public var location: String { "local SQLite \(path)" }
+
+    /// Opens (creating if needed) the store in `directory`.
+    /// - Parameter directory: the folder; created if missing. The file is `experiments.sqlite`.
+    /// - Throws: GRDB's `DatabaseError` or a file-system error when the folder or file cannot be created.
+    public init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = (directory as NSString).appendingPathComponent("experiments.sqlite")
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "experiment", options: .ifNotExists) { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("started_at", .double).notNull()
+                t.column("ended_at", .double)
+                t.column("parameters", .text).notNull()
+                t.column("data_fingerprint", .text).notNull()
+                t.column("result", .text)
+                t.column("model_path", .text)
+                t.column("run_directory", .text)
+                t.column("message", .text)
+            }
+            try db.create(table: "epoch", options: .ifNotExists) { t in
+                t.column("experiment_id", .text).notNull().indexed()
+                t.column("epoch", .integer).notNull()
+                t.column("metrics", .text).notNull()
+                t.primaryKey(["experiment_id", "epoch"])
+            }
+        }
+        try migrator.migrate(pool)
+    }
+
+    public func create(_ experiment: Experiment) async throws {
+        try await pool.write { db in try Self.upsert(experiment, db) }
+    }
+
+    public func appendEpochs(_ epochs: [EpochMetrics], experimentID: String) async throws {
+        try await pool.write { db in try Self.upsert(epochs, experimentID, db) }
+    }
+
+    public func finish(_ experiment: Experiment) async throws {
+        try await pool.write { db in
+            try Self.upsert(experiment, db)
+            try Self.upsert(experiment.epochs, experiment.id, db)
+        }
+    }
+
+    public func experiments(limit: Int?) async throws -> [Experiment] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM experiment ORDER BY started_at DESC, id DESC LIMIT ?", arguments: [limit ?? -1])
+            return try rows.map(Self.experiment(from:))
+        }
+    }
+
+    public func experiment(id: String) async throws -> Experiment? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM experiment WHERE id = ?", arguments: [id]) else {
+                return nil
+            }
+            var experiment = try Self.experiment(from: row)
+            let decoder = JSONDecoder()
+            experiment.epochs = try String.fetchAll(
+                db, sql: "SELECT metrics FROM epoch WHERE experiment_id = ? ORDER BY epoch", arguments: [id]
+            ).map { try decoder.decode(EpochMetrics.self, from: Data($0.utf8)) }
+            return experiment
+        }
+    }
+
+    public func checkReachable() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM experiment") }
+    }
+
+    private static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private static func upsert(_ e: Experiment, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO experiment
+                (id, name, kind, status, started_at, ended_at, parameters, data_fingerprint, result, model_path,
+                 run_directory, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                e.id, e.name, e.kind.rawValue, e.status.rawValue, e.startedAt.timeIntervalSince1970,
+                e.endedAt?.timeIntervalSince1970, try json(e.parameters), e.dataFingerprint,
+                try e.result.map { try json($0) }, e.modelPath, e.runDirectory, e.message,
+            ])
+    }
+
+    private static func upsert(_ epochs: [EpochMetrics], _ id: String, _ db: Database) throws {
+        for epoch in epochs {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO epoch (experiment_id, epoch, metrics) VALUES (?, ?, ?)",
+                arguments: [id, epoch.epoch, try json(epoch)])
+        }
+    }
+
+    private static func experiment(from row: Row) throws -> Experiment {
+        let decoder = JSONDecoder()
+        var e = Experiment(
+            id: row["id"], name: row["name"], kind: ExperimentKind(rawValue: row["kind"]) ?? .train,
+            startedAt: Date(timeIntervalSince1970: row["started_at"]),
+            parameters: try decoder.decode([String: String].self, from: Data((row["parameters"] as String).utf8)),
+            dataFingerprint: row["data_fingerprint"], status: RunStatus(rawValue: row["status"]) ?? .failed)
+        e.endedAt = (row["ended_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        if let result = row["result"] as String? {
+            e.result = try decoder.decode(ExperimentResult.self, from: Data(result.utf8))
+        }
+        e.modelPath = row["model_path"]
+        e.runDirectory = row["run_directory"]
+        e.message = row["message"]
+        return e
+    }
+}
