@@ -134,7 +134,8 @@ enum FormField: Int, CaseIterable, Sendable {
             guard let v = UInt64(t) else { return "seed: a whole number ≥ 0" }
             p.seed = v
         case .name:
-            guard t.count <= 64, !t.contains(where: { $0.isNewline }) else { return "name: at most 64 characters" }
+            let allowed = t.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+            guard t.count <= 64, allowed || t == "(automatic)" else { return "name: up to 64 of A-Z a-z 0-9 . _ -" }
             p.name = t == "(automatic)" ? "" : t
         }
         return nil
@@ -204,8 +205,8 @@ enum HistoryColumn: Int, CaseIterable, Sendable {
         case .accuracy: formatMetric(run.validation?.accuracy)
         case .macroF1: formatMetric(run.validation?.macroF1)
         case .loss: formatMetric(run.validation?.loss)
-        case .hidden: run.parameter("hidden_size") ?? "–"
-        case .learningRate: run.parameter("learning_rate") ?? "–"
+        case .hidden: run.parameter("mlp.hidden_size") ?? "–"
+        case .learningRate: run.parameter("mlp.lr") ?? "–"
         }
     }
 
@@ -217,8 +218,8 @@ enum HistoryColumn: Int, CaseIterable, Sendable {
             case .accuracy: x.validation?.accuracy ?? -.infinity
             case .macroF1: x.validation?.macroF1 ?? -.infinity
             case .loss: x.validation?.loss ?? -.infinity
-            case .hidden: Double(x.parameter("hidden_size") ?? "") ?? -.infinity
-            case .learningRate: Double(x.parameter("learning_rate") ?? "") ?? -.infinity
+            case .hidden: Double(x.parameter("mlp.hidden_size") ?? "") ?? -.infinity
+            case .learningRate: Double(x.parameter("mlp.lr") ?? "") ?? -.infinity
             default: 0
             }
         }

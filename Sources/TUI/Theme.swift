@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 
 /// What a style is used for; a theme gives each role a style.
 public enum ThemeRole: String, CaseIterable, Hashable, Sendable {
@@ -57,14 +58,15 @@ public enum ColorCapability: Int, Comparable, Sendable {
 
 /// A named set of styles, one per `ThemeRole`, read from `themes/NAME.ini`.
 ///
-/// File format (`#` or `;` start a comment):
+/// File format (read with Settings' `INIDocument`; `#` or `;` start a comment line):
 /// ```ini
 /// [theme]
 /// name = dark
 /// description = light text on a dark background
 ///
 /// [styles]
-/// normal = 252 on 234          ; foreground [on background] [bold] [reverse] [underline] [dim]
+/// # foreground [on background] [bold] [reverse] [underline] [dim]
+/// normal = 252 on 234
 /// selected = black on cyan bold
 /// ```
 /// A colour is `default`, a name (`black red green yellow blue magenta cyan white`, `bright-NAME`)
@@ -183,12 +185,19 @@ public struct Theme: Equatable, Sendable {
     /// - Throws: `TUIError.themeSyntax` naming `file` and the line: a line that is not a section,
     ///   a comment or `key = value`; an unknown section, role or key; a bad colour or attribute.
     public static func parse(_ text: String, file: String) throws -> Theme {
-        let document = try INIDocument.parse(text, file: file)
+        let document: INIDocument
+        do {
+            document = try INIDocument(text: text, file: file)
+        } catch {
+            // Settings' reader places errors as "FILE:LINE".
+            let line = error.place.split(separator: ":").last.flatMap { Int($0) } ?? 0
+            throw TUIError.themeSyntax(file: file, line: line, reason: error.reason)
+        }
         var theme = Theme(
             name: (file as NSString).lastPathComponent.replacingOccurrences(of: ".ini", with: ""), summary: "",
             styles: file == "<built-in default>" ? [:] : builtInDefault.styles)
         for entry in document.entries {
-            switch entry.section {
+            switch entry.section.lowercased() {
             case "theme":
                 switch entry.key {
                 case "name": theme.name = entry.value

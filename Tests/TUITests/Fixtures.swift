@@ -30,8 +30,8 @@ enum Fixtures {
             id: String(format: "r%07d-abcdef", index), name: name ?? "run-\(index)", state: state, startedAt: start,
             endedAt: state == .running ? nil : start.addingTimeInterval(2.5),
             parameters: [
-                ("hidden_size", "\(hidden)"), ("learning_rate", "\(learningRate)"), ("epochs", "\(epochs)"),
-                ("batch_size", "full"), ("weight_decay", "0.0"), ("seed", "42"),
+                ("mlp.batch_size", "0"), ("mlp.epochs", "\(epochs)"), ("mlp.hidden_size", "\(hidden)"),
+                ("mlp.lr", "\(learningRate)"), ("mlp.seed", "42"), ("mlp.weight_decay", "0.0"),
             ],
             dataFingerprint: "9f2c6b1e4a7d3c8b5e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d",
             epochs: points, plannedEpochs: epochs,

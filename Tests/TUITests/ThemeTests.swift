@@ -50,7 +50,7 @@ import Testing
         ("[styles]\ntrain = red on\n", 2, "'on' needs a background colour"),
         ("[styles]\ntrain = red blue\n", 2, "unexpected 'blue'"),
         ("[styles]\ntrain = 256\n", 2, "unknown colour '256'"),
-        ("[theme\n", 1, "bad section header"),
+        ("[theme\n", 1, "a section header must look like [name]"),
         ("[styles]\r\nnormal = red\r\ntrain = nope\r\n", 3, "unknown colour 'nope'"),
     ])
     func brokenThemesNameTheFileAndLine(text: String, line: Int, reason: String) {
