@@ -19,12 +19,31 @@ public struct RunCallbacks: Sendable {
 public final class RunCancellation: @unchecked Sendable {
     private let lock = PthreadLock()
     private var raised = false
+    private var handlers: [@Sendable () -> Void] = []
 
     /// Creates a lowered flag.
     public init() {}
 
-    /// Asks the run to stop after the current epoch.
-    public func cancel() { lock.withLock { raised = true } }
+    /// Asks the run to stop after the current epoch; runs the `onCancel` handlers once.
+    public func cancel() {
+        let toRun: [@Sendable () -> Void] = lock.withLock {
+            guard !raised else { return [] }
+            raised = true
+            defer { handlers.removeAll() }
+            return handlers
+        }
+        for handler in toRun { handler() }
+    }
+
+    /// Runs `handler` when the run is cancelled (at once if it already is), e.g. to raise the trainer's stop signal.
+    /// - Parameter handler: what to do on cancel; called at most once, on the cancelling thread.
+    public func onCancel(_ handler: @escaping @Sendable () -> Void) {
+        let already: Bool = lock.withLock {
+            if !raised { handlers.append(handler) }
+            return raised
+        }
+        if already { handler() }
+    }
 
     /// Whether the run was asked to stop.
     public var isCancelled: Bool { lock.withLock { raised } }

@@ -37,16 +37,14 @@ public struct TrackingDashboardServices: DashboardServices {
     {
         let request = try makeRequest(parameters)
         let stop = StopSignal()
-        // Forward the dashboard's cancel key to the trainer's stop signal, checked between epochs.
+        // The dashboard's cancel key raises the trainer's stop signal, which it checks between epochs.
+        cancellation.onCancel { stop.raise() }
         let location = store.location
         let planned = request.configuration.epochs
         let outcome = try await TrainingSession(store: store).run(
             request, stop: stop,
             onStart: { experiment in callbacks.onStart(experiment.id, experiment.name, planned, location) },
-            onEpoch: { metrics in
-                if cancellation.isCancelled { stop.raise() }
-                callbacks.onEpoch(EpochPoint(metrics))
-            })
+            onEpoch: { metrics in callbacks.onEpoch(EpochPoint(metrics)) })
         var snapshot = ExperimentSnapshot(outcome.experiment)
         if let storeError = outcome.storeError, snapshot.failure == nil {
             snapshot.failure = "not all of it reached \(location): \(storeError)"

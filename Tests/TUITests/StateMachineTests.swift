@@ -137,7 +137,7 @@ import Testing
     @Test(arguments: [
         (FormField.hiddenSize, "0", false), (.hiddenSize, "64", true), (.learningRate, "-1", false), (.learningRate, "0.001", true),
         (.epochs, "1.5", false), (.batchSize, "full", true), (.batchSize, "0", false), (.weightDecay, "1e-4", true),
-        (.weightDecay, "-0.1", false), (.seed, "-3", false), (.seed, "123", true), (.name, "baseline", true),
+        (.weightDecay, "-0.1", false), (.seed, "-3", false), (.seed, "123", true), (.name, "baseline-2.b_c", true), (.name, "two words", false), (.name, "ünï", false),
     ])
     func formFieldsValidate(field: FormField, text: String, isValid: Bool) {
         var p = Hyperparameters()
