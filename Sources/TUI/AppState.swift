@@ -163,7 +163,7 @@ enum HistoryColumn: Int, CaseIterable, Sendable {
 
     var width: Int {
         switch self {
-        case .id: 8
+        case .id: 22
         case .name: 18
         case .status: 9
         case .started: 16
@@ -197,7 +197,7 @@ enum HistoryColumn: Int, CaseIterable, Sendable {
 
     func text(_ run: ExperimentSnapshot) -> String {
         switch self {
-        case .id: String(run.id.prefix(8))
+        case .id: run.id
         case .name: run.name
         case .status: run.state.rawValue
         case .started: formatDate(run.startedAt)
@@ -426,7 +426,7 @@ public struct AppState: Equatable, Sendable {
             return []
         case .experimentFailed(let id, let reason):
             if detail?.id == id { detail = LoadedRun(id: id, error: reason) }
-            message = StatusMessage(text: "could not load run \(id.prefix(8)): \(reason)", role: .bad)
+            message = StatusMessage(text: "could not load run \(id): \(reason)", role: .bad)
             return []
         case .testResultsLoaded(let results):
             testResults = results
@@ -602,7 +602,7 @@ public struct AppState: Equatable, Sendable {
         guard let id else { return [] }
         if let i = history.marked.firstIndex(of: id) {
             history.marked.remove(at: i)
-            message = StatusMessage(text: "unmarked \(id.prefix(8)) (\(history.marked.count)/2 marked)", role: .muted)
+            message = StatusMessage(text: "unmarked \(id) (\(history.marked.count)/2 marked)", role: .muted)
             return []
         }
         history.marked.append(id)
@@ -610,7 +610,7 @@ public struct AppState: Equatable, Sendable {
         if history.marked.count == 2 {
             message = StatusMessage(text: "2 runs marked: press 4 to compare", role: .accent)
         } else {
-            message = StatusMessage(text: "marked \(id.prefix(8)) (1/2): mark one more with c", role: .accent)
+            message = StatusMessage(text: "marked \(id) (1/2): mark one more with c", role: .accent)
         }
         return loadedForCompare[id] == nil ? [.loadExperiment(id: id)] : []
     }

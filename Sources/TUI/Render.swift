@@ -304,7 +304,8 @@ private func renderDetail(_ state: AppState, _ area: Rect, into buffer: inout Ce
     drawLines(&buffer, runInner, lines, theme: theme)
 
     let paramInner = drawPanel(&buffer, paramArea, title: "Parameters", theme: theme)
-    drawLines(&buffer, paramInner, run.parameters.map { (padded($0.key, to: 16) + $0.value, .normal) }, theme: theme)
+    let keyWidth = min(24, (run.parameters.map { displayWidth(of: $0.key) }.max() ?? 0) + 1)
+    drawLines(&buffer, paramInner, run.parameters.map { (padded($0.key, to: keyWidth) + $0.value, .normal) }, theme: theme)
 
     let (metricsArea, chartsArea) = right.splitTop(8)
     let metricsInner = drawPanel(&buffer, metricsArea, title: "Final metrics · confusion (validation)", theme: theme)
@@ -377,7 +378,7 @@ private func renderCompare(_ state: AppState, _ area: Rect, into buffer: inout C
     let headInner = drawPanel(&buffer, head, title: "Runs", theme: theme)
     for (i, (tag, run, role)) in [("A", a, ThemeRole.train), ("B", b, ThemeRole.validation)].enumerated() {
         let v = run.validation
-        let text = "\(tag) \(run.id.prefix(8)) \(run.name) · \(run.state.rawValue) · val acc \(formatMetric(v?.accuracy)) F1 \(formatMetric(v?.macroF1)) loss \(formatMetric(v?.loss))"
+        let text = "\(tag) \(run.id) \(run.name) · \(run.state.rawValue) · val acc \(formatMetric(v?.accuracy)) F1 \(formatMetric(v?.macroF1)) loss \(formatMetric(v?.loss))"
         buffer.write(truncated(text, to: headInner.width), x: headInner.x, y: headInner.y + i, style: theme.style(role))
     }
     let leftWidth = min(56, max(38, area.width * 2 / 5))
@@ -385,20 +386,21 @@ private func renderCompare(_ state: AppState, _ area: Rect, into buffer: inout C
     let paramInner = drawPanel(&buffer, paramArea, title: "Parameters (differences first)", theme: theme)
     var keys: [String] = a.parameters.map(\.key)
     for p in b.parameters where !keys.contains(p.key) { keys.append(p.key) }
-    let valueWidth = max(6, (paramInner.width - 16) / 2)
+    let keyWidth = min(24, (keys.map { displayWidth(of: $0) }.max() ?? 0) + 1)
+    let valueWidth = max(6, (paramInner.width - keyWidth) / 2)
     var rows: [(key: String, a: String, b: String, differs: Bool)] = keys.map { k in
         (k, a.parameter(k) ?? "–", b.parameter(k) ?? "–", a.parameter(k) != b.parameter(k))
     }
     rows.append(("data", String(a.dataFingerprint.prefix(12)), String(b.dataFingerprint.prefix(12)), a.dataFingerprint != b.dataFingerprint))
     let differing = rows.filter { $0.differs }
-    var lines: [(String, ThemeRole)] = [(padded("parameter", to: 16) + padded("A", to: valueWidth) + "B", .header)]
+    var lines: [(String, ThemeRole)] = [(padded("parameter", to: keyWidth) + padded("A", to: valueWidth) + "B", .header)]
     for row in differing {
-        let text = padded(row.key, to: 16) + padded(row.a, to: valueWidth) + row.b
+        let text = padded(row.key, to: keyWidth) + padded(row.a, to: valueWidth) + row.b
         lines.append((text, .accent))
     }
     lines.append(("\(differing.count) differ, \(rows.count - differing.count) equal:", .muted))
     for row in rows where !row.differs {
-        lines.append((padded(row.key, to: 16) + row.a, .muted))
+        lines.append((padded(row.key, to: keyWidth) + row.a, .muted))
     }
     drawLines(&buffer, paramInner, lines, theme: theme)
 

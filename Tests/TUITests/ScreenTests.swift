@@ -15,6 +15,11 @@ import Testing
         return s
     }
 
+    /// The start of run `i`'s History row: mark column, the id padded to its column, the name.
+    static func historyRow(_ i: Int) -> String {
+        "│  " + padded(Fixtures.run(index: i).id, to: 22) + " run-\(i) "
+    }
+
     private func expectFrame(_ lines: [String], _ size: Size, screen: Screen) {
         #expect(lines.count == size.height)
         #expect(lines[0].hasPrefix(" SonarLab  1 Train  2 History  3 Detail  4 Compare  5 Tests  6 Help"))
@@ -94,20 +99,21 @@ import Testing
         var lines = Fixtures.screen(state)
         expectFrame(lines, size, screen: .history)
         #expect(lines[1] == " 1000 runs · sorted by Started (UTC) ▼")
-        #expect(lines[3].hasPrefix("│  ID       Name               Status    Started (UTC)▼"))
+        #expect(lines[3].hasPrefix("│  ID                     Name               Status    "))
+        #expect(lines[3].contains("Started (UTC)▼") == (size.width >= 120))
         let rows = state.historyVisibleRows
         #expect(rows == size.height - 6)
         let dataRows = lines[4..<(4 + rows)]
-        #expect(dataRows.first?.hasPrefix("│  r0000999 run-999") == true)
-        #expect(dataRows.last?.hasPrefix("│  r\(String(format: "%07d", 999 - rows + 1)) ") == true)
+        #expect(dataRows.first?.hasPrefix(Self.historyRow(999)) == true)
+        #expect(dataRows.last?.hasPrefix(Self.historyRow(999 - rows + 1)) == true)
         #expect(lines[4 + rows].hasPrefix("└"))
         // The wider terminal shows more columns.
         #expect(lines[3].contains("Val acc") && lines[3].contains("Val F1"))
         #expect(lines[3].contains("Hidden") == (size.width >= 120))
         state.press(.end)
         lines = Fixtures.screen(state)
-        #expect(lines[4 + rows - 1].hasPrefix("│  r0000000 run-0 "))
-        #expect(lines[4].hasPrefix("│  r\(String(format: "%07d", rows - 1)) "))
+        #expect(lines[4 + rows - 1].hasPrefix(Self.historyRow(0)))
+        #expect(lines[4].hasPrefix(Self.historyRow(rows - 1)))
     }
 
     @Test func historyRendersAThousandRunsQuickly() {
@@ -126,8 +132,8 @@ import Testing
         let lines = Fixtures.screen(state)
         #expect(lines[1] == " 40 runs (11 shown) · filter \"run-3\" · sorted by Started (UTC) ▼ · 1/2 marked")
         #expect(lines[39].hasPrefix(" filter: run-3▏"))
-        #expect(lines[4].hasPrefix("│● r0000039 run-39"))  // marked before filtering
-        #expect(lines[5].hasPrefix("│  r0000038 run-38"))
+        #expect(lines[4].hasPrefix("│● " + padded("r0000039-abcdef", to: 22) + " run-39 "))  // marked before filtering
+        #expect(lines[5].hasPrefix("│  " + padded("r0000038-abcdef", to: 22) + " run-38 "))
         state.press(.escape)
         #expect(Fixtures.screen(state)[1] == " 40 runs · sorted by Started (UTC) ▼ · 1/2 marked")
     }
@@ -151,8 +157,9 @@ import Testing
             .map { String($0.dropFirst(9)).trimmingCharacters(in: .whitespaces) }.joined()
         #expect(runPanel.contains("sha256:" + run.dataFingerprint))
         #expect(runPanel.contains("models/run-2.sonarmodel.json"))
-        #expect(text.contains("mlp.hidden_size 40"))
-        #expect(text.contains("mlp.lr          0.01"))
+        #expect(text.contains("│mlp.hidden_size  40 "))
+        #expect(text.contains("│mlp.lr           0.01 "))
+        #expect(text.contains("│mlp.weight_decay 0.0 "))
         #expect(text.contains("validation \(formatMetric(run.validation?.loss)) \(formatMetric(run.validation?.accuracy))"))
         #expect(text.contains("actual \\ pred       R      M"))
         #expect(text.contains("R                  20      4"))
@@ -181,12 +188,12 @@ import Testing
         let lines = Fixtures.screen(state)
         let text = lines.joined(separator: "\n")
         expectFrame(lines, size, screen: .compare)
-        #expect(lines[2].hasPrefix("│A r0000002 run-2 · finished · val acc"))
-        #expect(lines[3].hasPrefix("│B r0000001 run-1 · finished · val acc"))
+        #expect(lines[2].hasPrefix("│A r0000002-abcdef run-2 · finished · val acc"))
+        #expect(lines[3].hasPrefix("│B r0000001-abcdef run-1 · finished · val acc"))
         #expect(lines[5].hasPrefix("┌ Parameters (differences first) ─"))
-        #expect(lines[6].hasPrefix("│parameter       A"))
-        #expect(lines[7].contains("mlp.hidden_size 16") && lines[7].contains("40"))
-        #expect(lines[8].contains("mlp.lr          0.001") && lines[8].contains("0.01"))
+        #expect(lines[6].hasPrefix("│parameter        A"))
+        #expect(lines[7].contains("mlp.hidden_size  16") && lines[7].contains("40"))
+        #expect(lines[8].contains("mlp.lr           0.001") && lines[8].contains("0.01"))
         #expect(lines[9].hasPrefix("│2 differ, 5 equal:"))
         #expect(text.contains("Validation loss · A vs B") && text.contains("Validation accuracy · A vs B"))
         #expect(text.contains("▬ A ▬ B"))
