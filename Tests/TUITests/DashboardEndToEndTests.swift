@@ -23,7 +23,9 @@ enum EndToEnd {
         guard let tmux = which("tmux") else { return "tmux is not installed (apt-get install tmux)" }
         _ = tmux
         guard FileManager.default.isExecutableFile(atPath: binary) else { return "no sonarlab binary at \(binary)" }
-        guard run([binary, "dashboard", "--help"]).status == 0 else {
+        // With RunCommand as the default subcommand, an unknown `dashboard` still prints (run's) help: look for ours.
+        let help = run([binary, "dashboard", "--help"])
+        guard help.status == 0, help.output.contains("sonarlab dashboard") else {
             return "\(binary) has no `dashboard` command (register DashboardCommand in SonarLabCommand)"
         }
         return nil
