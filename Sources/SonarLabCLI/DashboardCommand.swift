@@ -26,7 +26,9 @@ struct DashboardCommand: AsyncParsableCommand {
     @OptionGroup var training: TrainingOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Theme: a file name in themes/ without .ini. [tui] theme, default default", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Theme: a file name in themes/ without .ini. [tui] theme, default default", valueName: "name"))
     var theme: String?
 
     /// Whether stdin and stdout are both terminals (the dashboard can open).
@@ -37,7 +39,8 @@ struct DashboardCommand: AsyncParsableCommand {
         if let theme { flags["tui.theme"] = FlagValue(flag: "--theme", value: theme) }
         let context = try CommandContext(global: global, flags: flags)
         guard Self.isInteractive else {
-            throw CommandFailure.badInput("the dashboard needs a terminal on stdin and stdout; use `sonarlab train` headless")
+            throw CommandFailure.badInput(
+                "the dashboard needs a terminal on stdin and stdout; use `sonarlab train` headless")
         }
         try await Self.open(context: context, global: global)
     }
@@ -71,7 +74,8 @@ struct DashboardCommand: AsyncParsableCommand {
 
     /// `themes/` next to the config file, else in the working directory, else none (built-in themes only).
     static func themesDirectory(configFile: String) -> String? {
-        let nextToConfig = ((configFile as NSString).deletingLastPathComponent as NSString).appendingPathComponent("themes")
+        let nextToConfig = ((configFile as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+            "themes")
         for candidate in [nextToConfig, "themes"] {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {

@@ -182,7 +182,9 @@ enum HistoryColumn: Int, CaseIterable, Sendable {
     }
 
     /// Columns dropped first when the terminal is narrow come last here.
-    static let priority: [HistoryColumn] = [.id, .name, .status, .accuracy, .macroF1, .started, .loss, .epochs, .hidden, .learningRate]
+    static let priority: [HistoryColumn] = [
+        .id, .name, .status, .accuracy, .macroF1, .started, .loss, .epochs, .hidden, .learningRate,
+    ]
 
     /// The columns that fit in `width`, in table order.
     static func fitting(_ width: Int) -> [HistoryColumn] {
@@ -201,7 +203,8 @@ enum HistoryColumn: Int, CaseIterable, Sendable {
         case .name: run.name
         case .status: run.state.rawValue
         case .started: formatDate(run.startedAt)
-        case .epochs: run.epochs.isEmpty ? (run.plannedEpochs > 0 ? "\(run.plannedEpochs)" : "–") : "\(run.epochs.count)"
+        case .epochs:
+            run.epochs.isEmpty ? (run.plannedEpochs > 0 ? "\(run.plannedEpochs)" : "–") : "\(run.epochs.count)"
         case .accuracy: formatMetric(run.validation?.accuracy)
         case .macroF1: formatMetric(run.validation?.macroF1)
         case .loss: formatMetric(run.validation?.loss)
@@ -284,7 +287,7 @@ public struct AppState: Equatable, Sendable {
     var now: Date
     var message: StatusMessage?
     var isQuitting = false
-    /// The store in use, e.g. "SQLite .sonarlab/experiments.sqlite".
+    /// The store in use, such as "local SQLite .sonarlab/experiments.sqlite".
     var store: String
     /// Whether the store answered the last listing (nil: not asked yet).
     var isStoreReachable: Bool?
@@ -305,7 +308,8 @@ public struct AppState: Equatable, Sendable {
     ///   - store: a description of the store in use.
     ///   - now: the current time.
     ///   - message: a first status line (e.g. a theme warning).
-    public init(size: Size, theme: Theme, parameters: Hyperparameters, store: String, now: Date, message: String? = nil) {
+    public init(size: Size, theme: Theme, parameters: Hyperparameters, store: String, now: Date, message: String? = nil)
+    {
         self.size = size
         self.theme = theme
         self.parameters = parameters
@@ -379,10 +383,15 @@ public struct AppState: Equatable, Sendable {
             switch record.state {
             case .finished:
                 message = StatusMessage(
-                    text: "run \(record.name) finished: validation accuracy \(formatMetric(record.validation?.accuracy)), macro-F1 \(formatMetric(record.validation?.macroF1))",
+                    text:
+                        "run \(record.name) finished: validation accuracy \(formatMetric(record.validation?.accuracy)), macro-F1 \(formatMetric(record.validation?.macroF1))",
                     role: .good)
-            case .cancelled: message = StatusMessage(text: "run \(record.name) cancelled after \(r.epochs.count) epochs", role: .warning)
-            case .failed: message = StatusMessage(text: "run \(record.name) failed: \(record.failure ?? "unknown error")", role: .bad)
+            case .cancelled:
+                message = StatusMessage(
+                    text: "run \(record.name) cancelled after \(r.epochs.count) epochs", role: .warning)
+            case .failed:
+                message = StatusMessage(
+                    text: "run \(record.name) failed: \(record.failure ?? "unknown error")", role: .bad)
             case .running: break
             }
             history.isLoading = true
@@ -398,7 +407,8 @@ public struct AppState: Equatable, Sendable {
             history.isLoading = true
             return [.loadHistory]
         case .historyLoaded(let runs, let storeName):
-            let selectedID = history.visibleRuns.indices.contains(history.viewport.selected)
+            let selectedID =
+                history.visibleRuns.indices.contains(history.viewport.selected)
                 ? history.visibleRuns[history.viewport.selected].id : nil
             history.runs = runs
             history.hasLoaded = true
@@ -407,7 +417,9 @@ public struct AppState: Equatable, Sendable {
             store = storeName
             isStoreReachable = true
             let visible = history.visibleRuns
-            if let selectedID, let i = visible.firstIndex(where: { $0.id == selectedID }) { history.viewport.selected = i }
+            if let selectedID, let i = visible.firstIndex(where: { $0.id == selectedID }) {
+                history.viewport.selected = i
+            }
             history.viewport.scroll(count: visible.count, visibleRows: historyVisibleRows)
             history.marked.removeAll { id in !runs.contains { $0.id == id } }
             return []
@@ -489,7 +501,9 @@ public struct AppState: Equatable, Sendable {
         case .goTo(let target): return go(to: target)
         case .nextScreen: return go(to: Screen(rawValue: screen.rawValue % Screen.allCases.count + 1) ?? .train)
         case .previousScreen:
-            return go(to: Screen(rawValue: (screen.rawValue + Screen.allCases.count - 2) % Screen.allCases.count + 1) ?? .train)
+            return go(
+                to: Screen(rawValue: (screen.rawValue + Screen.allCases.count - 2) % Screen.allCases.count + 1)
+                    ?? .train)
         case .back:
             if let previous = previousScreens.popLast() {
                 screen = previous
@@ -525,7 +539,9 @@ public struct AppState: Equatable, Sendable {
         case .train:
             switch command {
             case .moveUp: focusedField = FormField(rawValue: max(0, focusedField.rawValue - 1)) ?? focusedField
-            case .moveDown: focusedField = FormField(rawValue: min(FormField.allCases.count - 1, focusedField.rawValue + 1)) ?? focusedField
+            case .moveDown:
+                focusedField =
+                    FormField(rawValue: min(FormField.allCases.count - 1, focusedField.rawValue + 1)) ?? focusedField
             case .top: focusedField = .hiddenSize
             case .bottom: focusedField = .name
             case .open, .edit:
@@ -644,7 +660,8 @@ public struct AppState: Equatable, Sendable {
                 message = StatusMessage(text: problem, role: .bad)
             } else {
                 fieldDraft = nil
-                message = StatusMessage(text: "\(focusedField.label) = \(focusedField.text(of: parameters))", role: .muted)
+                message = StatusMessage(
+                    text: "\(focusedField.label) = \(focusedField.text(of: parameters))", role: .muted)
             }
         case .escape:
             fieldDraft = nil

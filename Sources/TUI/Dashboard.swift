@@ -28,7 +28,8 @@ public struct DashboardOptions: Sendable {
     ///   - isColorDisabled: true to draw without colours (mono).
     ///   - parameters: the Train form's starting values.
     public init(
-        themeName: String = "default", themesDirectory: String? = nil, refreshRate: Int = 10, isColorDisabled: Bool = false,
+        themeName: String = "default", themesDirectory: String? = nil, refreshRate: Int = 10,
+        isColorDisabled: Bool = false,
         parameters: Hyperparameters = Hyperparameters()
     ) {
         self.themeName = themeName
@@ -83,7 +84,8 @@ final class EffectRunner: @unchecked Sendable {
             let done = runDone
             let callbacks = RunCallbacks(
                 onStart: { id, name, planned, recordedIn in
-                    inbox.post(.runStarted(id: id, name: name, plannedEpochs: planned, recordedIn: recordedIn, at: Date()))
+                    inbox.post(
+                        .runStarted(id: id, name: name, plannedEpochs: planned, recordedIn: recordedIn, at: Date()))
                 },
                 onEpoch: { point in inbox.post(.epoch(point, at: Date())) })
             track(
@@ -114,7 +116,9 @@ final class EffectRunner: @unchecked Sendable {
                         if let run = try await services.experiment(id: id) {
                             inbox.post(.experimentLoaded(run))
                         } else {
-                            inbox.post(.experimentFailed(id: id, message: "no such experiment in \(services.storeDescription)"))
+                            inbox.post(
+                                .experimentFailed(id: id, message: "no such experiment in \(services.storeDescription)")
+                            )
                         }
                     } catch {
                         inbox.post(.experimentFailed(id: id, message: String(describing: error)))
@@ -172,14 +176,16 @@ public enum Dashboard {
         let (theme, warning) = ThemeLoader(directory: options.themesDirectory)
             .resolve(name: options.themeName, capability: backend.capability, noColor: options.isColorDisabled)
         var state = AppState(
-            size: backend.size, theme: theme, parameters: options.parameters, store: services.storeDescription, now: Date(),
+            size: backend.size, theme: theme, parameters: options.parameters, store: services.storeDescription,
+            now: Date(),
             message: warning)
         let loop = UILoop(refreshRate: options.refreshRate)
         for effect in state.start() { runner.perform(effect) }
         loop.run(state: &state, backend: backend, inbox: inbox, runner: runner)
         backend.stop()
         if !runner.finishRun(timeout: 10) {
-            FileHandle.standardError.write(Data("sonarlab: the run did not stop within 10 s; it may stay recorded as running\n".utf8))
+            FileHandle.standardError.write(
+                Data("sonarlab: the run did not stop within 10 s; it may stay recorded as running\n".utf8))
         }
     }
 

@@ -35,7 +35,9 @@ public final class RunCancellation: @unchecked Sendable {
         for handler in toRun { handler() }
     }
 
-    /// Runs `handler` when the run is cancelled (at once if it already is), e.g. to raise the trainer's stop signal.
+    /// Runs `handler` when the run is cancelled, at once if it already is.
+    ///
+    /// Used to raise the trainer's stop signal the moment the user cancels.
     /// - Parameter handler: what to do on cancel; called at most once, on the cancelling thread.
     public func onCancel(_ handler: @escaping @Sendable () -> Void) {
         let already: Bool = lock.withLock {

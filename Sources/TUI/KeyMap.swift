@@ -52,8 +52,10 @@ enum KeyMap {
         var list: [KeyBinding] = [
             KeyBinding(label: "↑ k", keys: [.up, .character("k")], command: .moveUp, summary: "move up"),
             KeyBinding(label: "↓ j", keys: [.down, .character("j")], command: .moveDown, summary: "move down"),
-            KeyBinding(label: "← h", keys: [.left, .character("h")], command: .moveLeft, summary: "previous column, run"),
-            KeyBinding(label: "→ l", keys: [.right, .character("l")], command: .moveRight, summary: "next column, run"),
+            KeyBinding(
+                label: "← h", keys: [.left, .character("h")], command: .moveLeft, summary: "previous column, run"),
+            KeyBinding(
+                label: "→ l", keys: [.right, .character("l")], command: .moveRight, summary: "next column, run"),
             KeyBinding(label: "PgUp PgDn", keys: [.pageUp], command: .pageUp, summary: "page up, page down"),
             KeyBinding(label: "", keys: [.pageDown], command: .pageDown, summary: ""),
             KeyBinding(label: "Home End", keys: [.home, .character("g")], command: .top, summary: "first, last row"),
@@ -71,12 +73,23 @@ enum KeyMap {
         list += [
             KeyBinding(label: "t", keys: [.character("t")], command: .train, summary: "train with these parameters"),
             KeyBinding(label: "x", keys: [.character("x")], command: .cancelRun, summary: "cancel the run"),
-            KeyBinding(label: "e", keys: [.character("e")], command: .edit, summary: "edit the parameter", screens: [.train]),
-            KeyBinding(label: "/", keys: [.character("/")], command: .filter, summary: "filter runs by text", screens: [.history]),
-            KeyBinding(label: "s", keys: [.character("s")], command: .sort, summary: "sort by the next column", screens: [.history]),
-            KeyBinding(label: "S", keys: [.character("S")], command: .reverseSort, summary: "reverse the sort order", screens: [.history]),
-            KeyBinding(label: "r", keys: [.character("r")], command: .refresh, summary: "reload from the store", screens: [.history, .tests]),
-            KeyBinding(label: "c", keys: [.character("c")], command: .mark, summary: "mark for compare (two)", screens: [.history, .detail]),
+            KeyBinding(
+                label: "e", keys: [.character("e")], command: .edit, summary: "edit the parameter", screens: [.train]),
+            KeyBinding(
+                label: "/", keys: [.character("/")], command: .filter, summary: "filter runs by text",
+                screens: [.history]),
+            KeyBinding(
+                label: "s", keys: [.character("s")], command: .sort, summary: "sort by the next column",
+                screens: [.history]),
+            KeyBinding(
+                label: "S", keys: [.character("S")], command: .reverseSort, summary: "reverse the sort order",
+                screens: [.history]),
+            KeyBinding(
+                label: "r", keys: [.character("r")], command: .refresh, summary: "reload from the store",
+                screens: [.history, .tests]),
+            KeyBinding(
+                label: "c", keys: [.character("c")], command: .mark, summary: "mark for compare (two)",
+                screens: [.history, .detail]),
             KeyBinding(label: "Esc", keys: [.escape], command: .back, summary: "back / cancel input"),
             KeyBinding(label: "?", keys: [.character("?")], command: .help, summary: "help"),
             KeyBinding(label: "q", keys: [.character("q")], command: .quit, summary: "quit (cancels a run)"),
@@ -96,7 +109,9 @@ enum KeyMap {
             ("Everywhere", bindings.filter { !$0.label.isEmpty && $0.screens.isEmpty }.map { ($0.label, $0.summary) })
         ]
         for screen in Screen.allCases {
-            let lines = bindings.filter { !$0.label.isEmpty && $0.screens.contains(screen) }.map { ($0.label, $0.summary) }
+            let lines = bindings.filter { !$0.label.isEmpty && $0.screens.contains(screen) }.map {
+                ($0.label, $0.summary)
+            }
             if !lines.isEmpty { sections.append((screen.title, lines)) }
         }
         return sections

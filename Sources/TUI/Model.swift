@@ -51,7 +51,7 @@ public enum RunState: String, Equatable, Sendable, CaseIterable {
 
 /// A confusion matrix with its class labels: `counts[actual][predicted]`.
 public struct ConfusionGrid: Equatable, Sendable {
-    /// Class labels, in index order (e.g. `["R", "M"]`).
+    /// Class labels in index order, such as `["R", "M"]`.
     public var labels: [String]
     /// `counts[actual][predicted]`.
     public var counts: [[Int]]

@@ -57,7 +57,8 @@ final class NCursesBackend {
         }
         setlocale(LC_ALL, "")
         guard let screen = sonarlab_newterm(), let window = sonarlab_stdscr() else {
-            throw TUIError.terminalUnavailable("curses could not start on TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "(unset)")")
+            throw TUIError.terminalUnavailable(
+                "curses could not start on TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "(unset)")")
         }
         self.screen = screen
         self.window = window
@@ -147,7 +148,9 @@ final class NCursesBackend {
             var text: [wchar_t] = cell.character.unicodeScalars.prefix(4).map { wchar_t(bitPattern: $0.value) }
             text.append(0)
             let (attributes, pair) = curses(cell.style)
-            _ = text.withUnsafeBufferPointer { sonarlab_put_wide(window, Int32(y), Int32(x), $0.baseAddress, attributes, pair) }
+            _ = text.withUnsafeBufferPointer {
+                sonarlab_put_wide(window, Int32(y), Int32(x), $0.baseAddress, attributes, pair)
+            }
         }
         previous = buffer
         wnoutrefresh(window)
@@ -160,7 +163,9 @@ final class NCursesBackend {
         if style.isReverse { attributes |= sonarlab_a_reverse() }
         if style.isUnderline { attributes |= sonarlab_a_underline() }
         if style.isDim { attributes |= sonarlab_a_dim() }
-        guard capability != .none, style.foreground != .standard || style.background != .standard else { return (attributes, 0) }
+        guard capability != .none, style.foreground != .standard || style.background != .standard else {
+            return (attributes, 0)
+        }
         let key = PairKey(foreground: style.foreground, background: style.background)
         if let pair = pairs[key] { return (attributes, pair) }
         guard Int(nextPair) < maxPairs, nextPair < Int16.max else { return (attributes, 0) }

@@ -74,7 +74,9 @@ private func renderStatus(_ state: AppState, into buffer: inout CellBuffer) {
     case nil: reachable = "…"
     }
     let storeText = truncated(state.store, to: max(8, buffer.width / 3 - displayWidth(of: reachable) - 1))
-    drawStatusBar(&buffer, row: buffer.height - 1, width: buffer.width, left: left, right: "\(storeText) \(reachable)", theme: state.theme)
+    drawStatusBar(
+        &buffer, row: buffer.height - 1, width: buffer.width, left: left, right: "\(storeText) \(reachable)",
+        theme: state.theme)
 }
 
 private func hints(for screen: Screen) -> String {
@@ -101,15 +103,19 @@ private func renderTrain(_ state: AppState, _ area: Rect, into buffer: inout Cel
     if let run = state.run {
         let stateText = run.isCancelling && run.state == .running ? "cancelling" : run.state.rawValue
         let idText = run.id.map { " as \($0)" } ?? ""
-        var x = buffer.write("\(run.name) · \(stateText)", x: inner.x, y: inner.y, style: theme.style(role(for: run.state)))
-        x += buffer.write(" · recorded in \(run.recordedIn)\(idText)", x: inner.x + x, y: inner.y, style: theme.style(.muted), maxWidth: inner.width - x)
+        var x = buffer.write(
+            "\(run.name) · \(stateText)", x: inner.x, y: inner.y, style: theme.style(role(for: run.state)))
+        x += buffer.write(
+            " · recorded in \(run.recordedIn)\(idText)", x: inner.x + x, y: inner.y, style: theme.style(.muted),
+            maxWidth: inner.width - x)
         let done = run.epochs.count
         let label = "epoch \(done)/\(run.plannedEpochs) "
         let stats: String = {
             let rate = run.epochsPerSecond.map { String(format: "%.1f epochs/s", $0) } ?? "– epochs/s"
             let elapsed = formatDuration((run.endedAt ?? state.now).timeIntervalSince(run.startedAt))
             let eta = run.secondsRemaining.map(formatDuration) ?? "–"
-            return String(format: " %3.0f%%  ", run.plannedEpochs > 0 ? 100 * Double(done) / Double(run.plannedEpochs) : 0)
+            return String(
+                format: " %3.0f%%  ", run.plannedEpochs > 0 ? 100 * Double(done) / Double(run.plannedEpochs) : 0)
                 + "\(rate)  elapsed \(elapsed)  ETA \(eta)"
         }()
         let labelWidth = buffer.write(label, x: inner.x, y: inner.y + 1, style: theme.style(.accent))
@@ -117,7 +123,9 @@ private func renderTrain(_ state: AppState, _ area: Rect, into buffer: inout Cel
         drawProgressBar(
             &buffer, Rect(x: inner.x + labelWidth, y: inner.y + 1, width: barWidth, height: 1),
             fraction: run.plannedEpochs > 0 ? Double(done) / Double(run.plannedEpochs) : 0, theme: theme)
-        buffer.write(stats, x: inner.x + labelWidth + barWidth, y: inner.y + 1, style: theme.style(.normal), maxWidth: inner.maxX - inner.x - labelWidth - barWidth)
+        buffer.write(
+            stats, x: inner.x + labelWidth + barWidth, y: inner.y + 1, style: theme.style(.normal),
+            maxWidth: inner.maxX - inner.x - labelWidth - barWidth)
         let third: (String, ThemeRole)
         if let record = run.record, run.state != .running {
             let v = record.validation
@@ -140,7 +148,9 @@ private func renderTrain(_ state: AppState, _ area: Rect, into buffer: inout Cel
     } else {
         buffer.write("No run yet.", x: inner.x, y: inner.y, style: theme.style(.normal))
         buffer.write(
-            truncated("Press t to train with the parameters below (↑↓ choose, Enter edits); runs are recorded in \(state.store).", to: inner.width),
+            truncated(
+                "Press t to train with the parameters below (↑↓ choose, Enter edits); runs are recorded in \(state.store).",
+                to: inner.width),
             x: inner.x, y: inner.y + 1, style: theme.style(.muted))
     }
 
@@ -155,19 +165,23 @@ private func renderTrain(_ state: AppState, _ area: Rect, into buffer: inout Cel
     let logInner = drawPanel(&buffer, logArea, title: "Epoch log", theme: theme)
     if logInner.height > 0 {
         buffer.write(
-            "  ep │  t.loss t.acc  t.F1 │  v.loss v.acc  v.F1", x: logInner.x, y: logInner.y, style: theme.style(.header), maxWidth: logInner.width)
+            "  ep │  t.loss t.acc  t.F1 │  v.loss v.acc  v.F1", x: logInner.x, y: logInner.y,
+            style: theme.style(.header), maxWidth: logInner.width)
         let rows = max(0, logInner.height - 1)
         for (i, point) in epochs.suffix(rows).enumerated() {
             let line = String(
-                format: "%4d │ %7.4f %5.3f %5.3f │ %7.4f %5.3f %5.3f", point.epoch, point.train.loss, point.train.accuracy,
+                format: "%4d │ %7.4f %5.3f %5.3f │ %7.4f %5.3f %5.3f", point.epoch, point.train.loss,
+                point.train.accuracy,
                 point.train.macroF1, point.validation.loss, point.validation.accuracy, point.validation.macroF1)
-            buffer.write(line, x: logInner.x, y: logInner.y + 1 + i, style: theme.style(.normal), maxWidth: logInner.width)
+            buffer.write(
+                line, x: logInner.x, y: logInner.y + 1 + i, style: theme.style(.normal), maxWidth: logInner.width)
         }
     }
     let formInner = drawPanel(&buffer, formArea, title: "Parameters (Enter edits)", theme: theme)
     for field in FormField.allCases where field.rawValue < formInner.height {
         let isFocused = field == state.focusedField && state.screen == .train
-        let value = isFocused && state.fieldDraft != nil ? (state.fieldDraft ?? "") + "▏" : field.text(of: state.parameters)
+        let value =
+            isFocused && state.fieldDraft != nil ? (state.fieldDraft ?? "") + "▏" : field.text(of: state.parameters)
         let labelWidth = 14
         let text = padded(field.label, to: labelWidth) + truncated(value, to: max(0, formInner.width - labelWidth))
         buffer.write(
@@ -187,15 +201,21 @@ private func role(for state: RunState) -> ThemeRole {
 
 /// Draws the loss, accuracy and macro-F1 charts (train vs validation), across or stacked.
 private func drawMetricCharts(
-    _ buffer: inout CellBuffer, _ area: Rect, epochs: [EpochPoint], planned: Int, theme: Theme, across: Bool, count: Int = 3
+    _ buffer: inout CellBuffer, _ area: Rect, epochs: [EpochPoint], planned: Int, theme: Theme, across: Bool,
+    count: Int = 3
 ) {
     let metrics: [(String, KeyPath<SplitScores, Double>, ClosedRange<Double>?)] = Array(
-        [("Loss", \SplitScores.loss, nil), ("Accuracy", \SplitScores.accuracy, 0...1), ("Macro-F1", \SplitScores.macroF1, 0...1)]
-            .prefix(count))
+        [
+            ("Loss", \SplitScores.loss, nil), ("Accuracy", \SplitScores.accuracy, 0...1),
+            ("Macro-F1", \SplitScores.macroF1, 0...1),
+        ]
+        .prefix(count))
     let areas = across ? area.columns(metrics.count) : area.rows(metrics.count)
     for ((title, path, range), rect) in zip(metrics, areas) {
         let last = epochs.last
-        let values = last.map { " \(formatMetric($0.train[keyPath: path])) / \(formatMetric($0.validation[keyPath: path]))" } ?? ""
+        let values =
+            last.map { " \(formatMetric($0.train[keyPath: path])) / \(formatMetric($0.validation[keyPath: path]))" }
+            ?? ""
         let inner = drawPanel(&buffer, rect, title: title + values, theme: theme)
         let chart = LineChart(
             series: [
@@ -265,7 +285,8 @@ private func renderHistory(_ state: AppState, _ area: Rect, into buffer: inout C
     for i in start..<end {
         let run = visible[i]
         table.rows[i] = [marks.contains(run.id) ? "●" : " "] + columns.map { $0.text(run) }
-        table.rowRoles[i] = marks.contains(run.id) ? .marked : (run.state == .failed ? .bad : run.state == .cancelled ? .warning : nil)
+        table.rowRoles[i] =
+            marks.contains(run.id) ? .marked : (run.state == .failed ? .bad : run.state == .cancelled ? .warning : nil)
     }
     table.draw(&buffer, inner, theme: theme)
 }
@@ -276,12 +297,18 @@ private func renderDetail(_ state: AppState, _ area: Rect, into buffer: inout Ce
     let theme = state.theme
     guard let loaded = state.detail else {
         let inner = drawPanel(&buffer, area, title: "Detail", theme: theme)
-        drawLines(&buffer, inner, [("No run selected.", .normal), ("Open one from History: press 2, choose a run, Enter.", .muted)], theme: theme)
+        drawLines(
+            &buffer, inner,
+            [("No run selected.", .normal), ("Open one from History: press 2, choose a run, Enter.", .muted)],
+            theme: theme)
         return
     }
     guard let run = loaded.snapshot else {
         let inner = drawPanel(&buffer, area, title: "Detail \(loaded.id)", theme: theme)
-        let text: [(String, ThemeRole)] = loaded.error.map { [("Could not load run \(loaded.id): \($0)", .bad)] } ?? [("Loading run \(loaded.id)…", .muted)]
+        let text: [(String, ThemeRole)] =
+            loaded.error.map { [("Could not load run \(loaded.id): \($0)", .bad)] } ?? [
+                ("Loading run \(loaded.id)…", .muted)
+            ]
         drawLines(&buffer, inner, text, theme: theme)
         return
     }
@@ -294,7 +321,10 @@ private func renderDetail(_ state: AppState, _ area: Rect, into buffer: inout Ce
     let duration = run.endedAt.map { formatDuration($0.timeIntervalSince(run.startedAt)) } ?? "–"
     var lines: [(String, ThemeRole)] = [
         ("id       \(run.id)", .normal),
-        ("status   \(run.state.rawValue) · \(run.epochs.count)/\(run.plannedEpochs) epochs" + (run.failure.map { ": \($0)" } ?? ""), role(for: run.state)),
+        (
+            "status   \(run.state.rawValue) · \(run.epochs.count)/\(run.plannedEpochs) epochs"
+                + (run.failure.map { ": \($0)" } ?? ""), role(for: run.state)
+        ),
         ("started  \(formatDate(run.startedAt)) UTC", .normal),
         ("ended    \(run.endedAt.map(formatDate) ?? "–") (\(duration))", .normal),
     ]
@@ -305,20 +335,28 @@ private func renderDetail(_ state: AppState, _ area: Rect, into buffer: inout Ce
 
     let paramInner = drawPanel(&buffer, paramArea, title: "Parameters", theme: theme)
     let keyWidth = min(24, (run.parameters.map { displayWidth(of: $0.key) }.max() ?? 0) + 1)
-    drawLines(&buffer, paramInner, run.parameters.map { (padded($0.key, to: keyWidth) + $0.value, .normal) }, theme: theme)
+    drawLines(
+        &buffer, paramInner, run.parameters.map { (padded($0.key, to: keyWidth) + $0.value, .normal) }, theme: theme)
 
     let (metricsArea, chartsArea) = right.splitTop(8)
     let metricsInner = drawPanel(&buffer, metricsArea, title: "Final metrics · confusion (validation)", theme: theme)
     var metricLines: [(String, ThemeRole)] = [
         ("            loss    acc  macro-F1", .header),
-        ("train      \(formatMetric(run.finalTrain?.loss)) \(formatMetric(run.finalTrain?.accuracy))    \(formatMetric(run.finalTrain?.macroF1))", .normal),
-        ("validation \(formatMetric(run.validation?.loss)) \(formatMetric(run.validation?.accuracy))    \(formatMetric(run.validation?.macroF1))", .accent),
+        (
+            "train      \(formatMetric(run.finalTrain?.loss)) \(formatMetric(run.finalTrain?.accuracy))    \(formatMetric(run.finalTrain?.macroF1))",
+            .normal
+        ),
+        (
+            "validation \(formatMetric(run.validation?.loss)) \(formatMetric(run.validation?.accuracy))    \(formatMetric(run.validation?.macroF1))",
+            .accent
+        ),
     ]
     metricLines += confusionLines(run.confusion)
     drawLines(&buffer, metricsInner, metricLines, theme: theme)
 
     drawMetricCharts(
-        &buffer, chartsArea, epochs: run.epochs, planned: max(run.plannedEpochs, run.epochs.count), theme: theme, across: false,
+        &buffer, chartsArea, epochs: run.epochs, planned: max(run.plannedEpochs, run.epochs.count), theme: theme,
+        across: false,
         count: chartsArea.height >= 24 ? 3 : 2)
 }
 
@@ -378,7 +416,8 @@ private func renderCompare(_ state: AppState, _ area: Rect, into buffer: inout C
     let headInner = drawPanel(&buffer, head, title: "Runs", theme: theme)
     for (i, (tag, run, role)) in [("A", a, ThemeRole.train), ("B", b, ThemeRole.validation)].enumerated() {
         let v = run.validation
-        let text = "\(tag) \(run.id) \(run.name) · \(run.state.rawValue) · val acc \(formatMetric(v?.accuracy)) F1 \(formatMetric(v?.macroF1)) loss \(formatMetric(v?.loss))"
+        let text =
+            "\(tag) \(run.id) \(run.name) · \(run.state.rawValue) · val acc \(formatMetric(v?.accuracy)) F1 \(formatMetric(v?.macroF1)) loss \(formatMetric(v?.loss))"
         buffer.write(truncated(text, to: headInner.width), x: headInner.x, y: headInner.y + i, style: theme.style(role))
     }
     let leftWidth = min(56, max(38, area.width * 2 / 5))
@@ -391,9 +430,15 @@ private func renderCompare(_ state: AppState, _ area: Rect, into buffer: inout C
     var rows: [(key: String, a: String, b: String, differs: Bool)] = keys.map { k in
         (k, a.parameter(k) ?? "–", b.parameter(k) ?? "–", a.parameter(k) != b.parameter(k))
     }
-    rows.append(("data", String(a.dataFingerprint.prefix(12)), String(b.dataFingerprint.prefix(12)), a.dataFingerprint != b.dataFingerprint))
+    rows.append(
+        (
+            "data", String(a.dataFingerprint.prefix(12)), String(b.dataFingerprint.prefix(12)),
+            a.dataFingerprint != b.dataFingerprint
+        ))
     let differing = rows.filter { $0.differs }
-    var lines: [(String, ThemeRole)] = [(padded("parameter", to: keyWidth) + padded("A", to: valueWidth) + "B", .header)]
+    var lines: [(String, ThemeRole)] = [
+        (padded("parameter", to: keyWidth) + padded("A", to: valueWidth) + "B", .header)
+    ]
     for row in differing {
         let text = padded(row.key, to: keyWidth) + padded(row.a, to: valueWidth) + row.b
         lines.append((text, .accent))
@@ -443,11 +488,15 @@ private func renderTests(_ state: AppState, _ area: Rect, into buffer: inout Cel
     let detailWidth = max(10, inner.width - 28 - 6 - 9 - 9 - 4)
     let table = TableView(
         columns: [
-            TableColumn(title: "Scenario", width: 28, alignment: .left), TableColumn(title: "Result", width: 6, alignment: .left),
-            TableColumn(title: "Accuracy", width: 9, alignment: .right), TableColumn(title: "Macro-F1", width: 9, alignment: .right),
+            TableColumn(title: "Scenario", width: 28, alignment: .left),
+            TableColumn(title: "Result", width: 6, alignment: .left),
+            TableColumn(title: "Accuracy", width: 9, alignment: .right),
+            TableColumn(title: "Macro-F1", width: 9, alignment: .right),
             TableColumn(title: "Detail", width: detailWidth, alignment: .left),
         ],
-        rows: results.map { [$0.name, $0.passed ? "PASS" : "FAIL", formatMetric($0.accuracy), formatMetric($0.macroF1), $0.detail] },
+        rows: results.map {
+            [$0.name, $0.passed ? "PASS" : "FAIL", formatMetric($0.accuracy), formatMetric($0.macroF1), $0.detail]
+        },
         rowRoles: results.map { $0.passed ? nil : .bad }, viewport: ListViewport(), sortColumn: nil, isAscending: true,
         showsSelection: false)
     table.draw(&buffer, inner, theme: theme)
@@ -473,8 +522,10 @@ private func renderHelp(_ state: AppState, _ area: Rect, into buffer: inout Cell
                 buffer.write(line.keys, x: rect.x, y: rect.y + i, style: theme.style(.header), maxWidth: rect.width)
                 continue
             }
-            let x = buffer.write(padded(line.keys, to: 11), x: rect.x, y: rect.y + i, style: theme.style(.accent), maxWidth: rect.width)
-            buffer.write(line.summary, x: rect.x + x, y: rect.y + i, style: theme.style(.normal), maxWidth: rect.width - x)
+            let x = buffer.write(
+                padded(line.keys, to: 11), x: rect.x, y: rect.y + i, style: theme.style(.accent), maxWidth: rect.width)
+            buffer.write(
+                line.summary, x: rect.x + x, y: rect.y + i, style: theme.style(.normal), maxWidth: rect.width - x)
         }
     }
 }

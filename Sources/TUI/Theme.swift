@@ -135,7 +135,8 @@ public struct Theme: Equatable, Sendable {
     /// `themes/default.ini` holds the same styles (a test keeps them equal).
     public static let builtInDefault: Theme = {
         // The literal below is known to parse; a failure here is a programming error caught by tests.
-        (try? Theme.parse(defaultThemeSource, file: "<built-in default>")) ?? Theme(name: "default", summary: "", styles: [:])
+        (try? Theme.parse(defaultThemeSource, file: "<built-in default>"))
+            ?? Theme(name: "default", summary: "", styles: [:])
     }()
 
     /// Attributes only, no colours: for `NO_COLOR`, monochrome terminals and `--theme mono`.
@@ -144,9 +145,11 @@ public struct Theme: Equatable, Sendable {
         styles: [
             .normal: .plain, .border: .plain, .title: TextStyle(isBold: true), .header: TextStyle(isUnderline: true),
             .selected: TextStyle(isReverse: true), .status: TextStyle(isReverse: true),
-            .tabActive: TextStyle(isBold: true, isReverse: true), .tabInactive: .plain, .accent: TextStyle(isBold: true),
+            .tabActive: TextStyle(isBold: true, isReverse: true), .tabInactive: .plain,
+            .accent: TextStyle(isBold: true),
             .muted: TextStyle(isDim: true), .train: TextStyle(isBold: true), .validation: .plain,
-            .progress: TextStyle(isBold: true), .good: TextStyle(isBold: true), .bad: TextStyle(isBold: true, isUnderline: true),
+            .progress: TextStyle(isBold: true), .good: TextStyle(isBold: true),
+            .bad: TextStyle(isBold: true, isUnderline: true),
             .warning: TextStyle(isUnderline: true), .marked: TextStyle(isBold: true),
         ])
 
@@ -203,17 +206,21 @@ public struct Theme: Equatable, Sendable {
                 case "name": theme.name = entry.value
                 case "description": theme.summary = entry.value
                 default:
-                    throw TUIError.themeSyntax(file: file, line: entry.line, reason: "unknown key '\(entry.key)' in [theme] (name, description)")
+                    throw TUIError.themeSyntax(
+                        file: file, line: entry.line,
+                        reason: "unknown key '\(entry.key)' in [theme] (name, description)")
                 }
             case "styles":
                 guard let role = ThemeRole(rawValue: entry.key) else {
                     let known = ThemeRole.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw TUIError.themeSyntax(file: file, line: entry.line, reason: "unknown role '\(entry.key)' (known: \(known))")
+                    throw TUIError.themeSyntax(
+                        file: file, line: entry.line, reason: "unknown role '\(entry.key)' (known: \(known))")
                 }
                 theme.styles[role] = try parseStyle(entry.value, file: file, line: entry.line)
             default:
                 throw TUIError.themeSyntax(
-                    file: file, line: entry.line, reason: "unknown section [\(entry.section)] (expected [theme] or [styles])")
+                    file: file, line: entry.line,
+                    reason: "unknown section [\(entry.section)] (expected [theme] or [styles])")
             }
         }
         return theme
@@ -241,7 +248,9 @@ public struct Theme: Equatable, Sendable {
                 i += 1
             default:
                 guard !sawForeground else {
-                    throw TUIError.themeSyntax(file: file, line: line, reason: "unexpected '\(w)' (one foreground colour, then 'on' BACKGROUND and attributes)")
+                    throw TUIError.themeSyntax(
+                        file: file, line: line,
+                        reason: "unexpected '\(w)' (one foreground colour, then 'on' BACKGROUND and attributes)")
                 }
                 style.foreground = try parseColor(w, file: file, line: line)
                 sawForeground = true
@@ -255,9 +264,12 @@ public struct Theme: Equatable, Sendable {
         let names = ["black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"]
         if word == "default" { return .standard }
         if let n = names.firstIndex(of: word) { return .indexed(UInt8(n)) }
-        if word.hasPrefix("bright-"), let n = names.firstIndex(of: String(word.dropFirst(7))) { return .indexed(UInt8(n + 8)) }
+        if word.hasPrefix("bright-"), let n = names.firstIndex(of: String(word.dropFirst(7))) {
+            return .indexed(UInt8(n + 8))
+        }
         if let n = Int(word), (0...255).contains(n) { return .indexed(UInt8(n)) }
-        throw TUIError.themeSyntax(file: file, line: line, reason: "unknown colour '\(word)' (a name, bright-NAME, default or 0-255)")
+        throw TUIError.themeSyntax(
+            file: file, line: line, reason: "unknown colour '\(word)' (a name, bright-NAME, default or 0-255)")
     }
 }
 

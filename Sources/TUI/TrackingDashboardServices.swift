@@ -16,7 +16,9 @@ public struct TrackingDashboardServices: DashboardServices {
     /// - Parameters:
     ///   - store: the configured experiment store.
     ///   - makeRequest: the training request for a set of hyper-parameters.
-    public init(store: any ExperimentStore, makeRequest: @escaping @Sendable (Hyperparameters) throws -> TrainingRequest) {
+    public init(
+        store: any ExperimentStore, makeRequest: @escaping @Sendable (Hyperparameters) throws -> TrainingRequest
+    ) {
         self.store = store
         self.makeRequest = makeRequest
     }
@@ -32,7 +34,8 @@ public struct TrackingDashboardServices: DashboardServices {
         try await store.experiment(id: id).map(ExperimentSnapshot.init)
     }
 
-    public func train(_ parameters: Hyperparameters, cancellation: RunCancellation, callbacks: RunCallbacks) async throws
+    public func train(_ parameters: Hyperparameters, cancellation: RunCancellation, callbacks: RunCallbacks)
+        async throws
         -> ExperimentSnapshot
     {
         let request = try makeRequest(parameters)
@@ -65,8 +68,10 @@ extension Hyperparameters {
     ///   - name: the run name to start with.
     public init(_ configuration: TrainingConfiguration, name: String = "") {
         self.init(
-            hiddenSize: configuration.hiddenSize, learningRate: configuration.learningRate, epochs: configuration.epochs,
-            batchSize: configuration.batchSize, weightDecay: configuration.weightDecay, seed: configuration.seed, name: name)
+            hiddenSize: configuration.hiddenSize, learningRate: configuration.learningRate,
+            epochs: configuration.epochs,
+            batchSize: configuration.batchSize, weightDecay: configuration.weightDecay, seed: configuration.seed,
+            name: name)
     }
 
     /// `configuration` with the form's values put in (other settings such as selection stay).

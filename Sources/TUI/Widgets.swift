@@ -4,7 +4,9 @@ import Foundation
 
 /// Draws a box with an optional title on its top border; returns the inner rectangle.
 @discardableResult
-func drawPanel(_ buffer: inout CellBuffer, _ rect: Rect, title: String?, theme: Theme, titleRole: ThemeRole = .title) -> Rect {
+func drawPanel(_ buffer: inout CellBuffer, _ rect: Rect, title: String?, theme: Theme, titleRole: ThemeRole = .title)
+    -> Rect
+{
     guard rect.width >= 2, rect.height >= 2 else { return Rect(x: rect.x, y: rect.y, width: 0, height: 0) }
     let border = theme.style(.border)
     buffer.fill(rect.inset(by: 1), style: theme.style(.normal))
@@ -21,7 +23,8 @@ func drawPanel(_ buffer: inout CellBuffer, _ rect: Rect, title: String?, theme: 
     buffer.put("└", x: rect.x, y: rect.maxY - 1, style: border)
     buffer.put("┘", x: rect.maxX - 1, y: rect.maxY - 1, style: border)
     if let title, !title.isEmpty, rect.width > 4 {
-        buffer.write(" \(truncated(title, to: rect.width - 4)) ", x: rect.x + 1, y: rect.y, style: theme.style(titleRole))
+        buffer.write(
+            " \(truncated(title, to: rect.width - 4)) ", x: rect.x + 1, y: rect.y, style: theme.style(titleRole))
     }
     return rect.inset(by: 1)
 }
@@ -60,7 +63,7 @@ func drawStatusBar(_ buffer: inout CellBuffer, row y: Int, width: Int, left: Str
     }
 }
 
-/// One series of a line chart: values for x = 1, 2, …
+/// One series of a line chart: the values at x = 1, 2, and so on.
 struct ChartSeries: Equatable, Sendable {
     var label: String
     var values: [Double]
@@ -75,7 +78,7 @@ struct LineChart {
     var series: [ChartSeries]
     /// The last epoch on the x-axis; at least the longest series.
     var xMax: Int
-    /// A fixed y-range (e.g. 0…1 for accuracy); nil scales to the data.
+    /// A fixed y-range, such as 0…1 for accuracy; nil scales to the data.
     var yRange: ClosedRange<Double>?
 
     /// Width of the y-axis labels, in columns.
@@ -97,7 +100,11 @@ struct LineChart {
     static func axisLabel(_ v: Double) -> String {
         let a = abs(v)
         let s: String
-        if a >= 1000 { s = String(format: "%.0e", v) } else if a >= 100 { s = String(format: "%.0f", v) } else if a >= 10 {
+        if a >= 1000 {
+            s = String(format: "%.0e", v)
+        } else if a >= 100 {
+            s = String(format: "%.0f", v)
+        } else if a >= 10 {
             s = String(format: "%.1f", v)
         } else {
             s = String(format: "%.3f", v)
@@ -118,10 +125,13 @@ struct LineChart {
         buffer.put("└", x: plotX - 1, y: rect.y + plotHeight, style: muted)
         for col in 0..<plotWidth { buffer.put("─", x: plotX + col, y: rect.y + plotHeight, style: muted) }
         let labels: [(Int, Double)] = [
-            (0, range.upperBound), (plotHeight / 2, (range.lowerBound + range.upperBound) / 2), (plotHeight - 1, range.lowerBound),
+            (0, range.upperBound), (plotHeight / 2, (range.lowerBound + range.upperBound) / 2),
+            (plotHeight - 1, range.lowerBound),
         ]
         for (row, value) in labels where plotHeight > 2 || row == 0 || row == plotHeight - 1 {
-            buffer.write(padded(Self.axisLabel(value), to: Self.labelWidth, alignRight: true), x: rect.x, y: rect.y + row, style: muted)
+            buffer.write(
+                padded(Self.axisLabel(value), to: Self.labelWidth, alignRight: true), x: rect.x, y: rect.y + row,
+                style: muted)
         }
         let last = max(xMax, series.map(\.values.count).max() ?? 1, 1)
         buffer.write("1", x: plotX, y: rect.y + plotHeight + 1, style: muted)
@@ -178,7 +188,9 @@ struct LineChart {
         for row in 0..<plotHeight {
             for col in 0..<plotWidth {
                 let i = row * plotWidth + col
-                guard dots[i] != 0, let role = owner[i], let scalar = Unicode.Scalar(0x2800 + UInt32(dots[i])) else { continue }
+                guard dots[i] != 0, let role = owner[i], let scalar = Unicode.Scalar(0x2800 + UInt32(dots[i])) else {
+                    continue
+                }
                 buffer.put(Character(scalar), x: plotX + col, y: rect.y + row, style: theme.style(role))
             }
         }
@@ -222,7 +234,7 @@ struct ListViewport: Equatable, Sendable {
 struct TableView {
     var columns: [TableColumn]
     var rows: [[String]]
-    /// Styles per row (e.g. failed runs in the bad style); nil means normal.
+    /// Styles per row, such as failed runs in the bad style; nil means normal.
     var rowRoles: [ThemeRole?] = []
     var viewport: ListViewport
     var sortColumn: Int?

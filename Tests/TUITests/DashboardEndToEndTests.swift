@@ -16,7 +16,8 @@ enum EndToEnd {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let environment = ProcessInfo.processInfo.environment
     static let isCI = environment["CI"] == "true"
-    static let binary = environment["SONARLAB_BINARY"] ?? repositoryRoot.appendingPathComponent(".build/debug/sonarlab").path
+    static let binary =
+        environment["SONARLAB_BINARY"] ?? repositoryRoot.appendingPathComponent(".build/debug/sonarlab").path
 
     /// Why the test cannot run here, or nil when it can.
     static let missingPrerequisite: String? = {
@@ -63,9 +64,12 @@ enum EndToEnd {
 
     /// Runs a command to its end and returns its exit status and combined output.
     @discardableResult
-    static func run(_ arguments: [String], currentDirectory: String? = nil, capturesOutput: Bool = true) -> (status: Int32, output: String) {
+    static func run(_ arguments: [String], currentDirectory: String? = nil, capturesOutput: Bool = true) -> (
+        status: Int32, output: String
+    ) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0].hasPrefix("/") ? arguments[0] : (which(arguments[0]) ?? arguments[0]))
+        process.executableURL = URL(
+            fileURLWithPath: arguments[0].hasPrefix("/") ? arguments[0] : (which(arguments[0]) ?? arguments[0]))
         process.arguments = Array(arguments.dropFirst())
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let pipe = Pipe()
@@ -89,7 +93,9 @@ struct TmuxSession {
     let name = "dashboard"
 
     func start(width: Int, height: Int, command: String) -> Bool {
-        EndToEnd.spawnDetached(["tmux", "-L", socket, "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", command]) == 0
+        EndToEnd.spawnDetached([
+            "tmux", "-L", socket, "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", command,
+        ]) == 0
     }
 
     func send(_ keys: String...) {
@@ -153,7 +159,9 @@ struct TmuxSession {
         #expect(opened.screen.contains("● reachable"))
 
         tmux.send("t")
-        let finished = await tmux.waitFor(seconds: 90) { $0.contains("· finished ·") && $0.contains("final: validation accuracy") }
+        let finished = await tmux.waitFor(seconds: 90) {
+            $0.contains("· finished ·") && $0.contains("final: validation accuracy")
+        }
         try #require(finished.ok, "the run did not finish:\n\(finished.screen)")
         let screen = finished.screen
         #expect(screen.contains("epoch \(epochs)/\(epochs) "))
@@ -181,8 +189,10 @@ struct TmuxSession {
         while Date() < deadline && !fm.fileExists(atPath: work.appendingPathComponent("stty-after.txt").path) {
             try await Task.sleep(for: .milliseconds(100))
         }
-        let exitCode = (try? String(contentsOf: exitFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        let stderr = (try? String(contentsOf: work.appendingPathComponent("dashboard-stderr.txt"), encoding: .utf8)) ?? ""
+        let exitCode = (try? String(contentsOf: exitFile, encoding: .utf8))?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let stderr =
+            (try? String(contentsOf: work.appendingPathComponent("dashboard-stderr.txt"), encoding: .utf8)) ?? ""
         #expect(exitCode == "0", "exit code \(exitCode ?? "none"); stderr: \(stderr)")
         let before = try? String(contentsOf: work.appendingPathComponent("stty-before.txt"), encoding: .utf8)
         let after = try? String(contentsOf: work.appendingPathComponent("stty-after.txt"), encoding: .utf8)
@@ -232,7 +242,8 @@ struct TmuxSession {
         let after = try? String(contentsOf: work.appendingPathComponent("stty-after.txt"), encoding: .utf8)
         #expect(before != nil && before == after, "terminal settings changed: \(before ?? "-") → \(after ?? "-")")
         // The run was cancelled between epochs and recorded as such.
-        let history = EndToEnd.run([EndToEnd.binary, "history", "--config", "\(work.path)/config.ini"], currentDirectory: work.path)
+        let history = EndToEnd.run(
+            [EndToEnd.binary, "history", "--config", "\(work.path)/config.ini"], currentDirectory: work.path)
         #expect(history.output.contains("cancelled"), "history after SIGTERM:\n\(history.output)")
     }
 }

@@ -21,7 +21,9 @@ final class FakeServices: DashboardServices, @unchecked Sendable {
 
     func experiment(id: String) async throws -> ExperimentSnapshot? { runs.first { $0.id == id } }
 
-    func train(_ parameters: Hyperparameters, cancellation: RunCancellation, callbacks: RunCallbacks) async throws -> ExperimentSnapshot {
+    func train(_ parameters: Hyperparameters, cancellation: RunCancellation, callbacks: RunCallbacks) async throws
+        -> ExperimentSnapshot
+    {
         if let trainFailure { throw Failure(description: trainFailure) }
         callbacks.onStart("fake-1", parameters.name, parameters.epochs, storeDescription)
         var points: [EpochPoint] = []
@@ -145,7 +147,8 @@ func isRunEnd(_ e: Event) -> Bool {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func trainsRecordsAndReadsBackARunFromTheLocalStore() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonarlab-tui-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sonarlab-tui-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let dataPath = Self.repositoryRoot.appendingPathComponent("data/sonar.all-data").path
@@ -154,7 +157,8 @@ func isRunEnd(_ e: Event) -> Bool {
         let services = TrackingDashboardServices(store: store) { form in
             let data = try SonarData.load(path: dataPath)
             return TrainingRequest(
-                name: form.name.isEmpty ? "sonar" : form.name, data: data, dataPath: dataPath, testSize: 0.25, splitSeed: 42,
+                name: form.name.isEmpty ? "sonar" : form.name, data: data, dataPath: dataPath, testSize: 0.25,
+                splitSeed: 42,
                 configuration: form.applied(to: TrainingConfiguration()),
                 parameters: form.applied(to: ["data.path": dataPath]), experimentsRoot: experimentsRoot)
         }
@@ -185,16 +189,19 @@ func isRunEnd(_ e: Event) -> Bool {
     @Test func theFormMapsOntoTheTrainingConfigurationAndRecordedParameters() {
         var base = TrainingConfiguration()
         base.selection = .validationF1
-        let form = Hyperparameters(hiddenSize: 12, learningRate: 0.003, epochs: 9, batchSize: 16, weightDecay: 0.001, seed: 5)
+        let form = Hyperparameters(
+            hiddenSize: 12, learningRate: 0.003, epochs: 9, batchSize: 16, weightDecay: 0.001, seed: 5)
         let c = form.applied(to: base)
         #expect(c.hiddenSize == 12 && c.learningRate == 0.003 && c.epochs == 9 && c.batchSize == 16)
         #expect(c.weightDecay == 0.001 && c.seed == 5 && c.selection == .validationF1)
         #expect(Hyperparameters(c) == form)
         let p = form.applied(to: ["mlp.select": "val_f1", "mlp.lr": "0.01"])
-        #expect(p == [
-            "mlp.select": "val_f1", "mlp.lr": "0.003", "mlp.hidden_size": "12", "mlp.epochs": "9", "mlp.batch_size": "16",
-            "mlp.weight_decay": "0.001", "mlp.seed": "5",
-        ])
+        #expect(
+            p == [
+                "mlp.select": "val_f1", "mlp.lr": "0.003", "mlp.hidden_size": "12", "mlp.epochs": "9",
+                "mlp.batch_size": "16",
+                "mlp.weight_decay": "0.001", "mlp.seed": "5",
+            ])
     }
 }
 

@@ -10,8 +10,13 @@ import Testing
     static func trainingState(_ size: Size) -> AppState {
         var s = Fixtures.withHistory(3, width: size.width, height: size.height)
         s.press(.character("t"))
-        s.send(.runStarted(id: "exp-42", name: "baseline", plannedEpochs: 80, recordedIn: "SQLite .sonarlab/experiments.sqlite", at: Fixtures.epoch0))
-        for p in Fixtures.curve(epochs: 30) { s.send(.epoch(p, at: Fixtures.epoch0.addingTimeInterval(Double(p.epoch) * 0.1))) }
+        s.send(
+            .runStarted(
+                id: "exp-42", name: "baseline", plannedEpochs: 80, recordedIn: "SQLite .sonarlab/experiments.sqlite",
+                at: Fixtures.epoch0))
+        for p in Fixtures.curve(epochs: 30) {
+            s.send(.epoch(p, at: Fixtures.epoch0.addingTimeInterval(Double(p.epoch) * 0.1)))
+        }
         return s
     }
 
@@ -24,7 +29,9 @@ import Testing
         #expect(lines.count == size.height)
         #expect(lines[0].hasPrefix(" SonarLab  1 Train  2 History  3 Detail  4 Compare  5 Tests  6 Help"))
         #expect(lines.allSatisfy { displayWidth(of: $0) <= size.width })
-        #expect(lines[size.height - 1].hasSuffix("● reachable") || lines[size.height - 1].hasSuffix("…") || lines[size.height - 1].hasSuffix("unreachable"))
+        #expect(
+            lines[size.height - 1].hasSuffix("● reachable") || lines[size.height - 1].hasSuffix("…")
+                || lines[size.height - 1].hasSuffix("unreachable"))
     }
 
     @Test(arguments: sizes)
@@ -36,10 +43,14 @@ import Testing
         #expect(lines[1].hasPrefix("┌ Run ─"))
         #expect(lines[2] == "│No run yet." + String(repeating: " ", count: size.width - 13) + "│")
         #expect(lines[3].hasPrefix("│Press t to train"))
-        let form = lines.filter { $0.contains("│hidden size   40") || $0.contains("│learning rate 0.01") || $0.contains("│epochs        80") }
+        let form = lines.filter {
+            $0.contains("│hidden size   40") || $0.contains("│learning rate 0.01") || $0.contains("│epochs        80")
+        }
         #expect(form.count == 3)
         #expect(lines.contains { $0.contains("│name          (automatic)") })
-        #expect(lines.contains { $0.contains("┌ Loss ─") } && lines.contains { $0.contains("┌ Accuracy ─") } && lines.contains { $0.contains("┌ Macro-F1 ─") })
+        #expect(
+            lines.contains { $0.contains("┌ Loss ─") } && lines.contains { $0.contains("┌ Accuracy ─") }
+                && lines.contains { $0.contains("┌ Macro-F1 ─") })
         #expect(lines[size.height - 1].hasPrefix(" t train  x cancel"))
     }
 
@@ -52,7 +63,10 @@ import Testing
         #expect(lines[3].hasPrefix("│epoch 30/80 ███"))
         #expect(lines[3].hasSuffix(" 38%  10.0 epochs/s  elapsed 0:03  ETA 0:05│"))
         let last = Fixtures.curve(epochs: 30)[29]
-        #expect(lines[4].contains("validation accuracy \(formatMetric(last.validation.accuracy)) · macro-F1 \(formatMetric(last.validation.macroF1))"))
+        #expect(
+            lines[4].contains(
+                "validation accuracy \(formatMetric(last.validation.accuracy)) · macro-F1 \(formatMetric(last.validation.macroF1))"
+            ))
         // Chart titles carry the latest train / validation values; the legend names both series.
         #expect(lines[6].contains("Loss \(formatMetric(last.train.loss)) / \(formatMetric(last.validation.loss))"))
         #expect(lines.contains { $0.contains("▬ train ▬ val") })
@@ -74,7 +88,10 @@ import Testing
         state.send(.runEnded(record, at: Fixtures.epoch0.addingTimeInterval(8)))
         let lines = Fixtures.screen(state)
         #expect(lines[2].contains("baseline · finished"))
-        #expect(lines[4].hasPrefix("│final: validation accuracy \(formatMetric(record.validation?.accuracy)) · macro-F1 \(formatMetric(record.validation?.macroF1))"))
+        #expect(
+            lines[4].hasPrefix(
+                "│final: validation accuracy \(formatMetric(record.validation?.accuracy)) · macro-F1 \(formatMetric(record.validation?.macroF1))"
+            ))
         #expect(lines[size.height - 1].contains("run run-42 finished: validation accuracy"))
         if size.width >= 120 { #expect(lines[4].contains("model models/run-42.sonarmodel.json")) }
     }
@@ -160,7 +177,8 @@ import Testing
         #expect(text.contains("│mlp.hidden_size  40 "))
         #expect(text.contains("│mlp.lr           0.01 "))
         #expect(text.contains("│mlp.weight_decay 0.0 "))
-        #expect(text.contains("validation \(formatMetric(run.validation?.loss)) \(formatMetric(run.validation?.accuracy))"))
+        #expect(
+            text.contains("validation \(formatMetric(run.validation?.loss)) \(formatMetric(run.validation?.accuracy))"))
         #expect(text.contains("actual \\ pred       R      M"))
         #expect(text.contains("R                  20      4"))
         #expect(text.contains("M                   3     25"))
@@ -216,8 +234,12 @@ import Testing
         #expect(lines[2].hasPrefix("│No results yet."))
         state.send(
             .testResultsLoaded([
-                ScenarioResult(name: "validation split", passed: true, accuracy: 0.865, macroF1: 0.861, detail: "min accuracy 0.80"),
-                ScenarioResult(name: "noisy rows σ=0.02", passed: false, accuracy: 0.612, macroF1: 0.600, detail: "min accuracy 0.70"),
+                ScenarioResult(
+                    name: "validation split", passed: true, accuracy: 0.865, macroF1: 0.861, detail: "min accuracy 0.80"
+                ),
+                ScenarioResult(
+                    name: "noisy rows σ=0.02", passed: false, accuracy: 0.612, macroF1: 0.600,
+                    detail: "min accuracy 0.70"),
             ]))
         lines = Fixtures.screen(state)
         #expect(lines[1].hasPrefix("┌ Functional scenarios: 1 of 2 passed ─"))
@@ -235,10 +257,15 @@ import Testing
             #expect(text.contains(binding.label), "help lacks \(binding.label)")
             #expect(text.contains(binding.summary), "help lacks \(binding.summary)")
         }
-        for heading in ["Everywhere", "Train", "History", "Detail", "Tests"] { #expect(text.contains("│\(heading)") || text.contains(" \(heading)")) }
+        for heading in ["Everywhere", "Train", "History", "Detail", "Tests"] {
+            #expect(text.contains("│\(heading)") || text.contains(" \(heading)"))
+        }
     }
 
-    @Test(arguments: [Size(width: 79, height: 24), Size(width: 80, height: 23), Size(width: 20, height: 5), Size(width: 1, height: 1), Size(width: 0, height: 0)])
+    @Test(arguments: [
+        Size(width: 79, height: 24), Size(width: 80, height: 23), Size(width: 20, height: 5), Size(width: 1, height: 1),
+        Size(width: 0, height: 0),
+    ])
     func belowEightyByTwentyFourOnlyTooSmallIsShown(size: Size) {
         var state = Fixtures.withHistory(5, width: size.width, height: size.height)
         for screen in Screen.allCases {

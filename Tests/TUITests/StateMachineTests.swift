@@ -100,7 +100,10 @@ import Testing
     @Test func aFailedRunIsShownAndTheDashboardStaysUp() {
         var state = Fixtures.state()
         state.press(.character("t"))
-        #expect(state.send(.runFailed("data/sonar.all-data:3: 60 fields, expected 61", at: Fixtures.epoch0)) == [.loadHistory])
+        #expect(
+            state.send(.runFailed("data/sonar.all-data:3: 60 fields, expected 61", at: Fixtures.epoch0)) == [
+                .loadHistory
+            ])
         #expect(state.run?.state == .failed)
         #expect(!state.shouldQuit)
         #expect(Fixtures.text(state).contains("failed: data/sonar.all-data:3: 60 fields, expected 61"))
@@ -135,9 +138,11 @@ import Testing
     }
 
     @Test(arguments: [
-        (FormField.hiddenSize, "0", false), (.hiddenSize, "64", true), (.learningRate, "-1", false), (.learningRate, "0.001", true),
+        (FormField.hiddenSize, "0", false), (.hiddenSize, "64", true), (.learningRate, "-1", false),
+        (.learningRate, "0.001", true),
         (.epochs, "1.5", false), (.batchSize, "full", true), (.batchSize, "0", false), (.weightDecay, "1e-4", true),
-        (.weightDecay, "-0.1", false), (.seed, "-3", false), (.seed, "123", true), (.name, "baseline-2.b_c", true), (.name, "two words", false), (.name, "ünï", false),
+        (.weightDecay, "-0.1", false), (.seed, "-3", false), (.seed, "123", true), (.name, "baseline-2.b_c", true),
+        (.name, "two words", false), (.name, "ünï", false),
     ])
     func formFieldsValidate(field: FormField, text: String, isValid: Bool) {
         var p = Hyperparameters()

@@ -15,7 +15,10 @@ import Testing
         #expect(theme.name == name)
         #expect(!theme.summary.isEmpty)
         // Each file names every role itself rather than leaning on the default.
-        let named = Set(text.split(separator: "\n").compactMap { $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) })
+        let named = Set(
+            text.split(separator: "\n").compactMap {
+                $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces)
+            })
         for role in ThemeRole.allCases { #expect(named.contains(role.rawValue), "\(name).ini lacks \(role.rawValue)") }
     }
 
@@ -34,8 +37,11 @@ import Testing
     }
 
     @Test func stylesReadColoursAttributesAndBackgrounds() throws {
-        let theme = try Theme.parse("[styles]\nselected = black on 45 bold underline\ntrain = bright-cyan\n", file: "t.ini")
-        #expect(theme.style(.selected) == TextStyle(foreground: .indexed(0), background: .indexed(45), isBold: true, isUnderline: true))
+        let theme = try Theme.parse(
+            "[styles]\nselected = black on 45 bold underline\ntrain = bright-cyan\n", file: "t.ini")
+        #expect(
+            theme.style(.selected)
+                == TextStyle(foreground: .indexed(0), background: .indexed(45), isBold: true, isUnderline: true))
         #expect(theme.style(.train) == TextStyle(foreground: .indexed(14)))
         // Roles the file leaves out come from the default theme.
         #expect(theme.style(.bad) == Theme.builtInDefault.style(.bad))
@@ -64,18 +70,24 @@ import Testing
     }
 
     @Test func aBrokenThemeFileFallsBackToTheDefaultWithAWarningNamingFileAndLine() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonarlab-themes-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sonarlab-themes-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("neon.ini")
         try "[theme]\nname = neon\n[styles]\naccent = hotpink\n".write(to: file, atomically: true, encoding: .utf8)
-        let (theme, warning) = ThemeLoader(directory: directory.path).resolve(name: "neon", capability: .full256, noColor: false)
+        let (theme, warning) = ThemeLoader(directory: directory.path).resolve(
+            name: "neon", capability: .full256, noColor: false)
         #expect(theme == Theme.builtInDefault)
-        #expect(warning == "\(file.path):4: unknown colour 'hotpink' (a name, bright-NAME, default or 0-255); using the default theme")
+        #expect(
+            warning
+                == "\(file.path):4: unknown colour 'hotpink' (a name, bright-NAME, default or 0-255); using the default theme"
+        )
     }
 
     @Test func aMissingThemeFallsBackToTheDefaultAndSaysWhere() {
-        let (theme, warning) = ThemeLoader(directory: Self.themesDirectory).resolve(name: "nope", capability: .full256, noColor: false)
+        let (theme, warning) = ThemeLoader(directory: Self.themesDirectory).resolve(
+            name: "nope", capability: .full256, noColor: false)
         #expect(theme == Theme.builtInDefault)
         #expect(warning?.contains("no theme 'nope' in \(Self.themesDirectory)") == true)
     }

@@ -39,7 +39,8 @@ import Testing
     }
 
     @Test func chartScalesTheDataRangeToThePlotAndLabelsTheAxis() {
-        let chart = LineChart(series: [ChartSeries(label: "loss", values: [2.0, 1.5, 1.0, 0.5], role: .train)], xMax: 4, yRange: nil)
+        let chart = LineChart(
+            series: [ChartSeries(label: "loss", values: [2.0, 1.5, 1.0, 0.5], role: .train)], xMax: 4, yRange: nil)
         let buffer = render(chart)
         let plotX = LineChart.labelWidth + 1
         let plotHeight = 8 - 2
@@ -55,7 +56,9 @@ import Testing
 
     @Test func chartUsesAFixedRangeWhenGivenAndGrowsAcrossAFixedXAxis() {
         // 5 of 100 planned epochs: the curve covers only the left part of the plot.
-        let chart = LineChart(series: [ChartSeries(label: "acc", values: [0.5, 0.6, 0.7, 0.8, 0.9], role: .validation)], xMax: 100, yRange: 0...1)
+        let chart = LineChart(
+            series: [ChartSeries(label: "acc", values: [0.5, 0.6, 0.7, 0.8, 0.9], role: .validation)], xMax: 100,
+            yRange: 0...1)
         let buffer = render(chart)
         #expect(buffer.rowText(0).hasPrefix(" 1.000┤"))
         #expect(buffer.rowText(5).hasPrefix(" 0.000┤"))
@@ -67,7 +70,8 @@ import Testing
     }
 
     @Test func chartOfAFlatSeriesStaysVisibleAndAnEmptyChartDrawsAxesOnly() {
-        let flat = render(LineChart(series: [ChartSeries(label: "f", values: [0.3, 0.3, 0.3], role: .train)], xMax: 3, yRange: nil))
+        let flat = render(
+            LineChart(series: [ChartSeries(label: "f", values: [0.3, 0.3, 0.3], role: .train)], xMax: 3, yRange: nil))
         let plotX = LineChart.labelWidth + 1
         #expect(!dotRows(flat, column: plotX).isEmpty)
         let empty = render(LineChart(series: [], xMax: 80, yRange: nil))
@@ -76,7 +80,9 @@ import Testing
     }
 
     @Test func chartInATinyRectDrawsNothingAndDoesNotTrap() {
-        let buffer = render(LineChart(series: [ChartSeries(label: "x", values: [1, 2], role: .train)], xMax: 2, yRange: nil), width: 5, height: 2)
+        let buffer = render(
+            LineChart(series: [ChartSeries(label: "x", values: [1, 2], role: .train)], xMax: 2, yRange: nil), width: 5,
+            height: 2)
         #expect(buffer.lines.allSatisfy { $0.isEmpty })
     }
 
@@ -99,7 +105,10 @@ import Testing
     @Test func tableShowsTheHeaderWithSortIndicatorAndOnlyTheVisibleRows() {
         let rows = (0..<50).map { ["row\($0)", "\($0 * 10)"] }
         let table = TableView(
-            columns: [TableColumn(title: "Name", width: 6, alignment: .left), TableColumn(title: "N", width: 4, alignment: .right)],
+            columns: [
+                TableColumn(title: "Name", width: 6, alignment: .left),
+                TableColumn(title: "N", width: 4, alignment: .right),
+            ],
             rows: rows, viewport: ListViewport(selected: 21, offset: 18), sortColumn: 1, isAscending: false)
         var buffer = CellBuffer(size: Size(width: 16, height: 5))
         table.draw(&buffer, Rect(x: 0, y: 0, width: 16, height: 5), theme: theme)
