@@ -30,7 +30,9 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: strictSettings
+            // The SIMD kernels are ~10x slower unoptimised; tests and `swift run` train real models, so the
+            // Engine is optimised in debug builds too (coverage still maps; bench uses release).
+            swiftSettings: strictSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(name: "Settings", swiftSettings: strictSettings),
         .target(
@@ -72,7 +74,10 @@ let package = Package(
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "SonarLabCLITests",
-            dependencies: ["SonarLabCLI", "SonarLabTestSupport"],
+            dependencies: [
+                "SonarLabCLI", "SonarLabTestSupport", "Tracking", "Engine", "Settings",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -22,7 +22,8 @@ public struct MLP: Sendable, Equatable, Codable {
     /// - Precondition: `parameters.count == MLP.parameterCount(...)`.
     public init(inputSize: Int, hiddenSize: Int, outputSize: Int, parameters: [Float]) {
         precondition(
-            parameters.count == MLP.parameterCount(inputSize: inputSize, hiddenSize: hiddenSize, outputSize: outputSize),
+            parameters.count
+                == MLP.parameterCount(inputSize: inputSize, hiddenSize: hiddenSize, outputSize: outputSize),
             "MLP: wrong number of parameters")
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -61,13 +62,29 @@ public struct MLP: Sendable, Equatable, Codable {
     public func logits(_ features: Matrix) -> Matrix {
         precondition(features.columns == inputSize, "MLP: \(features.columns) features, expected \(inputSize)")
         var out = Matrix(rows: features.rows, columns: outputSize)
-        var hidden = [Float](repeating: 0, count: hiddenSize)
+        let hs = hiddenSize
+        var hidden = [Float](repeating: 0, count: 4 * hs)
+        let zeros = [Float](repeating: 0, count: inputSize)
         parameters.withUnsafeBufferPointer { p in
             features.values.withUnsafeBufferPointer { x in
-                hidden.withUnsafeMutableBufferPointer { h in
-                    out.values.withUnsafeMutableBufferPointer { z in
-                        for r in 0..<features.rows {
-                            forward(p, x.baseAddress! + r * inputSize, h.baseAddress!, z.baseAddress! + r * outputSize)
+                hidden.withUnsafeMutableBufferPointer { hBuf in
+                    zeros.withUnsafeBufferPointer { zBuf in
+                        out.values.withUnsafeMutableBufferPointer { z in
+                            let h = hBuf.baseAddress!
+                            var start = 0
+                            while start < features.rows {
+                                let n = min(4, features.rows - start)
+                                func row(_ i: Int) -> UnsafePointer<Float> {
+                                    i < n ? x.baseAddress! + (start + i) * inputSize : zBuf.baseAddress!
+                                }
+                                Kernels.hidden4(
+                                    (row(0), row(1), row(2), row(3)), p.baseAddress!, p.baseAddress! + offsetB1,
+                                    d: inputSize, hs: hs, (h, h + hs, h + 2 * hs, h + 3 * hs))
+                                for s in 0..<n {
+                                    output(p, UnsafePointer(h + s * hs), z.baseAddress! + (start + s) * outputSize)
+                                }
+                                start += 4
+                            }
                         }
                     }
                 }
@@ -94,22 +111,12 @@ public struct MLP: Sendable, Equatable, Codable {
         return z
     }
 
-    /// One sample's forward pass: `h = ReLU(x·W1 + b1)`, `z = W2·h + b2`.
-    /// - Parameters: `x` has `inputSize` values; `h` receives `hiddenSize`; `z` receives `outputSize`.
+    /// The output layer for one sample: `z = W2·h + b2` (`h` has `hiddenSize` values, `z` receives
+    /// `outputSize`). Each dot product sums in hidden-unit order.
     @inline(__always)
-    func forward(
-        _ p: UnsafeBufferPointer<Float>, _ x: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>,
-        _ z: UnsafeMutablePointer<Float>
-    ) {
+    func output(_ p: UnsafeBufferPointer<Float>, _ h: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
         let hs = hiddenSize
-        let w1 = p.baseAddress!, b1 = w1 + offsetB1, w2 = w1 + offsetW2, b2 = w1 + offsetB2
-        for j in 0..<hs { h[j] = b1[j] }
-        for k in 0..<inputSize {
-            let xk = x[k]
-            let row = w1 + k * hs
-            for j in 0..<hs { h[j] += xk * row[j] }
-        }
-        for j in 0..<hs where h[j] < 0 { h[j] = 0 }
+        let w2 = p.baseAddress! + offsetW2, b2 = p.baseAddress! + offsetB2
         for c in 0..<outputSize {
             let row = w2 + c * hs
             var acc: Float = 0

@@ -94,7 +94,8 @@ public struct ModelArtefact: Sendable, Codable, Equatable {
         guard artefact.formatVersion <= currentVersion else {
             throw DataError(
                 .malformed, file: file,
-                reason: "model format version \(artefact.formatVersion) is newer than this build reads (\(currentVersion))")
+                reason:
+                    "model format version \(artefact.formatVersion) is newer than this build reads (\(currentVersion))")
         }
         let net = artefact.model.network
         guard net.inputSize == SonarData.featureCount, net.outputSize == 2, net.hiddenSize >= 1,
@@ -166,7 +167,8 @@ public enum PredictionInput {
             }
             for (j, v) in row.enumerated() {
                 guard let number = v as? NSNumber else {
-                    throw DataError(.notANumber, file: file, line: i + 1, field: j + 1, reason: "X[\(i)][\(j)] is not a number")
+                    throw DataError(
+                        .notANumber, file: file, line: i + 1, field: j + 1, reason: "X[\(i)][\(j)] is not a number")
                 }
                 values.append(try SonarData.checkFeature(number.doubleValue, file: file, line: i + 1, field: j + 1))
             }

@@ -41,7 +41,8 @@ public struct Standardizer: Sendable, Equatable, Codable {
 
     /// Returns standardised features of the same shape.
     public func transform(_ features: Matrix) -> Matrix {
-        precondition(features.columns == mean.count, "Standardizer: \(features.columns) columns, fitted on \(mean.count)")
+        precondition(
+            features.columns == mean.count, "Standardizer: \(features.columns) columns, fitted on \(mean.count)")
         var out = features
         let d = features.columns
         out.values.withUnsafeMutableBufferPointer { v in

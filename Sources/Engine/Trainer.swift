@@ -235,6 +235,8 @@ struct Workspace {
     var secondMoment: [Float]
     var hidden: [Float]
     var hiddenGradient: [Float]
+    /// An all-zero input row that pads the last group of four samples.
+    var zeros: [Float]
     var step = 0
 
     init(network: MLP) {
@@ -242,8 +244,9 @@ struct Workspace {
         gradient = [Float](repeating: 0, count: n)
         firstMoment = gradient
         secondMoment = gradient
-        hidden = [Float](repeating: 0, count: network.hiddenSize)
+        hidden = [Float](repeating: 0, count: 4 * network.hiddenSize)
         hiddenGradient = hidden
+        zeros = [Float](repeating: 0, count: network.inputSize)
     }
 
     /// Forward, backward and one Adam update on `batch`; returns the summed (not mean) batch loss.
@@ -251,52 +254,80 @@ struct Workspace {
         network: inout MLP, features: Matrix, labels: [SonarClass], batch: ArraySlice<Int>,
         configuration: TrainingConfiguration, confusion: inout ConfusionMatrix
     ) -> Double {
+        let lossSum = computeGradient(
+            network: network, features: features, labels: labels, batch: batch, confusion: &confusion)
+        adam(&network, configuration)
+        return lossSum
+    }
+
+    /// Forward and backward pass: fills ``gradient`` with `∂(mean loss)/∂θ` over `batch` and returns the summed
+    /// batch loss. Counts predictions into `confusion`.
+    mutating func computeGradient(
+        network: MLP, features: Matrix, labels: [SonarClass], batch: ArraySlice<Int>, confusion: inout ConfusionMatrix
+    ) -> Double {
         let d = network.inputSize, hs = network.hiddenSize
         let oB1 = network.offsetB1, oW2 = network.offsetW2, oB2 = network.offsetB2
         let scale = 1 / Float(batch.count)
         var lossSum = 0.0
-        let net = network
+        var counts = confusion.counts
         gradient.withUnsafeMutableBufferPointer { gBuf in
             let g = gBuf.baseAddress!
             g.update(repeating: 0, count: gBuf.count)
-            net.parameters.withUnsafeBufferPointer { p in
+            network.parameters.withUnsafeBufferPointer { p in
                 features.values.withUnsafeBufferPointer { xAll in
                     hidden.withUnsafeMutableBufferPointer { hBuf in
                         hiddenGradient.withUnsafeMutableBufferPointer { dhBuf in
-                            let h = hBuf.baseAddress!, dh = dhBuf.baseAddress!
-                            let w2 = p.baseAddress! + oW2
-                            var z = (Float(0), Float(0))
-                            for r in batch {
-                                let x = xAll.baseAddress! + r * d
-                                withUnsafeMutablePointer(to: &z) {
-                                    $0.withMemoryRebound(to: Float.self, capacity: 2) { zp in
-                                        net.forward(p, x, h, zp)
+                            zeros.withUnsafeBufferPointer { zBuf in
+                                let h = hBuf.baseAddress!, dh = dhBuf.baseAddress!
+                                let w2 = p.baseAddress! + oW2
+                                let gw20 = g + oW2, gw21 = g + oW2 + hs, gb1 = g + oB1
+                                var z = [Float](repeating: 0, count: 2)
+                                var start = batch.startIndex
+                                while start < batch.endIndex {
+                                    let n = min(4, batch.endIndex - start)
+                                    func row(_ i: Int) -> UnsafePointer<Float> {
+                                        i < n ? xAll.baseAddress! + batch[start + i] * d : zBuf.baseAddress!
                                     }
-                                }
-                                let y = labels[r]
-                                lossSum += Double(Trainer.crossEntropy(z.0, z.1, y))
-                                confusion.counts[y.rawValue][z.1 > z.0 ? 1 : 0] += 1
-                                // Softmax gradient for two classes: p1 = σ(z1 − z0).
-                                let p1 = 1 / (1 + (z.0 - z.1).exp)
-                                let dz1 = (p1 - (y == .mine ? 1 : 0)) * scale
-                                let dz0 = -dz1
-                                g[oB2] += dz0
-                                g[oB2 + 1] += dz1
-                                let gw20 = g + oW2, gw21 = g + oW2 + hs
-                                let w20 = w2, w21 = w2 + hs
-                                for j in 0..<hs {
-                                    let hj = h[j]
-                                    gw20[j] += dz0 * hj
-                                    gw21[j] += dz1 * hj
-                                    let back = dz0 * w20[j] + dz1 * w21[j]
-                                    dh[j] = hj > 0 ? back : 0
-                                }
-                                let gb1 = g + oB1
-                                for j in 0..<hs { gb1[j] += dh[j] }
-                                for k in 0..<d {
-                                    let xk = x[k]
-                                    let row = g + k * hs
-                                    for j in 0..<hs { row[j] += xk * dh[j] }
+                                    let xs = (row(0), row(1), row(2), row(3))
+                                    Kernels.hidden4(
+                                        xs, p.baseAddress!, p.baseAddress! + oB1, d: d, hs: hs,
+                                        (h, h + hs, h + 2 * hs, h + 3 * hs))
+                                    for s in 0..<4 {
+                                        let hsS = h + s * hs, dhS = dh + s * hs
+                                        guard s < n else {
+                                            dhS.update(repeating: 0, count: hs)
+                                            continue
+                                        }
+                                        z.withUnsafeMutableBufferPointer {
+                                            network.output(p, UnsafePointer(hsS), $0.baseAddress!)
+                                        }
+                                        let y = labels[batch[start + s]]
+                                        lossSum += Double(Trainer.crossEntropy(z[0], z[1], y))
+                                        counts[y.rawValue][z[1] > z[0] ? 1 : 0] += 1
+                                        // Softmax gradient for two classes: p1 = σ(z1 − z0).
+                                        let p1 = 1 / (1 + (z[0] - z[1]).exp)
+                                        let dz1 = (p1 - (y == .mine ? 1 : 0)) * scale
+                                        let dz0 = -dz1
+                                        g[oB2] += dz0
+                                        g[oB2 + 1] += dz1
+                                        let w20 = w2, w21 = w2 + hs
+                                        for j in 0..<hs {
+                                            let hj = hsS[j]
+                                            gw20[j] += dz0 * hj
+                                            gw21[j] += dz1 * hj
+                                            let back = dz0 * w20[j] + dz1 * w21[j]
+                                            dhS[j] = hj > 0 ? back : 0
+                                        }
+                                        for j in 0..<hs { gb1[j] += dhS[j] }
+                                    }
+                                    Kernels.accumulateOuter4(
+                                        xs,
+                                        (
+                                            UnsafePointer(dh), UnsafePointer(dh + hs), UnsafePointer(dh + 2 * hs),
+                                            UnsafePointer(dh + 3 * hs)
+                                        ),
+                                        g, d: d, hs: hs)
+                                    start += 4
                                 }
                             }
                         }
@@ -304,7 +335,7 @@ struct Workspace {
                 }
             }
         }
-        adam(&network, configuration)
+        confusion.counts = counts
         return lossSum
     }
 

@@ -110,8 +110,9 @@ public enum ConfigurationResolver {
         real("mlp", "weight_decay", "L2 weight decay, >= 0", \.mlp.weightDecay, closed: 0, 10),
         integer("mlp", "early_stopping", "patience in epochs, 0 = off", \.mlp.earlyStoppingPatience, 0, 100_000),
         seed("mlp", "seed", "weight initialisation / batch order seed", \.mlp.seed),
-        choice("mlp", "select", "kept epoch: val_loss, val_accuracy, val_f1 or last", \.mlp.selection,
-               ["val_loss", "val_accuracy", "val_f1", "last"]),
+        choice(
+            "mlp", "select", "kept epoch: val_loss, val_accuracy, val_f1 or last", \.mlp.selection,
+            ["val_loss", "val_accuracy", "val_f1", "last"]),
         integer("cv", "folds", "cross-validation folds k", \.crossValidation.folds, 2, 50),
         integer("cv", "repeats", "cross-validation repeats", \.crossValidation.repeats, 1, 100),
         Key(
@@ -131,8 +132,9 @@ public enum ConfigurationResolver {
         text("hbase", "experiments_table", "table of experiments", \.hbase.experimentsTable),
         text("hbase", "datasets_table", "table of train/validation rows", \.hbase.datasetsTable),
         text("hbase", "predictions_table", "table of predictions", \.hbase.predictionsTable),
-        real("hbase", "timeout_seconds", "per-request timeout in seconds", \.hbase.timeoutSeconds, open: 0, 600,
-             includeHigh: true),
+        real(
+            "hbase", "timeout_seconds", "per-request timeout in seconds", \.hbase.timeoutSeconds, open: 0, 600,
+            includeHigh: true),
         integer("hbase", "epoch_batch", "epochs per metrics write", \.hbase.epochBatch, 1, 1000),
     ]
 
@@ -192,7 +194,8 @@ public enum ConfigurationResolver {
                 .unknownSection, place: "\(document.file):\(section.line)",
                 reason: "unknown section [\(section.name)]; known: \(sections.sorted().joined(separator: ", "))")
         }
-        for entry in document.entries where !keys.contains(where: { $0.section == entry.section && $0.key == entry.key }) {
+        for entry in document.entries
+        where !keys.contains(where: { $0.section == entry.section && $0.key == entry.key }) {
             let known = keys.filter { $0.section == entry.section }.map(\.key).joined(separator: ", ")
             throw SettingsError(
                 .unknownKey, place: "\(document.file):\(entry.line)",
@@ -203,7 +206,8 @@ public enum ConfigurationResolver {
     // MARK: Key builders
 
     static func text(
-        _ section: String, _ key: String, _ help: String, _ path: any WritableKeyPath<SonarLabConfiguration, String> & Sendable
+        _ section: String, _ key: String, _ help: String,
+        _ path: any WritableKeyPath<SonarLabConfiguration, String> & Sendable
     ) -> Key {
         Key(
             section: section, key: key, help: help,
@@ -222,7 +226,8 @@ public enum ConfigurationResolver {
             section: section, key: key, help: help,
             apply: { config, raw in
                 guard allowed.contains(raw) else {
-                    return .failure(Failure(code: .outOfRange, reason: "'\(raw)' is not one of \(allowed.joined(separator: ", "))"))
+                    return .failure(
+                        Failure(code: .outOfRange, reason: "'\(raw)' is not one of \(allowed.joined(separator: ", "))"))
                 }
                 config[keyPath: path] = raw
                 return .success(())

@@ -53,9 +53,11 @@ public struct HBaseConnectionSettings: Sendable, Equatable, CustomStringConverti
                 .missing, place: "environment SONARLAB_HBASE_URL",
                 reason: "not set; point it at the HBase REST gateway (e.g. from `scripts/dev-hbase.sh up`)")
         }
-        guard let url = URL(string: raw), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
+        guard let url = URL(string: raw), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty
+        else {
             throw SettingsError(
-                .wrongType, place: "environment SONARLAB_HBASE_URL", reason: "not a URL of the form http(s)://host:port")
+                .wrongType, place: "environment SONARLAB_HBASE_URL", reason: "not a URL of the form http(s)://host:port"
+            )
         }
         guard scheme == "http" || scheme == "https" else {
             throw SettingsError(
@@ -94,7 +96,9 @@ public struct HBaseConnectionSettings: Sendable, Equatable, CustomStringConverti
             if scheme == "http", !allowPlain {
                 throw SettingsError(
                     .outOfRange, place: "environment SONARLAB_HBASE_URL",
-                    reason: "basic auth over plain http is refused; use https (or SONARLAB_HBASE_ALLOW_PLAIN_HTTP=1 for loopback tests)")
+                    reason:
+                        "basic auth over plain http is refused; use https (or SONARLAB_HBASE_ALLOW_PLAIN_HTTP=1 for loopback tests)"
+                )
             }
         }
         if auth == .kerberos, let keytab = environment["KRB5_CLIENT_KTNAME"], !keytab.isEmpty {

@@ -55,7 +55,8 @@ public struct INIDocument: Sendable, Equatable {
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else {
-                    throw SettingsError(.syntax, place: "\(file):\(number)", reason: "a section header must look like [name]")
+                    throw SettingsError(
+                        .syntax, place: "\(file):\(number)", reason: "a section header must look like [name]")
                 }
                 let name = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
                 current = name
@@ -74,7 +75,9 @@ public struct INIDocument: Sendable, Equatable {
             guard let section = current else {
                 throw SettingsError(.syntax, place: "\(file):\(number)", reason: "'\(key)' stands before any [section]")
             }
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
             entries.append(Entry(section: section, key: key, value: value, line: number))
         }
     }

@@ -39,4 +39,9 @@ public struct SettingsError: Error, Sendable, Equatable, CustomStringConvertible
     }
 
     public var description: String { "\(place): \(reason)" }
+
+    /// Errors are equal when their code and place are; the wording of the reason may change.
+    public static func == (lhs: SettingsError, rhs: SettingsError) -> Bool {
+        lhs.code == rhs.code && lhs.place == rhs.place
+    }
 }

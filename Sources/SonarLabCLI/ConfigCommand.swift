@@ -25,7 +25,8 @@ struct ConfigCommand: AsyncParsableCommand {
         for row in rows {
             print(
                 row.key.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                    + row.value.padding(toLength: valueWidth, withPad: " ", startingAt: 0) + "  " + row.source.description)
+                    + row.value.padding(toLength: valueWidth, withPad: " ", startingAt: 0) + "  "
+                    + row.source.description)
         }
     }
 }

@@ -40,7 +40,8 @@ struct CrossValidateCommand: AsyncParsableCommand {
         let data = try context.loadData()
         let smallest = data.dataset.classCounts.values.min() ?? 0
         guard config.crossValidation.folds <= smallest else {
-            throw CommandFailure.badInput("--folds \(config.crossValidation.folds) exceeds the smallest class (\(smallest) rows)")
+            throw CommandFailure.badInput(
+                "--folds \(config.crossValidation.folds) exceeds the smallest class (\(smallest) rows)")
         }
         let store = try context.openStore()
         let startedAt = Date()
@@ -80,15 +81,19 @@ struct CrossValidateCommand: AsyncParsableCommand {
         try folder.writeSummary(experiment)
         try await store.finish(experiment)
         if json {
-            print(try jsonText([
-                "experiment_id": experiment.id, "status": experiment.status.rawValue, "fits": result.fits.count,
-                "folds": summary.folds, "repeats": summary.repeats, "seconds": result.elapsedSeconds,
-                "accuracy": ["mean": result.accuracy.mean, "sd": result.accuracy.sd],
-                "f1": ["mean": result.f1.mean, "sd": result.f1.sd],
-                "loss": ["mean": result.loss.mean, "sd": result.loss.sd],
-            ] as [String: Any]))
+            print(
+                try jsonText(
+                    [
+                        "experiment_id": experiment.id, "status": experiment.status.rawValue, "fits": result.fits.count,
+                        "folds": summary.folds, "repeats": summary.repeats, "seconds": result.elapsedSeconds,
+                        "accuracy": ["mean": result.accuracy.mean, "sd": result.accuracy.sd],
+                        "f1": ["mean": result.f1.mean, "sd": result.f1.sd],
+                        "loss": ["mean": result.loss.mean, "sd": result.loss.sd],
+                    ] as [String: Any]))
         } else {
-            print("experiment \(experiment.id) \"\(name)\" \(experiment.status.rawValue): \(result.fits.count) fits in \(ProgressLine.duration(result.elapsedSeconds))")
+            print(
+                "experiment \(experiment.id) \"\(name)\" \(experiment.status.rawValue): \(result.fits.count) fits in \(ProgressLine.duration(result.elapsedSeconds))"
+            )
             print("  accuracy  \(f4(result.accuracy.mean)) ± \(f4(result.accuracy.sd))")
             print("  macro-F1  \(f4(result.f1.mean)) ± \(f4(result.f1.sd))")
             print("  loss      \(f4(result.loss.mean)) ± \(f4(result.loss.sd))")

@@ -24,25 +24,36 @@ struct GlobalOptions: ParsableArguments {
 struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Labelled Sonar CSV. [data] path", valueName: "path"))
     var data: String?
-    @Option(help: ArgumentHelp("Training epochs. [mlp] epochs, default 80", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Training epochs. [mlp] epochs, default 80", valueName: "n"))
     var epochs: String?
-    @Option(help: ArgumentHelp("Hidden units H of 60-H-2. [mlp] hidden_size, default 40", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Hidden units H of 60-H-2. [mlp] hidden_size, default 40", valueName: "n"))
     var hidden: String?
-    @Option(help: ArgumentHelp("Adam learning rate. [mlp] lr, default 0.01", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam learning rate. [mlp] lr, default 0.01", valueName: "x"))
     var lr: String?
-    @Option(help: ArgumentHelp("Initialisation and batch-order seed. [mlp] seed, default 42", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Initialisation and batch-order seed. [mlp] seed, default 42", valueName: "n"))
     var seed: String?
-    @Option(help: ArgumentHelp("Rows per update, 0 = full batch. [mlp] batch_size, default 0", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Rows per update, 0 = full batch. [mlp] batch_size, default 0", valueName: "n"))
     var batchSize: String?
-    @Option(help: ArgumentHelp("L2 weight decay. [mlp] weight_decay, default 0", valueName: "x"))
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("L2 weight decay. [mlp] weight_decay, default 0", valueName: "x"))
     var weightDecay: String?
-    @Option(help: ArgumentHelp("Early-stopping patience in epochs, 0 = off. [mlp] early_stopping", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Early-stopping patience in epochs, 0 = off. [mlp] early_stopping", valueName: "n"))
     var earlyStopping: String?
     @Option(help: ArgumentHelp("Kept epoch: val_loss, val_accuracy, val_f1 or last. [mlp] select", valueName: "rule"))
     var select: String?
-    @Option(help: ArgumentHelp("Validation fraction. [split] test_size, default 0.25", valueName: "x"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Validation fraction. [split] test_size, default 0.25", valueName: "x"))
     var testSize: String?
-    @Option(help: ArgumentHelp("Split shuffle seed. [split] seed, default 42", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Split shuffle seed. [split] seed, default 42", valueName: "n"))
     var splitSeed: String?
 
     var flags: [String: FlagValue] {
@@ -120,7 +131,8 @@ struct CommandContext {
     /// Effective `[data]`, `[split]` and `[mlp]` values as text, recorded with each run.
     var runParameters: [String: String] {
         var p = [String: String]()
-        for row in resolved.table where ["data.path", "split.test_size", "split.seed"].contains(row.key)
+        for row in resolved.table
+        where ["data.path", "split.test_size", "split.seed"].contains(row.key)
             || row.key.hasPrefix("mlp.")
         {
             p[row.key] = row.value
@@ -152,7 +164,8 @@ struct CommandContext {
             do {
                 return try LocalStore(directory: configuration.tracking.directory)
             } catch {
-                throw CommandFailure.failed("cannot open the local store in \(configuration.tracking.directory): \(error)")
+                throw CommandFailure.failed(
+                    "cannot open the local store in \(configuration.tracking.directory): \(error)")
             }
         case .hbase:
             throw CommandFailure.badInput(
@@ -165,6 +178,7 @@ struct CommandContext {
 func validateRunName(_ name: String) throws {
     let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-"))
     guard (1...64).contains(name.count), name.unicodeScalars.allSatisfy({ allowed.contains($0) && $0.isASCII }) else {
-        throw CommandFailure.badInput("--name '\(name.prefix(64))': use 1–64 characters of A–Z, a–z, 0–9, '.', '_', '-'")
+        throw CommandFailure.badInput(
+            "--name '\(name.prefix(64))': use 1–64 characters of A–Z, a–z, 0–9, '.', '_', '-'")
     }
 }

@@ -59,7 +59,8 @@ struct PredictCommand: AsyncParsableCommand {
                 print("\(pad(i + 1, 3))  \(label.label)      \(String(format: "%.4f", p))\(actual)")
             }
             if let confusion {
-                print("accuracy \(f4(confusion.accuracy))  macro-F1 \(f4(confusion.macroF1))  (\(confusion.total) rows)")
+                print(
+                    "accuracy \(f4(confusion.accuracy))  macro-F1 \(f4(confusion.macroF1))  (\(confusion.total) rows)")
             }
         }
     }
@@ -71,7 +72,8 @@ struct PredictCommand: AsyncParsableCommand {
         guard let latest = runs.first(where: { $0.status == .finished && $0.kind == .train && $0.modelPath != nil }),
             let path = latest.modelPath
         else {
-            throw CommandFailure.badInput("no finished training run in \(store.location); pass --model or run `sonarlab train`")
+            throw CommandFailure.badInput(
+                "no finished training run in \(store.location); pass --model or run `sonarlab train`")
         }
         return path
     }

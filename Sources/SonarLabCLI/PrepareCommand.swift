@@ -35,8 +35,9 @@ struct PrepareCommand: AsyncParsableCommand {
         let split = StratifiedSplit.split(
             labels: loaded.dataset.labels, testSize: config.split.testSize, seed: config.split.seed)
         let directory = config.data.preparedDirectory
-        let summary = try Self.write(loaded: loaded, split: split, dataPath: config.data.path,
-                                     testSize: config.split.testSize, seed: config.split.seed, to: directory)
+        let summary = try Self.write(
+            loaded: loaded, split: split, dataPath: config.data.path,
+            testSize: config.split.testSize, seed: config.split.seed, to: directory)
         if json {
             print(try jsonText(summary))
         } else {

@@ -38,7 +38,9 @@ struct ProgressLine {
     private func f3(_ x: Double) -> String { String(format: "%.3f", x) }
 
     static func rate(_ r: Double) -> String {
-        r >= 10_000 ? String(format: "%.0fk", r / 1000) : r >= 1000 ? String(format: "%.1fk", r / 1000) : String(format: "%.1f", r)
+        r >= 10_000
+            ? String(format: "%.0fk", r / 1000)
+            : r >= 1000 ? String(format: "%.1fk", r / 1000) : String(format: "%.1f", r)
     }
 
     static func duration(_ s: Double) -> String {

@@ -94,8 +94,12 @@ struct CommandFailure: Error, CustomStringConvertible {
     let exitCode: Int32
     var description: String { message }
 
-    static func badInput(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: ExitCodes.badInput) }
-    static func failed(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: ExitCodes.failure) }
+    static func badInput(_ message: String) -> CommandFailure {
+        CommandFailure(message: message, exitCode: ExitCodes.badInput)
+    }
+    static func failed(_ message: String) -> CommandFailure {
+        CommandFailure(message: message, exitCode: ExitCodes.failure)
+    }
 }
 
 /// Writes a line to standard error.

@@ -35,10 +35,21 @@ struct TrainCommand: AsyncParsableCommand {
     @Flag(help: "Plain progress lines even on a terminal (headless is automatic when stdout is not a terminal).")
     var headless = false
 
+    @Option(
+        help: ArgumentHelp("Also copy the model artefact to this path (for pipelines such as DVC).", valueName: "path"))
+    var modelOut: String?
+
+    @Option(help: ArgumentHelp("Also write the JSON summary to this path.", valueName: "path"))
+    var metricsOut: String?
+
+    @Option(help: ArgumentHelp("Also write the per-epoch metrics CSV to this path.", valueName: "path"))
+    var epochsOut: String?
+
     func run() async throws {
         try validateRunName(name)
         let context = try CommandContext(global: global, flags: training.flags.merging(store.flags) { $1 })
-        let outcome = try await Self.train(context: context, name: name, quiet: json)
+        let outcome = try await Self.train(context: context, name: name, quiet: json, headless: headless)
+        try copyOutputs(outcome)
         if json {
             print(try Self.summaryJSON(outcome.outcome, store: outcome.storeLocation))
         } else {
@@ -47,13 +58,34 @@ struct TrainCommand: AsyncParsableCommand {
         if outcome.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
     }
 
+    /// Copies the model, summary and per-epoch CSV where `--model-out`, `--metrics-out`, `--epochs-out` ask.
+    private func copyOutputs(_ recorded: Recorded) throws {
+        let o = recorded.outcome
+        for (source, target) in [(o.experiment.modelPath, modelOut), (o.folder.metricsPath, epochsOut)] {
+            guard let target, let source else { continue }
+            try Self.replaceFile(at: target, with: try Data(contentsOf: URL(fileURLWithPath: source)))
+        }
+        if let metricsOut {
+            try Self.replaceFile(
+                at: metricsOut, with: Data((try Self.summaryJSON(o, store: recorded.storeLocation) + "\n").utf8))
+        }
+    }
+
+    static func replaceFile(at path: String, with data: Data) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: url, options: .atomic)
+    }
+
     struct Recorded {
         let outcome: TrainingOutcome
         let storeLocation: String
     }
 
     /// Loads data, trains with progress on standard error, records the run.
-    static func train(context: CommandContext, name: String, quiet: Bool = false) async throws -> Recorded {
+    static func train(context: CommandContext, name: String, quiet: Bool = false, headless: Bool = false) async throws
+        -> Recorded
+    {
         let data = try context.loadData()
         let store = try context.openStore()
         let config = context.configuration
@@ -62,7 +94,8 @@ struct TrainCommand: AsyncParsableCommand {
             splitSeed: config.split.seed, configuration: context.trainingConfiguration,
             parameters: context.runParameters, experimentsRoot: config.tracking.experimentsDirectory,
             epochBatch: config.hbase.epochBatch)
-        let printer = ProgressPrinter(totalEpochs: request.configuration.epochs)
+        let printer = ProgressPrinter(
+            totalEpochs: request.configuration.epochs, isTerminal: !headless && isatty(STDERR_FILENO) == 1)
         let stop = StopSignal()
         let trap = SignalTrap(stop: stop)
         defer { trap.release() }
@@ -122,7 +155,9 @@ struct TrainCommand: AsyncParsableCommand {
 }
 
 func f4(_ x: Double) -> String { String(format: "%.4f", x) }
-func pad(_ n: Int, _ width: Int = 4) -> String { String(repeating: " ", count: max(0, width - String(n).count)) + String(n) }
+func pad(_ n: Int, _ width: Int = 4) -> String {
+    String(repeating: " ", count: max(0, width - String(n).count)) + String(n)
+}
 
 /// Pretty, key-sorted JSON text of a property-list-like value.
 func jsonText(_ object: Any) throws -> String {

@@ -41,7 +41,9 @@ public struct CrossValidationSummary: Sendable, Codable, Equatable {
     public var f1SD: Double
 
     /// Creates a summary from its values.
-    public init(folds: Int, repeats: Int, fits: Int, accuracyMean: Double, accuracySD: Double, f1Mean: Double, f1SD: Double) {
+    public init(
+        folds: Int, repeats: Int, fits: Int, accuracyMean: Double, accuracySD: Double, f1Mean: Double, f1SD: Double
+    ) {
         self.folds = folds
         self.repeats = repeats
         self.fits = fits

@@ -59,8 +59,10 @@ public struct RunFolder: Sendable {
     public func writeEpochs(_ epochs: [EpochMetrics]) throws {
         var text = "epoch,train_loss,train_accuracy,train_f1,val_loss,val_accuracy,val_f1,elapsed_s\n"
         for e in epochs {
-            let values = [e.train.loss, e.train.accuracy, e.train.macroF1, e.validation.loss, e.validation.accuracy,
-                          e.validation.macroF1, e.elapsedSeconds]
+            let values = [
+                e.train.loss, e.train.accuracy, e.train.macroF1, e.validation.loss, e.validation.accuracy,
+                e.validation.macroF1, e.elapsedSeconds,
+            ]
             text += "\(e.epoch)," + values.map { String(format: "%.6f", $0) }.joined(separator: ",") + "\n"
         }
         try text.write(toFile: metricsPath, atomically: true, encoding: .utf8)
@@ -81,29 +83,33 @@ public struct RunFolder: Sendable {
         ]
         if let ended = e.endedAt { pairs.append((Node("ended"), Node(iso.string(from: ended)))) }
         pairs.append((Node("data_fingerprint"), Node(e.dataFingerprint)))
-        pairs.append((
-            Node("params"),
-            Node(e.parameters.keys.sorted().map { (Node($0), Node(e.parameters[$0]!)) })
-        ))
+        pairs.append(
+            (
+                Node("params"),
+                Node(e.parameters.keys.sorted().map { (Node($0), Node(e.parameters[$0]!)) })
+            ))
         if let r = e.result {
             var m: [(Node, Node)] = []
             if let best = r.bestEpoch { m.append((Node("best_epoch"), Node(String(best), Tag(.int)))) }
             if let t = r.train { m.append((Node("train"), metrics(t))) }
             if let v = r.validation { m.append((Node("validation"), metrics(v))) }
             if let c = r.validationConfusion {
-                m.append((Node("confusion_matrix"), Node(c.counts.map { Node($0.map { Node(String($0), Tag(.int)) }) })))
+                m.append(
+                    (Node("confusion_matrix"), Node(c.counts.map { Node($0.map { Node(String($0), Tag(.int)) }) })))
             }
             if let cv = r.crossValidation {
-                m.append((
-                    Node("cross_validation"),
-                    Node([
-                        (Node("folds"), Node(String(cv.folds), Tag(.int))),
-                        (Node("repeats"), Node(String(cv.repeats), Tag(.int))),
-                        (Node("fits"), Node(String(cv.fits), Tag(.int))),
-                        (Node("accuracy_mean"), number(cv.accuracyMean)), (Node("accuracy_sd"), number(cv.accuracySD)),
-                        (Node("f1_mean"), number(cv.f1Mean)), (Node("f1_sd"), number(cv.f1SD)),
-                    ])
-                ))
+                m.append(
+                    (
+                        Node("cross_validation"),
+                        Node([
+                            (Node("folds"), Node(String(cv.folds), Tag(.int))),
+                            (Node("repeats"), Node(String(cv.repeats), Tag(.int))),
+                            (Node("fits"), Node(String(cv.fits), Tag(.int))),
+                            (Node("accuracy_mean"), number(cv.accuracyMean)),
+                            (Node("accuracy_sd"), number(cv.accuracySD)),
+                            (Node("f1_mean"), number(cv.f1Mean)), (Node("f1_sd"), number(cv.f1SD)),
+                        ])
+                    ))
             }
             pairs.append((Node("metrics"), Node(m)))
         }

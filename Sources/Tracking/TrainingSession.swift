@@ -26,7 +26,8 @@ public struct TrainingRequest: Sendable {
     /// Creates a request.
     public init(
         name: String, data: SonarData.LoadedFile, dataPath: String, testSize: Double, splitSeed: UInt64,
-        configuration: TrainingConfiguration, parameters: [String: String], experimentsRoot: String, epochBatch: Int = 10
+        configuration: TrainingConfiguration, parameters: [String: String], experimentsRoot: String,
+        epochBatch: Int = 10
     ) {
         self.name = name
         self.data = data
@@ -61,7 +62,10 @@ public struct TrainingSession: Sendable {
     public let logger: Logger
 
     /// Creates a session.
-    public init(store: any ExperimentStore, logger: Logger = Logger(label: "sonarlab", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    public init(
+        store: any ExperimentStore,
+        logger: Logger = Logger(label: "sonarlab", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.store = store
         self.logger = logger
     }
@@ -92,7 +96,9 @@ public struct TrainingSession: Sendable {
         experiment.runDirectory = folder.path
         log.info(
             "run started",
-            metadata: ["id": "\(experiment.id)", "data": "\(request.dataPath)", "sha256": "\(request.data.fingerprint)"])
+            metadata: [
+                "id": "\(experiment.id)", "data": "\(request.dataPath)", "sha256": "\(request.data.fingerprint)",
+            ])
         var storeErrors = [String]()
         do {
             try await store.create(experiment)

@@ -52,10 +52,15 @@ if json {
     print(
         "{\"loop_ms_median\": \(median * 1000), \"loop_ms_min\": \(times[0] * 1000), \"runs\": \(times.count), "
             + "\"validation_accuracy\": \(lastAccuracy), \"cv_seconds\": \(cv.elapsedSeconds), "
-            + "\"cv_accuracy_mean\": \(cv.accuracy.mean), \"cv_f1_mean\": \(cv.f1.mean), \"cv_fits\": \(cv.fits.count)}")
+            + "\"cv_accuracy_mean\": \(cv.accuracy.mean), \"cv_f1_mean\": \(cv.f1.mean), \"cv_fits\": \(cv.fits.count)}"
+    )
 } else {
-    print(String(format: "engine loop: median %.2f ms, min %.2f ms over %d runs of %d epochs (val acc %.4f)",
-                 median * 1000, times[0] * 1000, times.count, config.epochs, lastAccuracy))
-    print(String(format: "cv %dx%d: %.3f s, accuracy %.4f ± %.4f, macro-F1 %.4f ± %.4f",
-                 cvFolds, cvRepeats, cv.elapsedSeconds, cv.accuracy.mean, cv.accuracy.sd, cv.f1.mean, cv.f1.sd))
+    print(
+        String(
+            format: "engine loop: median %.2f ms, min %.2f ms over %d runs of %d epochs (val acc %.4f)",
+            median * 1000, times[0] * 1000, times.count, config.epochs, lastAccuracy))
+    print(
+        String(
+            format: "cv %dx%d: %.3f s, accuracy %.4f ± %.4f, macro-F1 %.4f ± %.4f",
+            cvFolds, cvRepeats, cv.elapsedSeconds, cv.accuracy.mean, cv.accuracy.sd, cv.f1.mean, cv.f1.sd))
 }

@@ -1,0 +1,42 @@
+# SonarLab — `make run` (the main job) and `make test` (the tests with a coverage table) install what they need.
+SHELL := /bin/bash
+SWIFT ?= swift
+TOOLCHAIN_BIN := $(dir $(realpath $(shell command -v $(SWIFT))))
+LLVM_COV := $(TOOLCHAIN_BIN)llvm-cov
+COVERAGE_MIN ?= 85
+RELEASE_BIN := .build/release/sonarlab
+
+.PHONY: help deps build run test coverage bench lint clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+deps: ## Install the missing Debian packages (libncurses-dev, libsqlite3-dev, tmux, python3).
+	@scripts/install-deps.sh
+
+build: deps ## Build sonarlab in release.
+	$(SWIFT) build -c release --product sonarlab
+
+run: build ## Build and run the main job (dashboard on a terminal, headless training otherwise).
+	$(RELEASE_BIN)
+
+test: deps ## Build, run every test suite, print line coverage per module (fails below COVERAGE_MIN %).
+	$(SWIFT) build --build-tests --enable-code-coverage
+	$(SWIFT) test --enable-code-coverage
+	@$(MAKE) --no-print-directory coverage
+
+coverage: ## Print the line-coverage table of the last `make test`.
+	@$(LLVM_COV) export -summary-only .build/debug/SonarLabPackageTests.xctest \
+		-instr-profile=.build/debug/codecov/default.profdata | python3 scripts/coverage.py --min $(COVERAGE_MIN)
+
+bench: deps ## Engine vs PyTorch (loop and whole process), 5×10-fold CV time.
+	@scripts/install-deps.sh --python bench
+	$(SWIFT) build -c release --product sonarlab
+	$(SWIFT) build -c release --product sonarlab-bench
+	.venv/bin/python scripts/bench.py
+
+lint: ## swift-format lint of Sources and Tests.
+	$(SWIFT) format lint -r Sources Tests
+
+clean: ## Remove build products and local run records.
+	rm -rf .build experiments prepared .sonarlab
