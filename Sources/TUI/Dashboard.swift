@@ -210,6 +210,18 @@ public enum Dashboard {
     }
 }
 
+/// What the UI loop needs from a terminal; `NCursesBackend` is the real one, tests use a scripted one.
+protocol TerminalDevice: AnyObject {
+    /// The terminal's size now.
+    var size: Size { get }
+    /// Waits up to `timeoutMilliseconds` (0: don't wait) for a key or a resize.
+    func read(timeoutMilliseconds: Int) -> TerminalInput?
+    /// Puts a frame on the terminal.
+    func draw(_ buffer: CellBuffer)
+}
+
+extension NCursesBackend: TerminalDevice {}
+
 /// The UI loop: read keys, apply events, draw at most `refreshRate` frames a second.
 struct UILoop {
     let frameInterval: Double
@@ -218,7 +230,7 @@ struct UILoop {
         frameInterval = 1 / Double(min(60, max(1, refreshRate)))
     }
 
-    func run(state: inout AppState, backend: NCursesBackend, inbox: EventInbox, runner: EffectRunner) {
+    func run(state: inout AppState, backend: some TerminalDevice, inbox: EventInbox, runner: EffectRunner) {
         var lastFrame = Date.distantPast
         var isDirty = true
         var lastSecond = -1

@@ -227,3 +227,70 @@ final class Box<T: Sendable>: @unchecked Sendable {
         #expect(count.value == 11)
     }
 }
+
+/// A terminal that replays keys at given times and records every frame.
+final class ScriptedTerminal: TerminalDevice {
+    let size = Size(width: 100, height: 30)
+    private var script: [(at: Duration, input: TerminalInput)]
+    private let start = ContinuousClock.now
+    private(set) var frames: [(at: Duration, buffer: CellBuffer)] = []
+
+    init(_ script: [(at: Duration, input: TerminalInput)]) { self.script = script }
+
+    func read(timeoutMilliseconds: Int) -> TerminalInput? {
+        let now = ContinuousClock.now - start
+        if let next = script.first, next.at <= now {
+            script.removeFirst()
+            return next.input
+        }
+        let wait = min(Duration.milliseconds(timeoutMilliseconds), (script.first?.at ?? .seconds(3600)) - now)
+        if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) * 1e-18 + Double(wait.components.seconds)) }
+        return nil
+    }
+
+    func draw(_ buffer: CellBuffer) { frames.append((ContinuousClock.now - start, buffer)) }
+}
+
+@Suite struct UILoopTests {
+    @Test func framesAreThrottledToTheRefreshRateWhileARunStreamsEpochs() {
+        // 400 epochs in about 0.8 s, far more events than frames at 10 Hz.
+        let services = FakeServices()
+        services.epochDelay = .milliseconds(2)
+        let inbox = EventInbox()
+        let runner = EffectRunner(services: services, inbox: inbox)
+        let terminal = ScriptedTerminal([(.milliseconds(50), .key(.character("t"))), (.milliseconds(1500), .key(.character("q")))])
+        var state = AppState(
+            size: terminal.size, theme: .mono, parameters: Hyperparameters(epochs: 400), store: "memory", now: Date())
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            UILoop(refreshRate: 10).run(state: &state, backend: terminal, inbox: inbox, runner: runner)
+        }
+        #expect(state.shouldQuit)
+        #expect(state.run?.epochs.count == 400)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        // At most one frame per 100 ms (plus the first), and the screen did follow the run.
+        #expect(terminal.frames.count <= Int(seconds * 10) + 2, "\(terminal.frames.count) frames in \(seconds) s")
+        #expect(terminal.frames.count >= 3)
+        for (a, b) in zip(terminal.frames, terminal.frames.dropFirst()) {
+            #expect(b.at - a.at >= .milliseconds(95))
+        }
+        #expect(terminal.frames.last?.buffer.lines.joined(separator: "\n").contains("epoch 400/400") == true)
+    }
+
+    @Test func aResizeRedrawsAtTheNewSize() {
+        let inbox = EventInbox()
+        let runner = EffectRunner(services: FakeServices(), inbox: inbox)
+        let terminal = ScriptedTerminal([
+            (.milliseconds(150), .resize(Size(width: 60, height: 20))), (.milliseconds(300), .resize(Size(width: 120, height: 40))),
+            (.milliseconds(450), .key(.character("q"))),
+        ])
+        var state = AppState(size: terminal.size, theme: .mono, parameters: Hyperparameters(), store: "memory", now: Date())
+        UILoop(refreshRate: 20).run(state: &state, backend: terminal, inbox: inbox, runner: runner)
+        let sizes = terminal.frames.map(\.buffer.size)
+        #expect(sizes.first == Size(width: 100, height: 30))
+        #expect(sizes.contains(Size(width: 60, height: 20)))
+        #expect(sizes.last == Size(width: 120, height: 40))
+        let small = terminal.frames.first { $0.buffer.size == Size(width: 60, height: 20) }
+        #expect(small?.buffer.lines.joined().contains("Terminal too small") == true)
+    }
+}
