@@ -251,41 +251,66 @@ final class ScriptedTerminal: TerminalDevice {
     func draw(_ buffer: CellBuffer) { frames.append((ContinuousClock.now - start, buffer)) }
 }
 
-@Suite struct UILoopTests {
-    @Test func framesAreThrottledToTheRefreshRateWhileARunStreamsEpochs() {
-        // 400 epochs in about 0.8 s, far more events than frames at 10 Hz.
+/// Runs the UI loop on its own thread, as `Dashboard.run` does, so it never blocks a Swift concurrency
+/// thread that the run's tasks need.
+func runLoop(_ loop: UILoop, state: AppState, terminal: ScriptedTerminal, runner: EffectRunner, inbox: EventInbox) async
+    -> (state: AppState, seconds: Double)
+{
+    await withCheckedContinuation { (continuation: CheckedContinuation<(AppState, Double), Never>) in
+        let box = UncheckedBox(state)
+        let thread = Thread {
+            let start = Date()
+            loop.run(state: &box.value, backend: terminal, inbox: inbox, runner: runner)
+            continuation.resume(returning: (box.value, Date().timeIntervalSince(start)))
+        }
+        thread.start()
+    }
+}
+
+final class UncheckedBox<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
+
+extension ScriptedTerminal: @unchecked Sendable {}
+
+@Suite(.serialized) struct UILoopTests {
+    @Test func framesAreThrottledToTheRefreshRateWhileARunStreamsEpochs() async {
+        // 300 epochs streamed in about a second: far more events than frames at 10 Hz.
         let services = FakeServices()
-        services.epochDelay = .milliseconds(2)
+        services.epochDelay = .milliseconds(3)
         let inbox = EventInbox()
         let runner = EffectRunner(services: services, inbox: inbox)
-        let terminal = ScriptedTerminal([(.milliseconds(50), .key(.character("t"))), (.milliseconds(1500), .key(.character("q")))])
-        var state = AppState(
-            size: terminal.size, theme: .mono, parameters: Hyperparameters(epochs: 400), store: "memory", now: Date())
-        let clock = ContinuousClock()
-        let elapsed = clock.measure {
-            UILoop(refreshRate: 10).run(state: &state, backend: terminal, inbox: inbox, runner: runner)
-        }
+        let terminal = ScriptedTerminal([
+            (.milliseconds(50), .key(.character("t"))), (.milliseconds(4000), .key(.character("q"))),
+        ])
+        let initial = AppState(
+            size: terminal.size, theme: .mono, parameters: Hyperparameters(epochs: 300), store: "memory", now: Date())
+        let (state, seconds) = await runLoop(
+            UILoop(refreshRate: 10), state: initial, terminal: terminal, runner: runner, inbox: inbox)
         #expect(state.shouldQuit)
-        #expect(state.run?.epochs.count == 400)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        #expect(state.run?.epochs.count == 300)
+        #expect(state.run?.state == .finished)
         // At most one frame per 100 ms (plus the first), and the screen did follow the run.
         #expect(terminal.frames.count <= Int(seconds * 10) + 2, "\(terminal.frames.count) frames in \(seconds) s")
         #expect(terminal.frames.count >= 3)
         for (a, b) in zip(terminal.frames, terminal.frames.dropFirst()) {
             #expect(b.at - a.at >= .milliseconds(95))
         }
-        #expect(terminal.frames.last?.buffer.lines.joined(separator: "\n").contains("epoch 400/400") == true)
+        #expect(terminal.frames.last?.buffer.lines.joined(separator: "\n").contains("epoch 300/300") == true)
     }
 
-    @Test func aResizeRedrawsAtTheNewSize() {
+    @Test func aResizeRedrawsAtTheNewSize() async {
         let inbox = EventInbox()
         let runner = EffectRunner(services: FakeServices(), inbox: inbox)
         let terminal = ScriptedTerminal([
-            (.milliseconds(150), .resize(Size(width: 60, height: 20))), (.milliseconds(300), .resize(Size(width: 120, height: 40))),
+            (.milliseconds(150), .resize(Size(width: 60, height: 20))),
+            (.milliseconds(300), .resize(Size(width: 120, height: 40))),
             (.milliseconds(450), .key(.character("q"))),
         ])
-        var state = AppState(size: terminal.size, theme: .mono, parameters: Hyperparameters(), store: "memory", now: Date())
-        UILoop(refreshRate: 20).run(state: &state, backend: terminal, inbox: inbox, runner: runner)
+        let initial = AppState(
+            size: terminal.size, theme: .mono, parameters: Hyperparameters(), store: "memory", now: Date())
+        _ = await runLoop(UILoop(refreshRate: 20), state: initial, terminal: terminal, runner: runner, inbox: inbox)
         let sizes = terminal.frames.map(\.buffer.size)
         #expect(sizes.first == Size(width: 100, height: 30))
         #expect(sizes.contains(Size(width: 60, height: 20)))
