@@ -242,21 +242,24 @@ enum HistoryColumn: Int, CaseIterable, Sendable {
 
 /// The History screen's state.
 struct HistoryState: Equatable, Sendable {
-    var runs: [ExperimentSnapshot] = []
+    var runs: [ExperimentSnapshot] = [] { didSet { refreshVisibleRuns() } }
     var hasLoaded = false
     var isLoading = false
     var loadError: String?
-    var sortColumn: HistoryColumn = .started
-    var isAscending = false
-    var filter = ""
+    var sortColumn: HistoryColumn = .started { didSet { refreshVisibleRuns() } }
+    var isAscending = false { didSet { refreshVisibleRuns() } }
+    var filter = "" { didSet { refreshVisibleRuns() } }
     /// The filter being typed, while `/` input is open.
-    var filterDraft: String?
+    var filterDraft: String? { didSet { refreshVisibleRuns() } }
     var viewport = ListViewport()
     /// Ids marked for compare, oldest first (at most two).
     var marked: [String] = []
+    /// The runs shown: filtered by the filter (id, name, status; case-insensitive), then sorted.
+    ///
+    /// Kept up to date when the runs, the sort or the filter change, so a frame never re-sorts.
+    private(set) var visibleRuns: [ExperimentSnapshot] = []
 
-    /// The runs shown: filtered by `filter` (id, name, status; case-insensitive), then sorted.
-    var visibleRuns: [ExperimentSnapshot] {
+    private mutating func refreshVisibleRuns() {
         let needle = (filterDraft ?? filter).lowercased()
         let filtered =
             needle.isEmpty
@@ -267,7 +270,7 @@ struct HistoryState: Equatable, Sendable {
             }
         let column = sortColumn
         let ascending = isAscending
-        return filtered.sorted { ascending ? column.ascending($0, $1) : column.ascending($1, $0) }
+        visibleRuns = filtered.sorted { ascending ? column.ascending($0, $1) : column.ascending($1, $0) }
     }
 }
 

@@ -202,10 +202,15 @@ func formatDuration(_ seconds: Double) -> String {
     return String(format: "%d:%02d", s / 60, s % 60)
 }
 
-/// Formats a date as `yyyy-MM-dd HH:mm` in UTC (the same on every machine, as tests need).
-func formatDate(_ date: Date) -> String {
+/// The Gregorian calendar in UTC, made once.
+private let utcCalendar: Calendar = {
     var calendar = Calendar(identifier: .gregorian)
     calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-    let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+    return calendar
+}()
+
+/// Formats a date as `yyyy-MM-dd HH:mm` in UTC (the same on every machine, as tests need).
+func formatDate(_ date: Date) -> String {
+    let c = utcCalendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
     return String(format: "%04d-%02d-%02d %02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
 }

@@ -137,8 +137,14 @@ import Testing
         var state = Fixtures.withHistory(1000)
         state.press(.character("2"))
         let clock = ContinuousClock()
-        let elapsed = clock.measure { for _ in 0..<10 { _ = Fixtures.screen(state) } }
-        // Sorting 1,000 runs and drawing a screen ten times: far below a 10 Hz frame budget each.
+        let elapsed = clock.measure {
+            for _ in 0..<10 {
+                state.press(.down)
+                _ = Fixtures.screen(state)
+            }
+        }
+        // Moving and drawing ten times over 1,000 runs stays within a 10 Hz frame budget each, even in a
+        // debug build on a busy machine (the sorted list is kept, not recomputed per frame).
         #expect(elapsed < .seconds(1), "10 frames took \(elapsed)")
     }
 
