@@ -367,10 +367,10 @@ public struct AppState: Equatable, Sendable {
             now = max(now, at)
             return []
         case .epoch(let point, let at):
-            guard var r = run, r.state == .running else { return [] }
-            r.epochs.append(point)
-            r.lastEpochAt = at
-            run = r
+            guard run?.state == .running else { return [] }
+            // Mutate in place: a copy of the run would copy all its epochs on every epoch.
+            run?.epochs.append(point)
+            run?.lastEpochAt = at
             now = max(now, at)
             return []
         case .runEnded(let record, let at):
