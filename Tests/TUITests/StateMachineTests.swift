@@ -252,3 +252,18 @@ import Testing
         #expect(text.contains("✕ unreachable"))
     }
 }
+
+@Suite struct StateMachinePerformanceTests {
+    @Test func twentyThousandEpochEventsAreHandledInLinearTime() {
+        // A copy of the run per epoch would copy every earlier epoch each time (quadratic: ~200 million copies).
+        var state = Fixtures.state()
+        state.press(.character("t"))
+        let point = Fixtures.curve(epochs: 1)[0]
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for i in 1...20_000 { state.send(.epoch(point, at: Fixtures.epoch0.addingTimeInterval(Double(i) * 0.001))) }
+        }
+        #expect(state.run?.epochs.count == 20_000)
+        #expect(elapsed < .seconds(2), "20,000 epochs took \(elapsed)")
+    }
+}
