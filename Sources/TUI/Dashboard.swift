@@ -9,13 +9,13 @@ import Foundation
 
 /// How the dashboard looks and behaves; the CLI fills it from flags and `[tui]` in config.ini.
 public struct DashboardOptions: Sendable {
-    /// The theme's name (`themes/NAME.ini`). Default `default`.
+    /// The theme's name: `themes/NAME.ini`, default `default`.
     public var themeName: String
     /// The directory of theme files; nil uses the built-in default and mono themes only.
     public var themesDirectory: String?
-    /// Most redraws per second (config `[tui] refresh_hz`), clamped to 1…60. Default 10.
+    /// Most redraws per second: config `[tui] refresh_hz`, clamped to 1…60, default 10.
     public var refreshRate: Int
-    /// Whether the user asked for no colours (`NO_COLOR` set and not empty). Default false.
+    /// Whether the user asked for no colours: `NO_COLOR` set and not empty; default false.
     public var isColorDisabled: Bool
     /// The hyper-parameters the Train form starts with (config `[mlp]`).
     public var parameters: Hyperparameters
@@ -72,7 +72,9 @@ final class EffectRunner: @unchecked Sendable {
         self.inbox = inbox
     }
 
-    /// Starts the work an effect asks for; returns at once. `.quit` is the UI loop's business.
+    /// Starts the work an effect asks for and returns at once.
+    ///
+    /// `.quit` is the UI loop's business.
     func perform(_ effect: Effect) {
         let services = self.services
         let inbox = self.inbox

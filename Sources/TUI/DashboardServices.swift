@@ -65,6 +65,7 @@ public protocol DashboardServices: Sendable {
 
     /// One experiment in full, with its epochs and confusion matrix; nil if unknown.
     /// - Parameter id: the experiment's id.
+    /// - Returns: the experiment, or nil when the store has no such id.
     /// - Throws: when the store cannot be read or reached.
     func experiment(id: String) async throws -> ExperimentSnapshot?
 

@@ -79,6 +79,7 @@ final class NCursesBackend {
     }
 
     /// Gives the terminal back exactly as it was: curses off, original settings, cursor shown.
+    ///
     /// Safe to call more than once.
     func stop() {
         guard isActive else { return }

@@ -26,6 +26,7 @@ public struct TUIError: Error, Equatable, Sendable, CustomStringConvertible {
     ///   - file: the theme file's path.
     ///   - line: the 1-based line number.
     ///   - reason: what is wrong with the line.
+    /// - Returns: the error, its message `FILE:LINE: reason`.
     public static func themeSyntax(file: String, line: Int, reason: String) -> TUIError {
         TUIError(code: .themeSyntax, message: "\(file):\(line): \(reason)", file: file, line: line)
     }
@@ -34,12 +35,14 @@ public struct TUIError: Error, Equatable, Sendable, CustomStringConvertible {
     /// - Parameters:
     ///   - name: the theme asked for.
     ///   - directory: where it was looked for.
+    /// - Returns: the error.
     public static func themeNotFound(name: String, directory: String) -> TUIError {
         TUIError(code: .themeNotFound, message: "no theme '\(name)' in \(directory)", file: directory)
     }
 
     /// The terminal cannot be driven (not a terminal, or curses could not start).
     /// - Parameter reason: why.
+    /// - Returns: the error.
     public static func terminalUnavailable(_ reason: String) -> TUIError {
         TUIError(code: .terminalUnavailable, message: "cannot open the dashboard: \(reason)")
     }

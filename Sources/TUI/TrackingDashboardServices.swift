@@ -7,8 +7,9 @@ public import Tracking
 public struct TrackingDashboardServices: DashboardServices {
     /// Where experiments are recorded and read.
     public let store: any ExperimentStore
-    /// Builds the training request for a run from the Train form's hyper-parameters (data, split, run
-    /// folder, recorded parameters). The CLI supplies it from the resolved configuration; it may throw
+    /// Builds the training request for a run from the Train form's hyper-parameters.
+    ///
+    /// The request holds the data, split, run folder and recorded parameters. The CLI supplies it from the resolved configuration; it may throw
     /// (e.g. a `DataError` for a broken data file), which the dashboard shows as a failed run.
     public let makeRequest: @Sendable (Hyperparameters) throws -> TrainingRequest
 

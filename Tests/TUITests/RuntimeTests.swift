@@ -244,7 +244,9 @@ final class ScriptedTerminal: TerminalDevice {
             return next.input
         }
         let wait = min(Duration.milliseconds(timeoutMilliseconds), (script.first?.at ?? .seconds(3600)) - now)
-        if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) * 1e-18 + Double(wait.components.seconds)) }
+        if wait > .zero {
+            Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) * 1e-18 + Double(wait.components.seconds))
+        }
         return nil
     }
 
