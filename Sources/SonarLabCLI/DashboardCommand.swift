@@ -49,8 +49,9 @@ struct DashboardCommand: AsyncParsableCommand {
     /// - Parameters:
     ///   - context: the resolved configuration, environment and logger.
     ///   - global: the global options (the config file locates `themes/`).
+    ///   - runName: the name the Train form starts with; empty records runs as `sonar`.
     /// - Throws: ``CommandFailure`` when the store cannot be opened; `TUIError` when the terminal cannot be used.
-    static func open(context: CommandContext, global: GlobalOptions) async throws {
+    static func open(context: CommandContext, global: GlobalOptions, runName: String = "") async throws {
         let store = try context.openStore()
         let config = context.configuration
         let base = context.trainingConfiguration
@@ -68,7 +69,7 @@ struct DashboardCommand: AsyncParsableCommand {
         let options = DashboardOptions(
             themeName: config.tui.theme, themesDirectory: themesDirectory(configFile: global.configFile),
             refreshRate: config.tui.refreshRate, isColorDisabled: !(context.environment["NO_COLOR"] ?? "").isEmpty,
-            parameters: Hyperparameters(base))
+            parameters: Hyperparameters(base, name: runName))
         try await Dashboard.run(options: options, services: services)
     }
 
