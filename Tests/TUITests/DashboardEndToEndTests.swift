@@ -178,7 +178,11 @@ struct TmuxSession {
         #expect(screen.contains(String(format: "%4d │", epochs)))  // the epoch log reached the last epoch
 
         tmux.send("2")
-        let history = await tmux.waitFor(seconds: 20) { $0.contains("1 runs ·") && $0.contains("finished") }
+        // Wait for the whole History frame (a capture can catch the terminal half-way through a redraw).
+        let history = await tmux.waitFor(seconds: 20) { screen in
+            screen.contains("1 runs ·") && screen.contains("│  ID ") && !screen.contains("Epoch log")
+                && (id.map { screen.contains($0) } ?? true)
+        }
         try #require(history.ok, "History did not list the run:\n\(history.screen)")
         if let id { #expect(history.screen.contains(id), "History lacks \(id):\n\(history.screen)") }
         #expect(history.screen.contains("sonar"))
