@@ -159,8 +159,11 @@ struct TmuxSession {
         #expect(opened.screen.contains("● reachable"))
 
         tmux.send("t")
-        let finished = await tmux.waitFor(seconds: 90) {
-            $0.contains("· finished ·") && $0.contains("final: validation accuracy")
+        // Wait for a whole final frame (a capture can catch the terminal half-way through a redraw).
+        let finished = await tmux.waitFor(seconds: 90) { screen in
+            screen.contains("· finished ·") && screen.contains("final: validation accuracy")
+                && screen.contains("epoch \(epochs)/\(epochs) ") && screen.contains(String(format: "%4d │", epochs))
+                && screen.contains("Parameters")
         }
         try #require(finished.ok, "the run did not finish:\n\(finished.screen)")
         let screen = finished.screen
