@@ -34,6 +34,11 @@ enum EndToEnd {
 
     static var shouldRun: Bool { isCI || missingPrerequisite == nil }
 
+    /// Whether a file the pane's shell writes (`cmd > file`) is complete: it exists and ends a line.
+    static func isComplete(_ file: URL) -> Bool {
+        (try? String(contentsOf: file, encoding: .utf8))?.hasSuffix("\n") == true
+    }
+
     static func which(_ name: String) -> String? {
         for dir in (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let path = "\(dir)/\(name)"
@@ -193,7 +198,7 @@ struct TmuxSession {
         tmux.send("q")
         let exitFile = work.appendingPathComponent("exit-code.txt")
         let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline && !fm.fileExists(atPath: work.appendingPathComponent("stty-after.txt").path) {
+        while Date() < deadline && !EndToEnd.isComplete(work.appendingPathComponent("stty-after.txt")) {
             try await Task.sleep(for: .milliseconds(100))
         }
         let exitCode = (try? String(contentsOf: exitFile, encoding: .utf8))?.trimmingCharacters(
@@ -242,7 +247,7 @@ struct TmuxSession {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(EndToEnd.run(["kill", "-TERM", pid]).status == 0)
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && !fm.fileExists(atPath: work.appendingPathComponent("stty-after.txt").path) {
+        while Date() < deadline && !EndToEnd.isComplete(work.appendingPathComponent("stty-after.txt")) {
             try await Task.sleep(for: .milliseconds(100))
         }
         let before = try? String(contentsOf: work.appendingPathComponent("stty-before.txt"), encoding: .utf8)
