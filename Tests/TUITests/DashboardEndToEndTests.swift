@@ -259,3 +259,54 @@ struct TmuxSession {
         #expect(history.output.contains("cancelled"), "history after SIGTERM:\n\(history.output)")
     }
 }
+
+extension DashboardEndToEndTests {
+    @Test(
+        "under tmux: a run on broken data fails on screen, the dashboard stays, q restores the terminal",
+        .enabled(if: EndToEnd.shouldRun, "\(EndToEnd.missingPrerequisite ?? "")"), .timeLimit(.minutes(3)))
+    func aFailingRunIsShownAndTheTerminalRestored() async throws {
+        if let missing = EndToEnd.missingPrerequisite {
+            Issue.record("CI=true but the end-to-end prerequisite is missing: \(missing)")
+            return
+        }
+        let fm = FileManager.default
+        let work = fm.temporaryDirectory.appendingPathComponent("sonarlab-e2e-\(UUID().uuidString)")
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: work) }
+        let root = EndToEnd.repositoryRoot
+        try fm.copyItem(at: root.appendingPathComponent("config.ini"), to: work.appendingPathComponent("config.ini"))
+        // The real data with its third row cut to 59 fields.
+        var rows = try String(contentsOf: root.appendingPathComponent("data/sonar.all-data"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        rows[2] = rows[2].split(separator: ",").dropFirst(2).joined(separator: ",")
+        let broken = work.appendingPathComponent("broken.csv")
+        try rows.joined(separator: "\n").write(to: broken, atomically: true, encoding: .utf8)
+        let script = """
+            cd '\(work.path)' || exit 1
+            stty -g > stty-before.txt
+            '\(EndToEnd.binary)' dashboard --config '\(work.path)/config.ini' --data '\(broken.path)'
+            echo $? > exit-code.txt
+            stty -g > stty-after.txt
+            sleep 60
+            """
+        try script.write(to: work.appendingPathComponent("run.sh"), atomically: true, encoding: .utf8)
+        let tmux = TmuxSession()
+        defer { tmux.kill() }
+        #expect(tmux.start(width: 120, height: 40, command: "sh '\(work.path)/run.sh'"))
+        let opened = await tmux.waitFor(seconds: 30) { $0.contains("1 Train") && $0.contains("No run yet.") }
+        try #require(opened.ok, "the dashboard did not open:\n\(opened.screen)")
+        tmux.send("t")
+        let failed = await tmux.waitFor(seconds: 30) { $0.contains("failed:") && $0.contains("broken.csv:3") }
+        #expect(failed.ok, "no failure naming the file and line on screen:\n\(failed.screen)")
+        tmux.send("q")
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && !EndToEnd.isComplete(work.appendingPathComponent("stty-after.txt")) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let exitCode = try? String(contentsOf: work.appendingPathComponent("exit-code.txt"), encoding: .utf8)
+        #expect(exitCode == "0\n")
+        let before = try? String(contentsOf: work.appendingPathComponent("stty-before.txt"), encoding: .utf8)
+        let after = try? String(contentsOf: work.appendingPathComponent("stty-after.txt"), encoding: .utf8)
+        #expect(before != nil && before == after, "terminal settings changed: \(before ?? "-") → \(after ?? "-")")
+    }
+}
