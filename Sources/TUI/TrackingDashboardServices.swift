@@ -56,9 +56,22 @@ public struct TrackingDashboardServices: DashboardServices {
         return snapshot
     }
 
+    /// The latest `test` experiment of each scenario name, as scenario results.
+    ///
+    /// The functional scenarios (`sonarlab test`) record one `test` experiment per scenario: a finished
+    /// one passed its thresholds, a failed one did not (its message says why). None yet → empty.
     public func scenarioResults() async throws -> [ScenarioResult] {
-        // The functional scenarios (issue 6) record `test` experiments; until they exist there are none.
-        []
+        var seen: Set<String> = []
+        var results: [ScenarioResult] = []
+        for experiment in try await store.experiments(limit: nil) where experiment.kind == .test {
+            guard seen.insert(experiment.name).inserted else { continue }  // newest first: keep the first
+            let validation = experiment.result?.validation
+            results.append(
+                ScenarioResult(
+                    name: experiment.name, passed: experiment.status == .finished, accuracy: validation?.accuracy,
+                    macroF1: validation?.macroF1, detail: experiment.message ?? experiment.status.rawValue))
+        }
+        return results.sorted { $0.name < $1.name }
     }
 }
 

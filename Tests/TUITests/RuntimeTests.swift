@@ -186,6 +186,42 @@ func isRunEnd(_ e: Event) -> Bool {
         #expect(loaded?.finalValidation == record.finalValidation)
     }
 
+    @Test func scenarioResultsAreTheLatestTestExperimentPerScenario() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sonarlab-tui-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try LocalStore(directory: directory.path)
+        let services = TrackingDashboardServices(store: store) { _ in throw CancellationError() }
+        #expect(try await services.scenarioResults().isEmpty)
+        func record(
+            _ name: String, _ status: RunStatus, accuracy: Double, at seconds: Double, kind: ExperimentKind = .test
+        )
+            async throws
+        {
+            let start = Date(timeIntervalSince1970: 1_790_000_000 + seconds)
+            var e = Experiment(
+                id: Experiment.makeID(startingAt: start), name: name, kind: kind, startedAt: start, parameters: [:],
+                dataFingerprint: "f")
+            try await store.create(e)
+            e.status = status
+            e.endedAt = start.addingTimeInterval(1)
+            e.result = ExperimentResult(
+                validation: SplitMetrics(loss: 0.4, accuracy: accuracy, macroF1: accuracy - 0.01))
+            e.message = status == .failed ? "accuracy below 0.70" : nil
+            try await store.finish(e)
+        }
+        try await record("noisy", .failed, accuracy: 0.61, at: 10)
+        try await record("noisy", .finished, accuracy: 0.74, at: 20)  // the newer one counts
+        try await record("rocks-only", .failed, accuracy: 0.55, at: 30)
+        try await record("a-train-run", .finished, accuracy: 0.9, at: 40, kind: .train)  // not a scenario
+        let results = try await services.scenarioResults()
+        #expect(results.map(\.name) == ["noisy", "rocks-only"])
+        #expect(results.map(\.passed) == [true, false])
+        #expect(results.first?.accuracy == 0.74)
+        #expect(results.last?.detail == "accuracy below 0.70")
+    }
+
     @Test func theFormMapsOntoTheTrainingConfigurationAndRecordedParameters() {
         var base = TrainingConfiguration()
         base.selection = .validationF1
