@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Tracking", targets: ["Tracking"]),
         .library(name: "Settings", targets: ["Settings"]),
         .library(name: "Kerberos", targets: ["Kerberos"]),
+        .library(name: "TUI", targets: ["TUI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -99,10 +100,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // ncursesw through a module map and a shim header (no pkgConfig: SwiftPM drops its flags).
+        .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
+        .target(
+            name: "TUI",
+            dependencies: ["Engine", "Tracking", "Settings", "CNCurses"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "SonarLabCLI",
             dependencies: [
-                "Engine", "Settings", "Tracking", "HBase",
+                "Engine", "Settings", "Tracking", "HBase", "TUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,6 +126,7 @@ let package = Package(
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "KerberosTests", dependencies: ["Kerberos", "SonarLabTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "HBaseTests",

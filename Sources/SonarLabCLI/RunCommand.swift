@@ -9,7 +9,7 @@ import Tracking
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "The main job: train on the configured data with live progress, then list the history.",
+        abstract: "The main job: the dashboard on a terminal; otherwise train with live progress, then list the history.",
         discussion: "This is what `sonarlab` with no subcommand and `make run` do."
     )
 
@@ -23,6 +23,10 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try validateRunName(name)
         let context = try CommandContext(global: global, flags: training.flags.merging(store.flags) { $1 })
+        if DashboardCommand.isInteractive {
+            try await DashboardCommand.open(context: context, global: global, runName: name)
+            return
+        }
         let recorded = try await TrainCommand.train(context: context, name: name)
         print(TrainCommand.summaryText(recorded))
         print("")

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Settings
+import TUI
+import Tracking
+
+/// `sonarlab dashboard`: the ncurses dashboard — train and watch every epoch, browse, open and compare runs.
+///
+/// Registration (in `SonarLabCommand.configuration.subcommands`): add `DashboardCommand.self`. For
+/// `sonarlab` with no subcommand, `RunCommand.run()` calls `DashboardCommand.open(context:global:)` when
+/// `DashboardCommand.isInteractive` and goes on headless otherwise.
+struct DashboardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dashboard",
+        abstract: "Open the dashboard: train with live curves, browse, open and compare experiments.",
+        discussion: """
+            Needs a terminal of at least 80×24 on stdin and stdout. Keys: t train, x cancel, 1-6 or Tab \
+            screens, ↑↓/jk move, Enter open, / filter, s sort, c mark two runs for Compare, ? help, q quit.
+            Themes are themes/NAME.ini next to the config file (default, dark, light, high-contrast, mono); \
+            NO_COLOR or a terminal without colours gives mono.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var training: TrainingOptions
+    @OptionGroup var store: StoreOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "Theme: a file name in themes/ without .ini. [tui] theme, default default", valueName: "name"))
+    var theme: String?
+
+    /// Whether stdin and stdout are both terminals (the dashboard can open).
+    static var isInteractive: Bool { isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 }
+
+    func run() async throws {
+        var flags = training.flags.merging(store.flags) { $1 }
+        if let theme { flags["tui.theme"] = FlagValue(flag: "--theme", value: theme) }
+        let context = try CommandContext(global: global, flags: flags)
+        guard Self.isInteractive else {
+            throw CommandFailure.badInput(
+                "the dashboard needs a terminal on stdin and stdout; use `sonarlab train` headless")
+        }
+        try await Self.open(context: context, global: global)
+    }
+
+    /// Opens the dashboard with the resolved configuration until the user quits.
+    /// - Parameters:
+    ///   - context: the resolved configuration, environment and logger.
+    ///   - global: the global options (the config file locates `themes/`).
+    ///   - runName: the name the Train form starts with; empty records runs as `sonar`.
+    /// - Throws: ``CommandFailure`` when the store cannot be opened; `TUIError` when the terminal cannot be used.
+    static func open(context: CommandContext, global: GlobalOptions, runName: String = "") async throws {
+        let store = try context.openStore()
+        let config = context.configuration
+        let base = context.trainingConfiguration
+        let baseParameters = context.runParameters
+        let services = TrackingDashboardServices(store: store) { form in
+            let name = form.name.isEmpty ? "sonar" : form.name
+            try validateRunName(name)
+            let data = try SonarData.load(path: config.data.path)
+            return TrainingRequest(
+                name: name, data: data, dataPath: config.data.path, testSize: config.split.testSize,
+                splitSeed: config.split.seed, configuration: form.applied(to: base),
+                parameters: form.applied(to: baseParameters), experimentsRoot: config.tracking.experimentsDirectory,
+                epochBatch: config.hbase.epochBatch)
+        }
+        let options = DashboardOptions(
+            themeName: config.tui.theme, themesDirectory: themesDirectory(configFile: global.configFile),
+            refreshRate: config.tui.refreshRate, isColorDisabled: !(context.environment["NO_COLOR"] ?? "").isEmpty,
+            parameters: Hyperparameters(base, name: runName))
+        try await Dashboard.run(options: options, services: services)
+    }
+
+    /// `themes/` next to the config file, else in the working directory, else none (built-in themes only).
+    static func themesDirectory(configFile: String) -> String? {
+        let nextToConfig = ((configFile as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+            "themes")
+        for candidate in [nextToConfig, "themes"] {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {
+                return candidate
+            }
+        }
+        return nil
+    }
+}

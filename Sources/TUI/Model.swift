@@ -1,0 +1,216 @@
+public import Foundation
+
+// The dashboard's view of experiments: plain Sendable values that screens render and tests build
+// by hand. `DashboardServices` implementations map Engine/Tracking types onto them.
+
+/// Loss, accuracy and macro-F1 on one split (train or validation) at one epoch.
+public struct SplitScores: Equatable, Sendable {
+    /// Mean softmax cross-entropy loss.
+    public var loss: Double
+    /// Fraction classified correctly.
+    public var accuracy: Double
+    /// Unweighted mean of the per-class F1 scores.
+    public var macroF1: Double
+
+    /// Creates the scores of one split.
+    public init(loss: Double, accuracy: Double, macroF1: Double) {
+        self.loss = loss
+        self.accuracy = accuracy
+        self.macroF1 = macroF1
+    }
+}
+
+/// The metrics of one epoch on the train and validation splits.
+public struct EpochPoint: Equatable, Sendable {
+    /// The epoch, counted from 1.
+    public var epoch: Int
+    /// Training-split scores.
+    public var train: SplitScores
+    /// Validation-split scores.
+    public var validation: SplitScores
+
+    /// Creates an epoch's metrics.
+    public init(epoch: Int, train: SplitScores, validation: SplitScores) {
+        self.epoch = epoch
+        self.train = train
+        self.validation = validation
+    }
+}
+
+/// Where a run is in its life.
+public enum RunState: String, Equatable, Sendable, CaseIterable {
+    /// Training now.
+    case running
+    /// Trained to the end (or stopped early by design).
+    case finished
+    /// Stopped by an error.
+    case failed
+    /// Stopped by the user.
+    case cancelled
+}
+
+/// A confusion matrix with its class labels: `counts[actual][predicted]`.
+public struct ConfusionGrid: Equatable, Sendable {
+    /// Class labels in index order, such as `["R", "M"]`.
+    public var labels: [String]
+    /// `counts[actual][predicted]`.
+    public var counts: [[Int]]
+
+    /// Creates a confusion matrix.
+    public init(labels: [String], counts: [[Int]]) {
+        self.labels = labels
+        self.counts = counts
+    }
+}
+
+/// One experiment as the dashboard shows it (History row, Detail, Compare).
+public struct ExperimentSnapshot: Equatable, Sendable, Identifiable {
+    /// The store's id for the run.
+    public var id: String
+    /// The run's name.
+    public var name: String
+    /// Running, finished, failed or cancelled.
+    public var state: RunState
+    /// When the run started.
+    public var startedAt: Date
+    /// When it ended, if it has.
+    public var endedAt: Date?
+    /// Effective parameters, in display order (`hidden_size`, `learning_rate`, …).
+    public var parameters: [(key: String, value: String)]
+    /// SHA-256 of the data file the run trained on.
+    public var dataFingerprint: String
+    /// Per-epoch metrics (may be empty in a History listing that does not load them).
+    public var epochs: [EpochPoint]
+    /// The number of epochs the run planned.
+    public var plannedEpochs: Int
+    /// Final (saved model's) train and validation scores, if the run finished.
+    public var finalTrain: SplitScores?
+    /// Final validation scores, if the run finished.
+    public var finalValidation: SplitScores?
+    /// Validation confusion matrix of the saved model, if known.
+    public var confusion: ConfusionGrid?
+    /// Where the model artefact was written, if anywhere.
+    public var modelPath: String?
+    /// Why the run failed, if it did.
+    public var failure: String?
+
+    /// Creates a snapshot; optional facts default to unknown.
+    public init(
+        id: String, name: String, state: RunState, startedAt: Date, endedAt: Date? = nil,
+        parameters: [(key: String, value: String)] = [], dataFingerprint: String = "", epochs: [EpochPoint] = [],
+        plannedEpochs: Int = 0, finalTrain: SplitScores? = nil, finalValidation: SplitScores? = nil,
+        confusion: ConfusionGrid? = nil, modelPath: String? = nil, failure: String? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.state = state
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.parameters = parameters
+        self.dataFingerprint = dataFingerprint
+        self.epochs = epochs
+        self.plannedEpochs = plannedEpochs
+        self.finalTrain = finalTrain
+        self.finalValidation = finalValidation
+        self.confusion = confusion
+        self.modelPath = modelPath
+        self.failure = failure
+    }
+
+    /// Final validation scores, or the last epoch's when the run has no final metrics.
+    public var validation: SplitScores? { finalValidation ?? epochs.last?.validation }
+
+    /// The value of parameter `key`, if the run has it.
+    public func parameter(_ key: String) -> String? { parameters.first { $0.key == key }?.value }
+
+    public static func == (lhs: ExperimentSnapshot, rhs: ExperimentSnapshot) -> Bool {
+        lhs.id == rhs.id && lhs.name == rhs.name && lhs.state == rhs.state && lhs.startedAt == rhs.startedAt
+            && lhs.endedAt == rhs.endedAt && lhs.parameters.map(\.key) == rhs.parameters.map(\.key)
+            && lhs.parameters.map(\.value) == rhs.parameters.map(\.value) && lhs.dataFingerprint == rhs.dataFingerprint
+            && lhs.epochs == rhs.epochs && lhs.plannedEpochs == rhs.plannedEpochs && lhs.finalTrain == rhs.finalTrain
+            && lhs.finalValidation == rhs.finalValidation && lhs.confusion == rhs.confusion
+            && lhs.modelPath == rhs.modelPath && lhs.failure == rhs.failure
+    }
+}
+
+/// The result of one functional scenario (from `sonarlab test`).
+public struct ScenarioResult: Equatable, Sendable {
+    /// The scenario's name.
+    public var name: String
+    /// Whether it met its thresholds.
+    public var passed: Bool
+    /// Accuracy on the scenario's rows, if it ran.
+    public var accuracy: Double?
+    /// Macro-F1 on the scenario's rows, if it ran.
+    public var macroF1: Double?
+    /// A short note (threshold, expected error).
+    public var detail: String
+
+    /// Creates a scenario result.
+    public init(name: String, passed: Bool, accuracy: Double? = nil, macroF1: Double? = nil, detail: String = "") {
+        self.name = name
+        self.passed = passed
+        self.accuracy = accuracy
+        self.macroF1 = macroF1
+        self.detail = detail
+    }
+}
+
+/// The hyper-parameters a run is started with, as edited in the Train screen's form.
+public struct Hyperparameters: Equatable, Sendable {
+    /// Units in the hidden layer (60-H-2).
+    public var hiddenSize: Int
+    /// Adam's learning rate.
+    public var learningRate: Double
+    /// Number of epochs.
+    public var epochs: Int
+    /// Mini-batch size; nil is full batch.
+    public var batchSize: Int?
+    /// L2 weight decay.
+    public var weightDecay: Double
+    /// Seed for initialisation and shuffling.
+    public var seed: UInt64
+    /// The run's name; empty lets the store choose one.
+    public var name: String
+
+    /// Creates hyper-parameters; the defaults are config.ini's (`[mlp]`).
+    public init(
+        hiddenSize: Int = 40, learningRate: Double = 0.01, epochs: Int = 80, batchSize: Int? = nil,
+        weightDecay: Double = 0, seed: UInt64 = 42, name: String = ""
+    ) {
+        self.hiddenSize = hiddenSize
+        self.learningRate = learningRate
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.weightDecay = weightDecay
+        self.seed = seed
+        self.name = name
+    }
+}
+
+/// Formats a metric with 3 decimals, or "–" when unknown.
+func formatMetric(_ value: Double?) -> String {
+    guard let value, value.isFinite else { return "–" }
+    return String(format: "%.3f", value)
+}
+
+/// Formats a duration as `m:ss` or `h:mm:ss`.
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "–" }
+    let s = Int(seconds.rounded())
+    if s >= 3600 { return String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60) }
+    return String(format: "%d:%02d", s / 60, s % 60)
+}
+
+/// The Gregorian calendar in UTC, made once.
+private let utcCalendar: Calendar = {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+    return calendar
+}()
+
+/// Formats a date as `yyyy-MM-dd HH:mm` in UTC (the same on every machine, as tests need).
+func formatDate(_ date: Date) -> String {
+    let c = utcCalendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+    return String(format: "%04d-%02d-%02d %02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
+}

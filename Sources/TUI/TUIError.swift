@@ -1,0 +1,59 @@
+/// An error from the dashboard: a theme that cannot be read, a terminal that cannot be used.
+///
+/// Equality compares the code only, so tests can match an error without its context.
+public struct TUIError: Error, Equatable, Sendable, CustomStringConvertible {
+    private enum Code: Equatable, Sendable {
+        case themeSyntax, themeNotFound, terminalUnavailable
+    }
+
+    private let code: Code
+    /// A readable message with the safe context (file and line for themes).
+    public let message: String
+    /// The file the error is about, if any.
+    public let file: String?
+    /// The 1-based line in `file`, if any.
+    public let line: Int?
+
+    private init(code: Code, message: String, file: String? = nil, line: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.file = file
+        self.line = line
+    }
+
+    /// A theme file has a line that cannot be understood.
+    /// - Parameters:
+    ///   - file: the theme file's path.
+    ///   - line: the 1-based line number.
+    ///   - reason: what is wrong with the line.
+    /// - Returns: the error, its message `FILE:LINE: reason`.
+    public static func themeSyntax(file: String, line: Int, reason: String) -> TUIError {
+        TUIError(code: .themeSyntax, message: "\(file):\(line): \(reason)", file: file, line: line)
+    }
+
+    /// No theme file of that name.
+    /// - Parameters:
+    ///   - name: the theme asked for.
+    ///   - directory: where it was looked for.
+    /// - Returns: the error.
+    public static func themeNotFound(name: String, directory: String) -> TUIError {
+        TUIError(code: .themeNotFound, message: "no theme '\(name)' in \(directory)", file: directory)
+    }
+
+    /// The terminal cannot be driven (not a terminal, or curses could not start).
+    /// - Parameter reason: why.
+    /// - Returns: the error.
+    public static func terminalUnavailable(_ reason: String) -> TUIError {
+        TUIError(code: .terminalUnavailable, message: "cannot open the dashboard: \(reason)")
+    }
+
+    /// Matches any theme syntax error (for `catch` and tests).
+    public static let anyThemeSyntax = TUIError(code: .themeSyntax, message: "")
+
+    /// Matches any missing theme.
+    public static let anyThemeNotFound = TUIError(code: .themeNotFound, message: "")
+
+    public static func == (lhs: TUIError, rhs: TUIError) -> Bool { lhs.code == rhs.code }
+
+    public var description: String { message }
+}
