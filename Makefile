@@ -6,7 +6,7 @@ LLVM_COV := $(TOOLCHAIN_BIN)llvm-cov
 COVERAGE_MIN ?= 85
 RELEASE_BIN := .build/release/sonarlab
 
-.PHONY: help deps build run test coverage bench lint clean
+.PHONY: help deps build run test coverage bench lint delivery-lint dvc-check delivery-check clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -38,5 +38,14 @@ bench: deps ## Engine vs PyTorch (loop and whole process), 5×10-fold CV time.
 lint: ## swift-format lint of Sources and Tests.
 	$(SWIFT) format lint -r Sources Tests
 
+delivery-lint: ## hadolint, shellcheck, actionlint, docker compose config, detect-secrets, no address/credential literals.
+	@scripts/delivery-check.sh lint
+
+dvc-check: ## dvc repro (prepare → train → evaluate) in a temporary copy of the tree, then a push/pull round trip.
+	@scripts/delivery-check.sh dvc
+
+delivery-check: ## delivery-lint and dvc-check (what .ci/run adds after make test).
+	@scripts/delivery-check.sh all
+
 clean: ## Remove build products and local run records.
-	rm -rf .build experiments prepared .sonarlab
+	rm -rf .build experiments prepared models .sonarlab
