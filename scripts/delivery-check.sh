@@ -61,7 +61,7 @@ dvc_check() {
     cd "$tmp"
     export SONARLAB_BIN="$root/.build/release/sonarlab" PATH="$bin:$PATH"
     git init -q && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm snapshot
-    dvc repro --quiet
+    dvc repro || fail "dvc repro failed"
     for out in prepared/train.csv prepared/validation.csv models/model.json metrics/train.json metrics/eval.json metrics/epochs.csv; do
       [ -s "$out" ] || fail "dvc repro did not produce $out"
     done
@@ -78,9 +78,9 @@ if acc < 0.7:
 print(f"dvc: model reproduced, validation accuracy {acc:.4f}, macro-F1 {eval_metrics['f1']:.4f}")
 PY
     dvc metrics show
-    dvc push --quiet
+    dvc push || fail "dvc push to the local remote failed"
     rm -rf .dvc/cache models prepared
-    dvc pull --quiet
+    dvc pull || fail "dvc pull from the local remote failed"
     [ -s models/model.json ] || fail "dvc pull did not restore models/model.json from the local remote"
     dvc status --quiet || fail "dvc status reports changes after push, clean and pull"
     echo "dvc: push to and pull from the local remote restore the model"
