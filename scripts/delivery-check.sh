@@ -55,11 +55,24 @@ dvc_check() {
   git ls-files -co --exclude-standard -z | xargs -0 tar -cf - | tar -xf - -C "$tmp"
   local before
   before="$(git status --porcelain)"
-  # The stages call scripts/sonarlab; point it at this tree's release binary (built by `make build`).
-  make --no-print-directory build >/dev/null
+  # The stages call scripts/sonarlab; point it at a binary of this tree that is newer than its sources: the
+  # release one, or the debug one `make test` just built (Engine is optimised in debug too), else `make build`.
+  local sonarlab=""
+  for candidate in "${SONARLAB_BIN:-}" .build/release/sonarlab .build/debug/sonarlab; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] \
+      && [ -z "$(find Package.swift Sources -newer "$candidate" -print -quit)" ]; then
+      sonarlab="$(cd "$(dirname "$candidate")" && pwd)/$(basename "$candidate")"
+      break
+    fi
+  done
+  if [ -z "$sonarlab" ]; then
+    make --no-print-directory build >&2
+    sonarlab="$root/.build/release/sonarlab"
+  fi
+  echo "dvc: stages run $sonarlab" >&2
   (
     cd "$tmp"
-    export SONARLAB_BIN="$root/.build/release/sonarlab" PATH="$bin:$PATH"
+    export SONARLAB_BIN="$sonarlab" PATH="$bin:$PATH" LLVM_PROFILE_FILE="$tmp/%p.profraw"
     git init -q && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm snapshot
     dvc repro || fail "dvc repro failed"
     for out in prepared/train.csv prepared/validation.csv models/model.json metrics/train.json metrics/eval.json metrics/epochs.csv; do
