@@ -36,8 +36,9 @@ umask 022
 cp "$tls_dir/ca.pem" "$shared_tls/ca.pem"
 chmod 0644 "$shared_tls/ca.pem"
 
-# 2. Configuration: the template plus the stock log4j2 and hbase-env of the release.
+# 2. Configuration: core-site.xml, hbase-site.xml from the template, the stock log4j2 and hbase-env.
 cp "$HBASE_HOME"/conf/log4j2.properties "$HBASE_HOME"/conf/hbase-env.sh "$conf_dir"/ 2>/dev/null || true
+cp /opt/hbase/conf-template/core-site.xml "$conf_dir"/core-site.xml
 escaped="$(printf '%s' "$keystore_password" | sed -e 's/[&/\]/\\&/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')"
 umask 077
 sed "s/@KEYSTORE_PASSWORD@/$escaped/g" /opt/hbase/conf-template/hbase-site.xml.template > "$conf_dir/hbase-site.xml"
