@@ -6,7 +6,7 @@ LLVM_COV := $(TOOLCHAIN_BIN)llvm-cov
 COVERAGE_MIN ?= 85
 RELEASE_BIN := .build/release/sonarlab
 
-.PHONY: help deps build run test coverage bench lint clean e2e-hbase bench-hbase
+.PHONY: help deps build run test coverage bench lint clean e2e-hbase bench-hbase delivery-lint dvc-check delivery-check
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -44,6 +44,15 @@ bench-hbase: ## 10,000 prediction rows written and scanned: Swift HBase client v
 
 lint: ## swift-format lint of Sources and Tests.
 	$(SWIFT) format lint -r Sources Tests
+
+delivery-lint: ## hadolint, shellcheck, actionlint, docker compose config, detect-secrets, no address/credential literals.
+	@scripts/delivery-check.sh lint
+
+dvc-check: ## dvc repro (prepare → train → evaluate) in a temporary copy of the tree, then a push/pull round trip.
+	@scripts/delivery-check.sh dvc
+
+delivery-check: ## delivery-lint and dvc-check (what .ci/run adds after make test).
+	@scripts/delivery-check.sh all
 
 clean: ## Remove build products and local run records.
 	rm -rf .build experiments prepared .sonarlab dist
