@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "SonarLabCLITests",
             dependencies: [
-                "SonarLabCLI", "SonarLabTestSupport", "Tracking", "Engine", "Settings",
+                "SonarLabCLI", "SonarLabTestSupport", "Tracking", "Engine", "Settings", "HBaseRESTDouble",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

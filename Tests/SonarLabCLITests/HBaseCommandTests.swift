@@ -1,0 +1,56 @@
+import Engine
+import Foundation
+import HBaseRESTDouble
+import SonarLabTestSupport
+import Testing
+import Tracking
+
+@testable import SonarLabCLI
+
+/// The HBase commands in-process against the test double (the subprocess end to end is scripts/e2e-hbase.sh).
+///
+/// The HBase address comes only from the environment, so this suite sets `SONARLAB_HBASE_URL` for the
+/// process while it runs (serialized) and removes it afterwards.
+@Suite("sonarlab hbase, dataset, train/predict/history with --backend hbase (in-process)", .serialized)
+struct HBaseCommandTests {
+    @Test("init, status, dataset load twice, dataset show, train, predict --from-hbase --store hbase, history")
+    func chain() async throws {
+        let ws = try Workspace()
+        defer { ws.dir.remove() }
+        try await HBaseRESTDouble.withRunning(configuration: .init(host: "127.0.0.1", port: 0)) { port in
+            setenv("SONARLAB_HBASE_URL", "http://127.0.0.1:\(port)", 1)
+            setenv("SONARLAB_HBASE_AUTH", "none", 1)
+            defer {
+                unsetenv("SONARLAB_HBASE_URL")
+                unsetenv("SONARLAB_HBASE_AUTH")
+            }
+            try await ws.runInProcess(["hbase", "init"])
+            try await ws.runInProcess(["hbase", "init"])
+            try await ws.runInProcess(["hbase", "status"])
+            try await ws.runInProcess(["dataset", "load"])
+            try await ws.runInProcess(["dataset", "load"])
+            try await ws.runInProcess(["dataset", "show"])
+            try await ws.runInProcess(["train", "--backend", "hbase", "--epochs", "5", "--name", "hb"])
+            try await ws.runInProcess(["history", "--backend", "hbase", "--json"])
+            try await ws.runInProcess(["predict", "--backend", "hbase", "--from-hbase", "--store", "hbase", "--json"])
+            try await ws.runInProcess(["predict", "--backend", "hbase", "--from-hbase", "--store", "hbase"])
+            // Only one store is configured at a time: the local one saw nothing.
+            #expect(try await ws.store().experiments(limit: nil).isEmpty)
+            await #expect(throws: CommandFailure.self) {
+                try await ws.runInProcess(["predict", "--backend", "hbase", "--store", "mongo", "--from-hbase"])
+            }
+            await #expect(throws: CommandFailure.self) {
+                try await ws.runInProcess(["predict", "--backend", "hbase", "--input", TestPaths.sonarData, "--from-hbase"])
+            }
+        }
+    }
+
+    @Test("without SONARLAB_HBASE_URL the hbase backend is refused as bad configuration")
+    func missingURL() async throws {
+        let ws = try Workspace()
+        defer { ws.dir.remove() }
+        unsetenv("SONARLAB_HBASE_URL")
+        await #expect(throws: (any Error).self) { try await ws.runInProcess(["hbase", "status"]) }
+        await #expect(throws: (any Error).self) { try await ws.runInProcess(["history", "--backend", "hbase"]) }
+    }
+}
