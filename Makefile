@@ -34,6 +34,7 @@ bench: deps ## Engine vs PyTorch (loop and whole process), 5×10-fold CV time.
 	$(SWIFT) build -c release --product sonarlab
 	$(SWIFT) build -c release --product sonarlab-bench
 	.venv/bin/python scripts/bench.py
+	scripts/dashboard-overhead.sh $(RELEASE_BIN) 2000 3
 
 e2e-hbase: ## HBase end to end against hbase-rest-double, rows checked with curl.
 	$(SWIFT) build
