@@ -20,9 +20,10 @@ build: deps ## Build sonarlab in release.
 run: build ## Build and run the main job (dashboard on a terminal, headless training otherwise).
 	$(RELEASE_BIN)
 
-test: deps ## Build, run every test suite, print line coverage per module (fails below COVERAGE_MIN %).
+test: deps ## Build, run every test suite and the HBase end to end, print line coverage per module (fails below COVERAGE_MIN %).
 	$(SWIFT) build --build-tests --enable-code-coverage
 	$(SWIFT) test --enable-code-coverage
+	scripts/e2e-hbase.sh
 	@$(MAKE) --no-print-directory coverage
 
 coverage: ## Print the line-coverage table of the last `make test`.
