@@ -35,5 +35,6 @@ struct RunCommand: AsyncParsableCommand {
         print("latest runs in \(store.location):")
         print(HistoryCommand.table(runs))
         if recorded.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
+        try TrainCommand.requireRecorded(recorded)
     }
 }

@@ -56,6 +56,16 @@ struct TrainCommand: AsyncParsableCommand {
             print(Self.summaryText(outcome))
         }
         if outcome.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
+        try Self.requireRecorded(outcome)
+    }
+
+    /// Fails (exit 1) when the store did not record the run, so scripts can tell: the run folder still holds
+    /// the model, log and metrics.
+    static func requireRecorded(_ recorded: Recorded) throws {
+        guard recorded.outcome.storeError != nil else { return }
+        throw CommandFailure.failed(
+            "the run was not fully recorded in \(recorded.storeLocation) (see the warnings above); "
+                + "its folder \(recorded.outcome.folder.path) holds the model, log and metrics")
     }
 
     /// Copies the model, summary and per-epoch CSV where `--model-out`, `--metrics-out`, `--epochs-out` ask.

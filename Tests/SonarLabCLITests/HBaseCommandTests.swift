@@ -53,4 +53,16 @@ struct HBaseCommandTests {
         await #expect(throws: (any Error).self) { try await ws.runInProcess(["hbase", "status"]) }
         await #expect(throws: (any Error).self) { try await ws.runInProcess(["history", "--backend", "hbase"]) }
     }
+
+    @Test("a run whose store cannot be reached still writes its folder, and the command fails (exit 1)")
+    func unreachableStore() async throws {
+        let ws = try Workspace()
+        defer { ws.dir.remove() }
+        setenv("SONARLAB_HBASE_URL", "http://127.0.0.1:1", 1)
+        defer { unsetenv("SONARLAB_HBASE_URL") }
+        await #expect(throws: CommandFailure.self) {
+            try await ws.runInProcess(["train", "--backend", "hbase", "--epochs", "2", "--name", "offline"])
+        }
+        #expect(ws.dir.list("experiments").contains { $0.hasPrefix("exp_offline_") })
+    }
 }
