@@ -21,6 +21,7 @@ public final class HBaseClient: Sendable {
     private let host: String
     private let logger: Logger
     private let isShutDown = Mutex(false)
+    private let nextRequestID = Mutex<UInt64>(0)
 
     /// Creates a client and its connection pool.
     /// - Parameters:
@@ -165,7 +166,11 @@ public final class HBaseClient: Sendable {
         isIdempotent: Bool,
         context: Context
     ) async throws -> Reply {
-        let authRequest = HBaseAuthenticationRequest(host: host, method: method.rawValue, path: path)
+        let requestID = nextRequestID.withLock { value in
+            value &+= 1
+            return value
+        }
+        let authRequest = HBaseAuthenticationRequest(host: host, method: method.rawValue, path: path, id: requestID)
         var attempt = 0
         var challenges = 0
         while true {
