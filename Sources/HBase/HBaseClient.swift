@@ -226,7 +226,12 @@ public final class HBaseClient: Sendable {
                 throw CancellationError()
             } catch {
                 outcome = Self.classify(error)
-                transportError = Self.transportError(outcome, context: context)
+                transportError =
+                    Self.isTLSFailure(error)
+                    ? HBaseError.transport.with(
+                        "\(context.summary): TLS handshake with the HBase REST gateway failed: its certificate is not trusted or not issued for '\(host)' (a private CA goes in SONARLAB_HBASE_CA_FILE)"
+                    )
+                    : Self.transportError(outcome, context: context)
             }
             let action = configuration.retryPolicy.action(after: outcome, attempt: attempt, isIdempotent: isIdempotent)
             guard case .retry(let wait) = action else {
@@ -234,6 +239,19 @@ public final class HBaseClient: Sendable {
             }
             logger.debug("HBase retry after transport error", metadata: ["attempt": "\(attempt)"])
             try await Task.sleep(for: wait)
+        }
+    }
+
+    /// Whether a transport error is a failed TLS handshake (untrusted certificate, wrong host name).
+    static func isTLSFailure(_ error: any Error) -> Bool {
+        switch error {
+        case NIOSSLError.handshakeFailed, NIOSSLError.unableToValidateCertificate,
+            NIOSSLError.noCertificateToValidate:
+            return true
+        case let error as NIOSSLExtraError:
+            return error == .failedToValidateHostname || error == .serverHostnameImpossibleToMatch
+        default:
+            return false
         }
     }
 

@@ -75,13 +75,13 @@ struct HBaseSecurityTests {
 
     /// Runs `body` with the secured double (https on 127.0.0.1) and a factory of clients.
     static func withSecuredDouble(
-        counting: Bool = false,
+        cookieValidity: TimeInterval = 36000,
         _ body: (_ url: URL, _ kdc: TestKDC, _ certificates: TestCertificates, _ counter: CountingSecurity) async throws -> Void
     ) async throws {
         guard let (kdc, certificates) = requireSecurityPrerequisites() else { return }
         let gateway = HBaseDoubleSecuredGateway(
             authentication: .kerberos(keytab: kdc.keytab("http")), grants: try HBaseDoubleGrants(parsing: grants),
-            secureCookie: true)
+            secureCookie: true, cookieValidity: cookieValidity)
         let counter = CountingSecurity(gateway)
         let configuration = HBaseRESTDoubleConfiguration(
             host: "127.0.0.1", port: 0, security: counter,
@@ -138,6 +138,20 @@ struct HBaseSecurityTests {
                 #expect(counter.cookies.withLock { $0 } >= 3)
             }
             #expect(try await Self.stored("r2", url, kdc, certificates) != nil)
+        }
+    }
+
+    @Test func anExpiredSessionCookieIsAnsweredWithANewToken() async throws {
+        try await Self.withSecuredDouble(cookieValidity: 0) { url, kdc, certificates, counter in
+            try await Self.withClient(url, principal: "trainer", keytab: kdc.keytab("trainer"), ca: certificates.ca) {
+                client in
+                let before = counter.tokens.withLock { $0 }
+                try await client.put(Self.row("c1"), into: Self.table)
+                try await client.put(Self.row("c2"), into: Self.table)
+                // The second request's cookie has expired: 401, then the same request with a new token.
+                #expect(counter.tokens.withLock { $0 } - before == 2)
+            }
+            #expect(try await Self.stored("c2", url, kdc, certificates) != nil)
         }
     }
 
@@ -228,7 +242,7 @@ struct HBaseSecurityTests {
                     }
                     #expect(
                         error?.message
-                            == "put table 'sonarlab:experiments' row 'tls': could not reach the HBase REST gateway (network or TLS failure)"
+                            == "put table 'sonarlab:experiments' row 'tls': TLS handshake with the HBase REST gateway failed: its certificate is not trusted or not issued for 'localhost' (a private CA goes in SONARLAB_HBASE_CA_FILE)"
                     )
                 }
             }
