@@ -271,10 +271,22 @@ final class ScriptedTerminal: TerminalDevice {
     private let start = ContinuousClock.now
     private(set) var frames: [(at: Duration, buffer: CellBuffer)] = []
 
-    init(_ script: [(at: Duration, input: TerminalInput)]) { self.script = script }
+    /// When set, `q` is typed once a drawn frame shows this text (or after 60 s), instead of at a fixed time:
+    /// the test then does not depend on how fast a loaded machine runs.
+    private let quitAfterDrawing: String?
+    private var sawQuitText = false
+
+    init(_ script: [(at: Duration, input: TerminalInput)], quitAfterDrawing: String? = nil) {
+        self.script = script
+        self.quitAfterDrawing = quitAfterDrawing
+    }
 
     func read(timeoutMilliseconds: Int) -> TerminalInput? {
         let now = ContinuousClock.now - start
+        if quitAfterDrawing != nil, sawQuitText || now > .seconds(60) {
+            sawQuitText = false
+            return .key(.character("q"))
+        }
         if let next = script.first, next.at <= now {
             script.removeFirst()
             return next.input
@@ -286,7 +298,10 @@ final class ScriptedTerminal: TerminalDevice {
         return nil
     }
 
-    func draw(_ buffer: CellBuffer) { frames.append((ContinuousClock.now - start, buffer)) }
+    func draw(_ buffer: CellBuffer) {
+        frames.append((ContinuousClock.now - start, buffer))
+        if let text = quitAfterDrawing, buffer.lines.joined(separator: "\n").contains(text) { sawQuitText = true }
+    }
 }
 
 /// Runs the UI loop on its own thread, as `Dashboard.run` does, so it never blocks a Swift concurrency
@@ -319,9 +334,7 @@ extension ScriptedTerminal: @unchecked Sendable {}
         services.epochDelay = .milliseconds(3)
         let inbox = EventInbox()
         let runner = EffectRunner(services: services, inbox: inbox)
-        let terminal = ScriptedTerminal([
-            (.milliseconds(50), .key(.character("t"))), (.milliseconds(4000), .key(.character("q"))),
-        ])
+        let terminal = ScriptedTerminal([(.milliseconds(50), .key(.character("t")))], quitAfterDrawing: "final: validation accuracy")
         let initial = AppState(
             size: terminal.size, theme: .mono, parameters: Hyperparameters(epochs: 300), store: "memory", now: Date())
         let (state, seconds) = await runLoop(
