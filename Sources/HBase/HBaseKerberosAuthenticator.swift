@@ -117,13 +117,16 @@ public final class HBaseKerberosAuthenticator: HBaseAuthenticator, CustomStringC
             if let serverToken {
                 guard let bytes = Data(base64Encoded: serverToken) else {
                     throw HBaseError.unauthorized.with(
-                        message: "Kerberos mutual authentication with \(pending.service) failed: the gateway's token is not base64")
+                        message:
+                            "Kerberos mutual authentication with \(pending.service) failed: the gateway's token is not base64"
+                    )
                 }
                 do {
                     try await threadPool.runIfActive { try pending.initiator.verifyServerToken(Array(bytes)) }
                 } catch let error as KerberosError {
                     throw HBaseError.unauthorized.with(
-                        message: "Kerberos mutual authentication with \(pending.service) failed: \(scrub(error.message))")
+                        message:
+                            "Kerberos mutual authentication with \(pending.service) failed: \(scrub(error.message))")
                 }
             } else if (200..<300).contains(status) {
                 throw HBaseError.unauthorized.with(

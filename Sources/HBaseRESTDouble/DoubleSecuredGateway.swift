@@ -5,9 +5,10 @@ import Kerberos
 import NIOPosix
 import Synchronization
 
-/// Grants with the semantics of HBase's AccessController (HBASE_REST.md §4): a user holds R, W, X, C, A
-/// globally, on a namespace, or on a table; namespace permissions are inherited by the namespace's tables
-/// and global permissions by everything. Permissions are independent (A does not imply R).
+/// Grants with the semantics of HBase's AccessController (HBASE_REST.md §4).
+///
+/// A user holds R, W, X, C, A globally, on a namespace, or on a table; namespace permissions are inherited by
+/// the namespace's tables and global permissions by everything. Permissions are independent (A does not imply R).
 ///
 /// Read from a file in HBase shell syntax, one grant per line (`#` comments, blank lines ignored):
 ///
@@ -30,7 +31,8 @@ public struct HBaseDoubleGrants: Sendable, Equatable {
     /// - Throws: ``HBaseDoubleConfigurationError`` naming the first bad line.
     public init(parsing text: String) throws {
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first?
+            let line =
+                rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first?
                 .trimmingCharacters(in: .whitespaces) ?? ""
             if line.isEmpty { continue }
             func bad(_ why: String) -> HBaseDoubleConfigurationError {
@@ -57,7 +59,9 @@ public struct HBaseDoubleGrants: Sendable, Equatable {
                 scope = .namespace(String(arguments[2].dropFirst()))
             } else {
                 let parts = arguments[2].split(separator: ":", maxSplits: 1).map(String.init)
-                scope = parts.count == 2 ? .table(namespace: parts[0], name: parts[1]) : .table(namespace: "default", name: parts[0])
+                scope =
+                    parts.count == 2
+                    ? .table(namespace: parts[0], name: parts[1]) : .table(namespace: "default", name: parts[0])
             }
             grants[arguments[0], default: [:]][scope, default: []].formUnion(actions)
         }

@@ -33,6 +33,7 @@ public struct HBaseRESTDoubleConfiguration: Sendable {
     ///   - port: The port, 0 for a free one.
     ///   - dataDirectory: Journal directory, or `nil` for memory only.
     ///   - security: The security seam; default open.
+    ///   - tls: PEM certificate chain and key files to serve https; `nil` for plain http.
     public init(
         host: String, port: Int, dataDirectory: String? = nil,
         security: any HBaseDoubleSecurity = HBaseDoubleOpenSecurity(),

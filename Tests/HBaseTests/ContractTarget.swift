@@ -26,11 +26,13 @@ enum ContractTarget {
                 principal: value("SONARLAB_HBASE_PRINCIPAL"), keytab: value("KRB5_CLIENT_KTNAME"))
         case "basic":
             guard let user = value("SONARLAB_HBASE_USER"), let password = value("SONARLAB_HBASE_PASSWORD") else {
-                throw HBaseError.invalidConfiguration.with(message: "basic auth needs SONARLAB_HBASE_USER and _PASSWORD")
+                throw HBaseError.invalidConfiguration.with(
+                    message: "basic auth needs SONARLAB_HBASE_USER and _PASSWORD")
             }
             return HBaseBasicAuthenticator(user: user, password: password)
         case let other:
-            throw HBaseError.invalidConfiguration.with(message: "SONARLAB_HBASE_AUTH '\(other)' is not none, kerberos or basic")
+            throw HBaseError.invalidConfiguration.with(
+                message: "SONARLAB_HBASE_AUTH '\(other)' is not none, kerberos or basic")
         }
     }
 

@@ -76,7 +76,8 @@ struct HBaseSecurityTests {
     /// Runs `body` with the secured double (https on 127.0.0.1) and a factory of clients.
     static func withSecuredDouble(
         cookieValidity: TimeInterval = 36000,
-        _ body: (_ url: URL, _ kdc: TestKDC, _ certificates: TestCertificates, _ counter: CountingSecurity) async throws -> Void
+        _ body: (_ url: URL, _ kdc: TestKDC, _ certificates: TestCertificates, _ counter: CountingSecurity) async throws
+            -> Void
     ) async throws {
         guard let (kdc, certificates) = requireSecurityPrerequisites() else { return }
         let gateway = HBaseDoubleSecuredGateway(
@@ -277,8 +278,9 @@ struct HBaseSecurityTests {
 
     @Test func basicWithAWrongPasswordIs401OverTLS() async throws {
         guard let (_, certificates) = requireSecurityPrerequisites() else { return }
+        let users = try HBaseDoubleSecuredGateway.parseUsers("trainer:Right-Pass-1\n")  // pragma: allowlist secret
         let gateway = HBaseDoubleSecuredGateway(
-            authentication: .basic(users: try HBaseDoubleSecuredGateway.parseUsers("trainer:Right-Pass-1\n")),  // pragma: allowlist secret
+            authentication: .basic(users: users),
             grants: try HBaseDoubleGrants(parsing: "grant 'trainer', 'RWC'"))
         let configuration = HBaseRESTDoubleConfiguration(
             host: "127.0.0.1", port: 0, security: gateway,

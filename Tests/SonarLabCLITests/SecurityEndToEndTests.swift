@@ -93,7 +93,8 @@ struct SecurityEndToEndTests {
         // Failing: Basic with the password against a Kerberos gateway (401); a ghost keytab (GSS error);
         // viewer writing (403).
         try run(["hbase", "status"], ["SONARLAB_HBASE_AUTH": "basic"], succeeds: false)
-        try run(["hbase", "init"], ["KRB5_CLIENT_KTNAME": ghost, "SONARLAB_HBASE_PRINCIPAL": "ghost"], succeeds: false)
+        try run(
+            ["hbase", "init"], ["KRB5_CLIENT_KTNAME": ghost, "SONARLAB_HBASE_PRINCIPAL": "ghost"], succeeds: false)
         try run(
             ["dataset", "load"],
             ["KRB5_CLIENT_KTNAME": dev.directory + "/viewer.keytab", "SONARLAB_HBASE_PRINCIPAL": "viewer"],
@@ -119,11 +120,15 @@ struct SecurityEndToEndTests {
         }
         #expect(files.contains { $0.hasSuffix(".log") }, "a run log was written")
         #expect(files.contains { $0.hasPrefix(dev.directory + "/hbase") }, "the store's journal was written")
-        let texts = outputs + files.map { String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: $0))) ?? Data(), as: UTF8.self) }
+        let texts =
+            outputs
+            + files.map { String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: $0))) ?? Data(), as: UTF8.self) }
         let secrets = [password, Data("trainer:\(password)".utf8).base64EncodedString(), keytab, ghost]
         for (index, text) in texts.enumerated() {
             for secret in secrets where !secret.isEmpty {
-                #expect(!text.contains(secret), "secret found in \(index < outputs.count ? "output \(index)" : files[index - outputs.count])")
+                #expect(
+                    !text.contains(secret),
+                    "secret found in \(index < outputs.count ? "output \(index)" : files[index - outputs.count])")
             }
         }
     }
