@@ -109,6 +109,7 @@ down)
     pid=$(cat "$dir/double.pid")
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
   fi
   "$ROOT/scripts/kdc.sh" down "$dir" || true
   case "$dir" in
