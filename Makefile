@@ -6,7 +6,7 @@ LLVM_COV := $(TOOLCHAIN_BIN)llvm-cov
 COVERAGE_MIN ?= 85
 RELEASE_BIN := .build/release/sonarlab
 
-.PHONY: help deps build run test coverage bench lint clean e2e-hbase bench-hbase delivery-lint dvc-check delivery-check
+.PHONY: help deps build run test coverage bench lint clean e2e-hbase dev-hbase bench-hbase delivery-lint dvc-check delivery-check
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -37,9 +37,13 @@ bench: deps ## Engine vs PyTorch (loop and whole process), 5×10-fold CV time.
 	.venv/bin/python scripts/bench.py
 	scripts/dashboard-overhead.sh $(RELEASE_BIN) 2000 3
 
-e2e-hbase: ## HBase end to end against hbase-rest-double, rows checked with curl.
+e2e-hbase: ## HBase end to end through dev-hbase (Kerberos, TLS, grants), rows checked with curl --negotiate.
 	$(SWIFT) build
 	scripts/e2e-hbase.sh
+
+dev-hbase: ## A secured local gateway (KDC, TLS, grants, the double); prints exports: eval "$$(make -s dev-hbase)".
+	@$(SWIFT) build --product hbase-rest-double >/dev/null
+	@scripts/dev-hbase.sh up
 
 bench-hbase: ## 10,000 prediction rows written and scanned: Swift HBase client vs Python requests.
 	scripts/bench-hbase.sh

@@ -50,6 +50,7 @@ let package = Package(
         .target(
             name: "HBase",
             dependencies: [
+                "Kerberos",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -63,6 +64,9 @@ let package = Package(
         .target(
             name: "HBaseRESTDouble",
             dependencies: [
+                "Kerberos",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -80,7 +80,10 @@ CONF
       fd=${fd##*/}
       [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
     done
-    exec krb5kdc -P "$dir/kdc.pid" </dev/null >/dev/null 2>&1
+    # …nor the caller's blocked signals: a test process (Dispatch, NIO) blocks SIGTERM in its threads, the mask
+    # survives exec, and a KDC started from it could then not be stopped by `down`. Unblock them all.
+    exec python3 -c 'import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])' \
+      krb5kdc -P "$dir/kdc.pid" </dev/null >/dev/null 2>&1
   )
   for _ in $(seq 1 100); do
     python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $port)))" && break
@@ -95,7 +98,11 @@ OUT
   ;;
 down)
   if [ -f "$dir/kdc.pid" ]; then
-    kill "$(cat "$dir/kdc.pid")" 2>/dev/null || true
+    pid=$(cat "$dir/kdc.pid")
+    kill "$pid" 2>/dev/null || true
+    # SIGKILL if SIGTERM was not acted on within 2 s (e.g. a KDC started with SIGTERM blocked).
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
     rm -f "$dir/kdc.pid"
   fi
   ;;

@@ -27,16 +27,21 @@ public struct HBaseAuthenticationRequest: Sendable {
     public var method: String
     /// The path and query.
     public var path: String
+    /// Identifies one logical request (its attempts share it), so an authenticator can pair the
+    /// headers it made with the response that answers them (for example an SPNEGO context).
+    public var id: UInt64
 
     /// Creates a request description.
     /// - Parameters:
     ///   - host: The gateway's host.
     ///   - method: The HTTP method.
     ///   - path: The path and query.
-    public init(host: String, method: String, path: String) {
+    ///   - id: Identifies the logical request; the client gives each one a new value.
+    public init(host: String, method: String, path: String, id: UInt64 = 0) {
         self.host = host
         self.method = method
         self.path = path
+        self.id = id
     }
 }
 

@@ -21,6 +21,7 @@ public final class HBaseClient: Sendable {
     private let host: String
     private let logger: Logger
     private let isShutDown = Mutex(false)
+    private let nextRequestID = Mutex<UInt64>(0)
 
     /// Creates a client and its connection pool.
     /// - Parameters:
@@ -165,7 +166,11 @@ public final class HBaseClient: Sendable {
         isIdempotent: Bool,
         context: Context
     ) async throws -> Reply {
-        let authRequest = HBaseAuthenticationRequest(host: host, method: method.rawValue, path: path)
+        let requestID = nextRequestID.withLock { value in
+            value &+= 1
+            return value
+        }
+        let authRequest = HBaseAuthenticationRequest(host: host, method: method.rawValue, path: path, id: requestID)
         var attempt = 0
         var challenges = 0
         while true {
@@ -221,7 +226,12 @@ public final class HBaseClient: Sendable {
                 throw CancellationError()
             } catch {
                 outcome = Self.classify(error)
-                transportError = Self.transportError(outcome, context: context)
+                transportError =
+                    Self.isTLSFailure(error)
+                    ? HBaseError.transport.with(
+                        "\(context.summary): TLS handshake with the HBase REST gateway failed: its certificate is not trusted or not issued for '\(host)' (a private CA goes in SONARLAB_HBASE_CA_FILE)"
+                    )
+                    : Self.transportError(outcome, context: context)
             }
             let action = configuration.retryPolicy.action(after: outcome, attempt: attempt, isIdempotent: isIdempotent)
             guard case .retry(let wait) = action else {
@@ -229,6 +239,19 @@ public final class HBaseClient: Sendable {
             }
             logger.debug("HBase retry after transport error", metadata: ["attempt": "\(attempt)"])
             try await Task.sleep(for: wait)
+        }
+    }
+
+    /// Whether a transport error is a failed TLS handshake (untrusted certificate, wrong host name).
+    static func isTLSFailure(_ error: any Error) -> Bool {
+        switch error {
+        case NIOSSLError.handshakeFailed, NIOSSLError.unableToValidateCertificate,
+            NIOSSLError.noCertificateToValidate:
+            return true
+        case let error as NIOSSLExtraError:
+            return error == .failedToValidateHostname || error == .serverHostnameImpossibleToMatch
+        default:
+            return false
         }
     }
 

@@ -7,6 +7,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 public import Logging
 import NIOCore
 public import ServiceLifecycle
@@ -23,6 +24,8 @@ public struct HBaseRESTDoubleConfiguration: Sendable {
     public var dataDirectory: String?
     /// Authentication and authorization; `--auth none` is ``HBaseDoubleOpenSecurity``.
     public var security: any HBaseDoubleSecurity
+    /// PEM certificate chain and private key files to serve https; `nil` serves plain http.
+    public var tls: (certificateFile: String, keyFile: String)?
 
     /// Creates a configuration.
     /// - Parameters:
@@ -30,10 +33,13 @@ public struct HBaseRESTDoubleConfiguration: Sendable {
     ///   - port: The port, 0 for a free one.
     ///   - dataDirectory: Journal directory, or `nil` for memory only.
     ///   - security: The security seam; default open.
+    ///   - tls: PEM certificate chain and key files to serve https; `nil` for plain http.
     public init(
         host: String, port: Int, dataDirectory: String? = nil,
-        security: any HBaseDoubleSecurity = HBaseDoubleOpenSecurity()
+        security: any HBaseDoubleSecurity = HBaseDoubleOpenSecurity(),
+        tls: (certificateFile: String, keyFile: String)? = nil
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
@@ -57,9 +63,23 @@ public enum HBaseRESTDouble {
     ) throws -> any Service {
         let store = try DoubleStore(dataDirectory: configuration.dataDirectory)
         let responder = DoubleResponder(
-            store: store, scanners: DoubleScanners(), security: configuration.security, scheme: "http")
+            store: store, scanners: DoubleScanners(), security: configuration.security,
+            scheme: configuration.tls == nil ? "http" : "https")
+        var server: HTTPServerBuilder = .http1()
+        if let tls = configuration.tls {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile)
+                let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
+                let settings = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+                server = try .tls(.http1(), tlsConfiguration: settings)
+            } catch {
+                throw HBaseDoubleConfigurationError(message: "cannot load the TLS certificate or key")
+            }
+        }
         return Application(
             responder: responder,
+            server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },

@@ -107,7 +107,7 @@ public final class SPNEGOInitiator: @unchecked Sendable {
         if let credentialsCache {
             store.append(("ccache", credentialsCache))
         } else if clientKeytab != nil {
-            store.append(("ccache", "MEMORY:sonarlab-diagnose"))
+            store.append(("ccache", "MEMORY:sonarlab-diagnose-\(UInt32.random(in: 0...UInt32.max))"))
         }
         if store.isEmpty {
             major = gss_acquire_cred(&minor, name, GSS_C_INDEFINITE, &mechs, gss_cred_usage_t(GSS_C_INITIATE), &cred, nil, nil)

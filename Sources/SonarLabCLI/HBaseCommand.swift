@@ -30,7 +30,11 @@ extension CommandContext {
             }
             authenticator = HBaseBasicAuthenticator(user: user, password: password.revealed)
         case .kerberos:
-            throw CommandFailure.badInput("SONARLAB_HBASE_AUTH=kerberos is not available in this build yet")
+            // The keytab (when given) is read by GSSAPI into a private in-memory ticket cache; without it the
+            // ticket cache (KRB5CCNAME, e.g. from kinit) is used.
+            authenticator = HBaseKerberosAuthenticator(
+                principal: connection.principal,
+                keytab: environment["KRB5_CLIENT_KTNAME"].flatMap { $0.isEmpty ? nil : $0 })
         }
         let timeout = Duration.milliseconds(Int64(configuration.hbase.timeoutSeconds * 1000))
         let client = HBaseClientConfiguration(

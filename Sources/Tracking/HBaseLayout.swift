@@ -72,7 +72,16 @@ public struct HBaseTrackingLayout: Sendable, Equatable {
     @discardableResult
     public func ensure(using client: HBaseClient) async throws -> [String] {
         var created: [String] = []
-        if try await client.namespaceProperties(namespace) == nil {
+        // Reading a namespace descriptor needs Admin under HBase's AccessController; a user with Create on
+        // the namespace (SonarLab's trainer) gets 403 there. The namespace then exists (403 is only given
+        // for an existing one): go on to the tables, which need only Create.
+        let exists: Bool
+        do {
+            exists = try await client.namespaceProperties(namespace) != nil
+        } catch HBaseError.forbidden {
+            exists = true
+        }
+        if !exists {
             do {
                 try await client.createNamespace(namespace)
                 created.append("namespace \(namespace)")

@@ -1,10 +1,12 @@
 // hbase-rest-double: the HBase REST test double as a process (test support only).
 //
-//   hbase-rest-double --host ADDRESS --port N --auth none [--data-dir DIR]
+//   hbase-rest-double --host ADDRESS --port N --auth none|kerberos|basic [--data-dir DIR]
+//       [--keytab FILE] [--users FILE] [--grants FILE] [--tls-cert FILE --tls-key FILE]
 //
 // Port 0 picks a free port. Once bound it prints one line `listening HOST:PORT` on stdout.
-// SIGTERM / SIGINT stop it gracefully. The security issue adds `--auth kerberos --keytab FILE
-// --grants FILE --tls-cert FILE --tls-key FILE` behind HBaseDoubleSecurity.
+// SIGTERM / SIGINT stop it gracefully. `--auth kerberos` accepts SPNEGO with the service keytab
+// (HTTP/host@REALM); `--auth basic` checks `user:password` lines of `--users`; both apply the
+// `--grants` file (HBase shell `grant` lines). `--tls-cert`/`--tls-key` (PEM) serve https.
 import Foundation
 import HBaseRESTDouble
 import Logging
@@ -14,7 +16,7 @@ import UnixSignals
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "hbase-rest-double: \(message)\nusage: hbase-rest-double --host ADDRESS --port N --auth none [--data-dir DIR]\n"
+            "hbase-rest-double: \(message)\nusage: hbase-rest-double --host ADDRESS --port N --auth none|kerberos|basic [--data-dir DIR] [--keytab FILE] [--users FILE] [--grants FILE] [--tls-cert FILE --tls-key FILE]\n"
                 .utf8))
     exit(64)
 }
@@ -23,6 +25,11 @@ var host: String?
 var port: Int?
 var auth: String?
 var dataDirectory: String?
+var keytab: String?
+var usersFile: String?
+var grantsFile: String?
+var tlsCert: String?
+var tlsKey: String?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     func value() -> String {
@@ -36,6 +43,11 @@ while let argument = arguments.popFirst() {
         port = parsed
     case "--auth": auth = value()
     case "--data-dir": dataDirectory = value()
+    case "--keytab": keytab = value()
+    case "--users": usersFile = value()
+    case "--grants": grantsFile = value()
+    case "--tls-cert": tlsCert = value()
+    case "--tls-key": tlsKey = value()
     case "--help", "-h": usage("help")
     default: usage("unknown argument \(argument)")
     }
@@ -43,11 +55,42 @@ while let argument = arguments.popFirst() {
 guard let host else { usage("--host is required") }
 guard let port else { usage("--port is required") }
 guard let auth else { usage("--auth is required") }
-guard auth == "none" else { usage("--auth \(auth) is not supported yet (only none)") }
+guard (tlsCert == nil) == (tlsKey == nil) else { usage("--tls-cert and --tls-key go together") }
+
+func readFile(_ path: String, _ option: String) -> String {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { usage("cannot read \(option) file") }
+    return text
+}
+
+let security: any HBaseDoubleSecurity
+switch auth {
+case "none":
+    security = HBaseDoubleOpenSecurity()
+case "kerberos", "basic":
+    guard let grantsFile else { usage("--auth \(auth) needs --grants") }
+    let grants: HBaseDoubleGrants
+    do { grants = try HBaseDoubleGrants(parsing: readFile(grantsFile, "--grants")) } catch { usage("\(error)") }
+    let authentication: HBaseDoubleSecuredGateway.Authentication
+    if auth == "kerberos" {
+        guard let keytab else { usage("--auth kerberos needs --keytab") }
+        guard FileManager.default.isReadableFile(atPath: keytab) else { usage("cannot read --keytab file") }
+        authentication = .kerberos(keytab: keytab)
+    } else {
+        guard let usersFile else { usage("--auth basic needs --users") }
+        do {
+            authentication = .basic(users: try HBaseDoubleSecuredGateway.parseUsers(readFile(usersFile, "--users")))
+        } catch { usage("\(error)") }
+    }
+    security = HBaseDoubleSecuredGateway(authentication: authentication, grants: grants, secureCookie: tlsCert != nil)
+default:
+    usage("--auth must be none, kerberos or basic")
+}
 
 var logger = Logger(label: "hbase-rest-double")
 logger.logLevel = .warning
-let configuration = HBaseRESTDoubleConfiguration(host: host, port: port, dataDirectory: dataDirectory)
+let configuration = HBaseRESTDoubleConfiguration(
+    host: host, port: port, dataDirectory: dataDirectory, security: security,
+    tls: tlsCert.flatMap { cert in tlsKey.map { (certificateFile: cert, keyFile: $0) } })
 do {
     let service = try HBaseRESTDouble.makeService(configuration: configuration, logger: logger) { bound in
         FileHandle.standardOutput.write(Data("listening \(host):\(bound)\n".utf8))

@@ -13,6 +13,29 @@ enum ContractTarget {
     static let environment = ProcessInfo.processInfo.environment
     static var realURL: URL? { environment["SONARLAB_HBASE_CONTRACT_URL"].flatMap(URL.init(string:)) }
 
+    /// The authenticator for a real gateway, from the same variables as `sonarlab`: `SONARLAB_HBASE_AUTH`
+    /// (`none` | `kerberos` | `basic`), `SONARLAB_HBASE_PRINCIPAL`, `KRB5_CLIENT_KTNAME` (or the ticket cache),
+    /// `SONARLAB_HBASE_USER` / `SONARLAB_HBASE_PASSWORD`; `SONARLAB_HBASE_CA_FILE` for a private CA.
+    static func realAuthenticator() throws -> any HBaseAuthenticator {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        switch value("SONARLAB_HBASE_AUTH")?.lowercased() ?? "none" {
+        case "none":
+            return HBaseNoAuthenticator()
+        case "kerberos":
+            return HBaseKerberosAuthenticator(
+                principal: value("SONARLAB_HBASE_PRINCIPAL"), keytab: value("KRB5_CLIENT_KTNAME"))
+        case "basic":
+            guard let user = value("SONARLAB_HBASE_USER"), let password = value("SONARLAB_HBASE_PASSWORD") else {
+                throw HBaseError.invalidConfiguration.with(
+                    message: "basic auth needs SONARLAB_HBASE_USER and _PASSWORD")
+            }
+            return HBaseBasicAuthenticator(user: user, password: password)
+        case let other:
+            throw HBaseError.invalidConfiguration.with(
+                message: "SONARLAB_HBASE_AUTH '\(other)' is not none, kerberos or basic")
+        }
+    }
+
     /// A prefix unique to this test process, so runs never collide and leftovers are recognisable.
     static let runID = "sl" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
 
@@ -30,6 +53,8 @@ enum ContractTarget {
             let configuration = HBaseClientConfiguration(
                 baseURL: realURL,
                 retryPolicy: retryPolicy,
+                authenticator: try realAuthenticator(),
+                tls: .init(caFile: environment["SONARLAB_HBASE_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }),
                 allowsInsecureTransport: environment["SONARLAB_HBASE_CONTRACT_ALLOW_HTTP"] == "1"
             )
             return try await HBaseClient.withClient(configuration: configuration) { try await body($0, realURL) }
