@@ -85,7 +85,7 @@ public struct KerberosError: Error, Sendable, CustomStringConvertible, Equatable
 
 /// Small helpers around the C API.
 enum GSS {
-    /// The SPNEGO mechanism OID 1.3.6.1.5.5.2 (DER `2B 06 01 05 05 02`), allocated once for the process.
+    /// The SPNEGO mechanism OID (RFC 4178; DER `2B 06 01 05 05 02`), allocated once for the process.
     /// MIT exports no symbol for it.
     nonisolated(unsafe) static let spnego: gss_OID = {
         let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 6)

@@ -110,7 +110,7 @@ public struct HBaseConnectionSettings: Sendable, Equatable, CustomStringConverti
         }
     }
 
-    /// Whether `host` is a loopback name or address (`localhost`, `127.0.0.0/8`, `::1`).
+    /// Whether `host` is a loopback name or address: `localhost`, the IPv4 loopback range (first octet 127), or `::1`.
     public static func isLoopback(_ host: String) -> Bool {
         let h = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
         return h == "localhost" || h == "::1" || h.hasPrefix("127.")
