@@ -130,7 +130,7 @@ let package = Package(
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "KerberosTests", dependencies: ["Kerberos", "SonarLabTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "SonarLabTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "HBaseTests",

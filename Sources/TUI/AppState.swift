@@ -1,3 +1,4 @@
+public import Engine
 public import Foundation
 
 /// Something that happened: a key, a resize, a clock tick, or the result of an `Effect`.
@@ -11,7 +12,7 @@ public enum Event: Sendable {
     /// A run started and is recorded in `recordedIn` under `id`.
     case runStarted(id: String, name: String, plannedEpochs: Int, recordedIn: String, at: Date)
     /// A run finished an epoch.
-    case epoch(EpochPoint, at: Date)
+    case epoch(EpochMetrics, at: Date)
     /// A run ended (finished, cancelled or failed) with its record.
     case runEnded(ExperimentSnapshot, at: Date)
     /// A run could not start or broke before it had a record.
@@ -59,7 +60,7 @@ struct LiveRun: Equatable, Sendable {
     var plannedEpochs: Int
     var startedAt: Date
     var recordedIn: String
-    var epochs: [EpochPoint] = []
+    var epochs: [EpochMetrics] = []
     var lastEpochAt: Date?
     var state: RunState = .running
     var endedAt: Date?

@@ -1,15 +1,16 @@
+public import Engine
 import Foundation
 /// A training run's live updates, from the services to the dashboard.
 public struct RunCallbacks: Sendable {
     /// Called once the run is recorded: its id, name, planned epochs and where it is recorded.
     public var onStart: @Sendable (_ id: String, _ name: String, _ plannedEpochs: Int, _ recordedIn: String) -> Void
     /// Called after every epoch, in order.
-    public var onEpoch: @Sendable (EpochPoint) -> Void
+    public var onEpoch: @Sendable (EpochMetrics) -> Void
 
     /// Creates the callbacks.
     public init(
         onStart: @escaping @Sendable (_ id: String, _ name: String, _ plannedEpochs: Int, _ recordedIn: String) -> Void,
-        onEpoch: @escaping @Sendable (EpochPoint) -> Void
+        onEpoch: @escaping @Sendable (EpochMetrics) -> Void
     ) {
         self.onStart = onStart
         self.onEpoch = onEpoch

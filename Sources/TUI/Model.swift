@@ -1,41 +1,9 @@
+public import Engine
 public import Foundation
 
 // The dashboard's view of experiments: plain Sendable values that screens render and tests build
-// by hand. `DashboardServices` implementations map Engine/Tracking types onto them.
-
-/// Loss, accuracy and macro-F1 on one split (train or validation) at one epoch.
-public struct SplitScores: Equatable, Sendable {
-    /// Mean softmax cross-entropy loss.
-    public var loss: Double
-    /// Fraction classified correctly.
-    public var accuracy: Double
-    /// Unweighted mean of the per-class F1 scores.
-    public var macroF1: Double
-
-    /// Creates the scores of one split.
-    public init(loss: Double, accuracy: Double, macroF1: Double) {
-        self.loss = loss
-        self.accuracy = accuracy
-        self.macroF1 = macroF1
-    }
-}
-
-/// The metrics of one epoch on the train and validation splits.
-public struct EpochPoint: Equatable, Sendable {
-    /// The epoch, counted from 1.
-    public var epoch: Int
-    /// Training-split scores.
-    public var train: SplitScores
-    /// Validation-split scores.
-    public var validation: SplitScores
-
-    /// Creates an epoch's metrics.
-    public init(epoch: Int, train: SplitScores, validation: SplitScores) {
-        self.epoch = epoch
-        self.train = train
-        self.validation = validation
-    }
-}
+// by hand. `DashboardServices` implementations map Tracking's `Experiment` onto them; per-epoch and per-split
+// metrics are Engine's own `EpochMetrics` and `SplitMetrics`, not copies.
 
 /// Where a run is in its life.
 public enum RunState: String, Equatable, Sendable, CaseIterable {
@@ -80,13 +48,13 @@ public struct ExperimentSnapshot: Equatable, Sendable, Identifiable {
     /// SHA-256 of the data file the run trained on.
     public var dataFingerprint: String
     /// Per-epoch metrics (may be empty in a History listing that does not load them).
-    public var epochs: [EpochPoint]
+    public var epochs: [EpochMetrics]
     /// The number of epochs the run planned.
     public var plannedEpochs: Int
     /// Final (saved model's) train and validation scores, if the run finished.
-    public var finalTrain: SplitScores?
+    public var finalTrain: SplitMetrics?
     /// Final validation scores, if the run finished.
-    public var finalValidation: SplitScores?
+    public var finalValidation: SplitMetrics?
     /// Validation confusion matrix of the saved model, if known.
     public var confusion: ConfusionGrid?
     /// Where the model artefact was written, if anywhere.
@@ -97,8 +65,8 @@ public struct ExperimentSnapshot: Equatable, Sendable, Identifiable {
     /// Creates a snapshot; optional facts default to unknown.
     public init(
         id: String, name: String, state: RunState, startedAt: Date, endedAt: Date? = nil,
-        parameters: [(key: String, value: String)] = [], dataFingerprint: String = "", epochs: [EpochPoint] = [],
-        plannedEpochs: Int = 0, finalTrain: SplitScores? = nil, finalValidation: SplitScores? = nil,
+        parameters: [(key: String, value: String)] = [], dataFingerprint: String = "", epochs: [EpochMetrics] = [],
+        plannedEpochs: Int = 0, finalTrain: SplitMetrics? = nil, finalValidation: SplitMetrics? = nil,
         confusion: ConfusionGrid? = nil, modelPath: String? = nil, failure: String? = nil
     ) {
         self.id = id
@@ -118,7 +86,7 @@ public struct ExperimentSnapshot: Equatable, Sendable, Identifiable {
     }
 
     /// Final validation scores, or the last epoch's when the run has no final metrics.
-    public var validation: SplitScores? { finalValidation ?? epochs.last?.validation }
+    public var validation: SplitMetrics? { finalValidation ?? epochs.last?.validation }
 
     /// The value of parameter `key`, if the run has it.
     public func parameter(_ key: String) -> String? { parameters.first { $0.key == key }?.value }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Draws the whole dashboard for `state` into `buffer` (resized to the state's size if needed).
@@ -201,13 +202,13 @@ private func role(for state: RunState) -> ThemeRole {
 
 /// Draws the loss, accuracy and macro-F1 charts (train vs validation), across or stacked.
 private func drawMetricCharts(
-    _ buffer: inout CellBuffer, _ area: Rect, epochs: [EpochPoint], planned: Int, theme: Theme, across: Bool,
+    _ buffer: inout CellBuffer, _ area: Rect, epochs: [EpochMetrics], planned: Int, theme: Theme, across: Bool,
     count: Int = 3
 ) {
-    let metrics: [(String, KeyPath<SplitScores, Double>, ClosedRange<Double>?)] = Array(
+    let metrics: [(String, KeyPath<SplitMetrics, Double>, ClosedRange<Double>?)] = Array(
         [
-            ("Loss", \SplitScores.loss, nil), ("Accuracy", \SplitScores.accuracy, 0...1),
-            ("Macro-F1", \SplitScores.macroF1, 0...1),
+            ("Loss", \SplitMetrics.loss, nil), ("Accuracy", \SplitMetrics.accuracy, 0...1),
+            ("Macro-F1", \SplitMetrics.macroF1, 0...1),
         ]
         .prefix(count))
     let areas = across ? area.columns(metrics.count) : area.rows(metrics.count)
@@ -450,9 +451,9 @@ private func renderCompare(_ state: AppState, _ area: Rect, into buffer: inout C
     drawLines(&buffer, paramInner, lines, theme: theme)
 
     let planned = max(a.plannedEpochs, b.plannedEpochs, a.epochs.count, b.epochs.count)
-    let metrics: [(String, KeyPath<SplitScores, Double>, ClosedRange<Double>?)] = [
-        ("Validation loss", \SplitScores.loss, nil), ("Validation accuracy", \SplitScores.accuracy, 0...1),
-        ("Validation macro-F1", \SplitScores.macroF1, 0...1),
+    let metrics: [(String, KeyPath<SplitMetrics, Double>, ClosedRange<Double>?)] = [
+        ("Validation loss", \SplitMetrics.loss, nil), ("Validation accuracy", \SplitMetrics.accuracy, 0...1),
+        ("Validation macro-F1", \SplitMetrics.macroF1, 0...1),
     ]
     let shown = Array(metrics.prefix(chartArea.height >= 27 ? 3 : 2))
     for ((title, path, range), rect) in zip(shown, chartArea.rows(shown.count)) {

@@ -48,7 +48,7 @@ public struct TrackingDashboardServices: DashboardServices {
         let outcome = try await TrainingSession(store: store).run(
             request, stop: stop,
             onStart: { experiment in callbacks.onStart(experiment.id, experiment.name, planned, location) },
-            onEpoch: { metrics in callbacks.onEpoch(EpochPoint(metrics)) })
+            onEpoch: { metrics in callbacks.onEpoch(metrics) })
         var snapshot = ExperimentSnapshot(outcome.experiment)
         if let storeError = outcome.storeError, snapshot.failure == nil {
             snapshot.failure = "not all of it reached \(location): \(storeError)"
@@ -117,21 +117,6 @@ extension Hyperparameters {
     }
 }
 
-extension SplitScores {
-    /// The dashboard's copy of Engine's split metrics.
-    init(_ metrics: SplitMetrics) {
-        self.init(loss: metrics.loss, accuracy: metrics.accuracy, macroF1: metrics.macroF1)
-    }
-}
-
-extension EpochPoint {
-    /// The dashboard's copy of Engine's per-epoch metrics.
-    /// - Parameter metrics: one epoch from the trainer or the store.
-    public init(_ metrics: EpochMetrics) {
-        self.init(epoch: metrics.epoch, train: SplitScores(metrics.train), validation: SplitScores(metrics.validation))
-    }
-}
-
 extension ExperimentSnapshot {
     /// The dashboard's view of a recorded experiment.
     /// - Parameter experiment: a run from an `ExperimentStore`.
@@ -143,9 +128,9 @@ extension ExperimentSnapshot {
             id: experiment.id, name: kindPrefix + experiment.name, state: state, startedAt: experiment.startedAt,
             endedAt: experiment.endedAt,
             parameters: experiment.parameters.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) },
-            dataFingerprint: experiment.dataFingerprint, epochs: experiment.epochs.map(EpochPoint.init),
-            plannedEpochs: planned, finalTrain: experiment.result?.train.map(SplitScores.init),
-            finalValidation: experiment.result?.validation.map(SplitScores.init),
+            dataFingerprint: experiment.dataFingerprint, epochs: experiment.epochs,
+            plannedEpochs: planned, finalTrain: experiment.result?.train,
+            finalValidation: experiment.result?.validation,
             confusion: experiment.result?.validationConfusion.map {
                 ConfusionGrid(labels: SonarClass.allCases.map(\.label), counts: $0.counts)
             },

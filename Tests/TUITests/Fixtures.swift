@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 @testable import TUI
 
@@ -6,7 +7,7 @@ enum Fixtures {
     static let epoch0 = Date(timeIntervalSince1970: 1_790_000_000)  // 2026-09-21 14:13:20 UTC
 
     /// A plausible learning curve: loss falls, accuracy and F1 rise, validation a little worse.
-    static func curve(epochs: Int, seed: Int = 0) -> [EpochPoint] {
+    static func curve(epochs: Int, seed: Int = 0) -> [EpochMetrics] {
         (1...max(1, epochs)).map { e in
             let t = Double(e) / Double(max(1, epochs))
             let wiggle = Double((e * 7 + seed * 13) % 5) * 0.002
@@ -14,9 +15,10 @@ enum Fixtures {
             let valLoss = 0.70 * exp(-2.2 * t) + 0.18 + wiggle
             let trainAcc = min(1, 0.5 + 0.48 * (1 - exp(-4 * t)))
             let valAcc = min(1, 0.5 + 0.36 * (1 - exp(-3 * t)) - wiggle)
-            return EpochPoint(
-                epoch: e, train: SplitScores(loss: trainLoss, accuracy: trainAcc, macroF1: trainAcc - 0.01),
-                validation: SplitScores(loss: valLoss, accuracy: valAcc, macroF1: valAcc - 0.012))
+            return EpochMetrics(
+                epoch: e, train: SplitMetrics(loss: trainLoss, accuracy: trainAcc, macroF1: trainAcc - 0.01),
+                validation: SplitMetrics(loss: valLoss, accuracy: valAcc, macroF1: valAcc - 0.012),
+                elapsedSeconds: Double(e) * 0.01)
         }
     }
 

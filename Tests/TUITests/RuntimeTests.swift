@@ -26,7 +26,7 @@ final class FakeServices: DashboardServices, @unchecked Sendable {
     {
         if let trainFailure { throw Failure(description: trainFailure) }
         callbacks.onStart("fake-1", parameters.name, parameters.epochs, storeDescription)
-        var points: [EpochPoint] = []
+        var points: [EpochMetrics] = []
         for point in Fixtures.curve(epochs: parameters.epochs) {
             try await Task.sleep(for: epochDelay)
             points.append(point)
