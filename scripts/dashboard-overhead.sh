@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Training-loop time with the dashboard open vs headless (issue 3: at most 10 % more).
 # Runs `sonarlab train` headless and `sonarlab dashboard` under a detached tmux (press t, wait, q) in turn,
-# and prints the last epoch's elapsedSeconds of each run (from `sonarlab show latest --json`).
+# and prints the last epoch's elapsed_seconds of each run (from `sonarlab show latest --json`).
 # Usage: scripts/dashboard-overhead.sh [BINARY] [EPOCHS] [REPEATS]   (needs tmux; works in a scratch folder)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,7 +14,7 @@ SOCKET="sonarlab-overhead-$$"
 trap 'tmux -L "$SOCKET" kill-server 2>/dev/null || true; rm -rf "$WORK"' EXIT
 cp "$ROOT/config.ini" "$WORK/"
 cd "$WORK"
-last() { "$BIN" show latest --config config.ini --json | grep elapsedSeconds | tail -1 | tr -dc '0-9.'; }
+last() { "$BIN" show latest --config config.ini --json | grep elapsed_seconds | tail -1 | tr -dc '0-9.'; }
 headless=(); dashboard=()
 for _ in $(seq "$REPEATS"); do
     "$BIN" train --config config.ini --data "$DATA" --epochs "$EPOCHS" --json >/dev/null 2>&1

@@ -79,7 +79,7 @@ struct ShowCommand: AsyncParsableCommand {
     @Argument(help: "Experiment id (from `sonarlab history`), or 'latest'.")
     var id: String
 
-    @Flag(help: "Print the experiment as JSON.")
+    @Flag(help: "Print the experiment as JSON (snake_case keys, dates in ISO 8601, every epoch).")
     var json = false
 
     func run() async throws {
@@ -93,6 +93,8 @@ struct ShowCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.dateEncodingStrategy = .iso8601
+            // snake_case like every other --json output (`started_at`, `val…`, `macro_f1`, `elapsed_seconds`).
+            encoder.keyEncodingStrategy = .convertToSnakeCase
             print(String(decoding: try encoder.encode(e), as: UTF8.self))
             return
         }

@@ -135,7 +135,7 @@ struct InProcessCommandTests {
 
 @Suite("sonarlab binary: exit codes, output and what is recorded")
 struct BinaryTests {
-    @Test("train --json prints the summary fields; history lists the run; config.ini is not rewritten")
+    @Test("train --json prints the summary fields; history and show --json list the run in snake_case; config.ini is not rewritten")
     func trainJSON() throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
@@ -159,6 +159,19 @@ struct BinaryTests {
         #expect(list.count == 1)
         #expect(list[0]["id"] as? String == summary["experiment_id"] as? String)
         for key in ["id", "name", "status", "started", "validation_accuracy"] { #expect(list[0][key] != nil) }
+
+        // `show --json` uses the same snake_case convention as the other --json outputs, nested keys included.
+        let shown = try ws.run(["show", "latest", "--json"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let run = try json(shown.stdout)
+        for key in ["id", "started_at", "ended_at", "data_fingerprint", "model_path", "run_directory", "epochs"] {
+            #expect(run[key] != nil, "show --json lacks \(key)")
+        }
+        let epochs = try #require(run["epochs"] as? [[String: Any]])
+        #expect(epochs.count == 12)
+        #expect(Set(epochs[0].keys) == ["epoch", "train", "validation", "elapsed_seconds"])
+        #expect((epochs[0]["validation"] as? [String: Any])?["macro_f1"] != nil)
+        #expect(!shown.stdout.contains("startedAt") && !shown.stdout.contains("macroF1"))
     }
 
     @Test("the default command trains headless and lists the history when not on a terminal")
