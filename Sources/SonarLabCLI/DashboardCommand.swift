@@ -38,6 +38,7 @@ struct DashboardCommand: AsyncParsableCommand {
         var flags = training.flags.merging(store.flags) { $1 }
         if let theme { flags["tui.theme"] = FlagValue(flag: "--theme", value: theme) }
         let context = try CommandContext(global: global, flags: flags)
+        try Self.checkTheme(context: context, global: global)
         guard Self.isInteractive else {
             throw CommandFailure.badInput(
                 "the dashboard needs a terminal on stdin and stdout; use `sonarlab train` headless")
@@ -50,7 +51,9 @@ struct DashboardCommand: AsyncParsableCommand {
     ///   - context: the resolved configuration, environment and logger.
     ///   - global: the global options (the config file locates `themes/`).
     ///   - runName: the name the Train form starts with; empty records runs as `sonar`.
-    /// - Throws: ``CommandFailure`` when the store cannot be opened; `TUIError` when the terminal cannot be used.
+    /// - Throws: ``CommandFailure`` (exit 2) when the store cannot be opened or the theme cannot be loaded;
+    ///   `TUIError` when the terminal cannot be used; `ExitCode` 130 when the user left with Ctrl-C or a signal
+    ///   (SIGINT, SIGTERM, SIGHUP) rather than `q`.
     static func open(context: CommandContext, global: GlobalOptions, runName: String = "") async throws {
         let store = try context.openStore()
         let config = context.configuration
@@ -66,11 +69,33 @@ struct DashboardCommand: AsyncParsableCommand {
                 parameters: form.applied(to: baseParameters), experimentsRoot: config.tracking.experimentsDirectory,
                 epochBatch: config.hbase.epochBatch)
         }
+        let themes = try checkTheme(context: context, global: global)
         let options = DashboardOptions(
-            themeName: config.tui.theme, themesDirectory: themesDirectory(configFile: global.configFile),
+            themeName: config.tui.theme, themesDirectory: themes,
             refreshRate: config.tui.refreshRate, isColorDisabled: !(context.environment["NO_COLOR"] ?? "").isEmpty,
             parameters: Hyperparameters(base, name: runName))
-        try await Dashboard.run(options: options, services: services)
+        if try await Dashboard.run(options: options, services: services) == .interrupted {
+            throw ExitCode(ExitCodes.cancelled)
+        }
+    }
+
+    /// Loads the configured theme once, so a missing or broken theme is a configuration error (exit 2) found
+    /// before the screen opens, rather than a fallback the user may not notice.
+    /// - Parameters:
+    ///   - context: the resolved configuration (`[tui] theme`, `--theme`).
+    ///   - global: the global options (the config file locates `themes/`).
+    /// - Returns: the themes directory in use, if any.
+    /// - Throws: ``CommandFailure/badInput(_:)`` naming the theme and, for a broken file, its file and line.
+    @discardableResult
+    static func checkTheme(context: CommandContext, global: GlobalOptions) throws -> String? {
+        let themes = themesDirectory(configFile: global.configFile)
+        let name = context.configuration.tui.theme
+        do {
+            _ = try ThemeLoader(directory: themes).load(name: name)
+        } catch let error as TUIError {
+            throw CommandFailure.badInput("theme '\(name)' ([tui] theme or --theme): \(error.message)")
+        }
+        return themes
     }
 
     /// `themes/` next to the config file, else in the working directory, else none (built-in themes only).

@@ -291,6 +291,8 @@ public struct AppState: Equatable, Sendable {
     var now: Date
     var message: StatusMessage?
     var isQuitting = false
+    /// Whether the quit came from Ctrl-C or a signal (SIGINT, SIGTERM, SIGHUP) rather than `q`.
+    var wasInterrupted = false
     /// The store in use, such as "local SQLite .sonarlab/experiments.sqlite".
     var store: String
     /// Whether the store answered the last listing (nil: not asked yet).
@@ -331,6 +333,9 @@ public struct AppState: Equatable, Sendable {
     /// Whether the dashboard has asked to quit.
     public var shouldQuit: Bool { isQuitting }
 
+    /// How the dashboard is leaving: `.interrupted` after Ctrl-C or a signal, `.quit` otherwise.
+    public var exitReason: DashboardExit { wasInterrupted ? .interrupted : .quit }
+
     /// Whether the terminal is below 80×24 (only "terminal too small" is drawn).
     var isTooSmall: Bool { size.width < Size.minimum.width || size.height < Size.minimum.height }
 
@@ -354,7 +359,7 @@ public struct AppState: Equatable, Sendable {
             now = date
             return []
         case .interrupt:
-            return quit()
+            return quit(interrupted: true)
         case .runStarted(let id, let name, let planned, let recordedIn, let at):
             if run == nil || run?.state == .running {
                 var r = run ?? LiveRun(name: name, plannedEpochs: planned, startedAt: at, recordedIn: recordedIn)
@@ -453,8 +458,9 @@ public struct AppState: Equatable, Sendable {
     /// Full experiments loaded for Compare, by id.
     var loadedForCompare: [String: ExperimentSnapshot] = [:]
 
-    private mutating func quit() -> [Effect] {
+    private mutating func quit(interrupted: Bool = false) -> [Effect] {
         isQuitting = true
+        wasInterrupted = wasInterrupted || interrupted
         return isRunning ? [.cancelRun, .quit] : [.quit]
     }
 
@@ -489,7 +495,7 @@ public struct AppState: Equatable, Sendable {
     }
 
     private mutating func handleKey(_ key: Key) -> [Effect] {
-        if key == .interrupt { return quit() }
+        if key == .interrupt { return quit(interrupted: true) }
         // Text input (filter, form field) takes every key until Enter or Esc.
         if history.filterDraft != nil { return handleFilterInput(key) }
         if fieldDraft != nil { return handleFieldInput(key) }
@@ -673,9 +679,11 @@ public struct AppState: Equatable, Sendable {
         case .backspace:
             if !draft.isEmpty { draft.removeLast() }
             fieldDraft = draft
+            message = nil
         case .character(let c):
             draft.append(c)
             fieldDraft = draft
+            message = nil
         default: break
         }
         return []

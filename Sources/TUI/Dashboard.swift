@@ -153,6 +153,14 @@ final class EffectRunner: @unchecked Sendable {
     }
 }
 
+/// How the dashboard ended, so the command can give the conventional exit status.
+public enum DashboardExit: Sendable, Equatable {
+    /// The user pressed `q` (exit status 0).
+    case quit
+    /// Ctrl-C, SIGINT, SIGTERM or SIGHUP (exit status 130, as for a cancelled headless run).
+    case interrupted
+}
+
 /// The dashboard's entry point.
 public enum Dashboard {
     /// Opens the dashboard on the terminal and runs it until the user quits (q, Ctrl-C, SIGTERM, SIGHUP).
@@ -164,8 +172,10 @@ public enum Dashboard {
     /// - Parameters:
     ///   - options: theme, refresh rate, colours, starting hyper-parameters.
     ///   - services: training and the experiment store.
+    /// - Returns: whether the user quit with `q` or interrupted (Ctrl-C or a signal).
     /// - Throws: `TUIError.terminalUnavailable` when stdin/stdout is not a terminal or curses cannot start.
-    public static func run(options: DashboardOptions, services: any DashboardServices) throws {
+    @discardableResult
+    public static func run(options: DashboardOptions, services: any DashboardServices) throws -> DashboardExit {
         let backend = NCursesBackend()
         let inbox = EventInbox()
         let runner = EffectRunner(services: services, inbox: inbox)
@@ -189,19 +199,21 @@ public enum Dashboard {
             FileHandle.standardError.write(
                 Data("sonarlab: the run did not stop within 10 s; it may stay recorded as running\n".utf8))
         }
+        return state.exitReason
     }
 
     /// Runs the dashboard on a dedicated thread and waits for it without blocking a Swift concurrency thread.
     /// - Parameters:
     ///   - options: theme, refresh rate, colours, starting hyper-parameters.
     ///   - services: training and the experiment store.
+    /// - Returns: whether the user quit with `q` or interrupted (Ctrl-C or a signal).
     /// - Throws: `TUIError.terminalUnavailable` when stdin/stdout is not a terminal or curses cannot start.
-    public static func run(options: DashboardOptions, services: any DashboardServices) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+    @discardableResult
+    public static func run(options: DashboardOptions, services: any DashboardServices) async throws -> DashboardExit {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DashboardExit, any Error>) in
             let thread = Thread {
                 do {
-                    try run(options: options, services: services)
-                    continuation.resume()
+                    continuation.resume(returning: try run(options: options, services: services))
                 } catch {
                     continuation.resume(throwing: error)
                 }

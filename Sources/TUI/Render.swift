@@ -62,7 +62,12 @@ private func renderStatus(_ state: AppState, into buffer: inout CellBuffer) {
     if let draft = state.history.filterDraft {
         left = "filter: \(draft)▏  (Enter keeps, Esc clears)"
     } else if let draft = state.fieldDraft {
-        left = "\(state.focusedField.label): \(draft)▏  (Enter sets, Esc cancels)"
+        if let problem = state.message, problem.role == .bad {
+            // The value was refused: keep the draft and say why, until the next key.
+            left = "\(state.focusedField.label): \(draft)▏  ✕ \(problem.text) (Esc cancels)"
+        } else {
+            left = "\(state.focusedField.label): \(draft)▏  (Enter sets, Esc cancels)"
+        }
     } else if let message = state.message {
         left = message.text
     } else {

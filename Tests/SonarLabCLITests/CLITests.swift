@@ -107,6 +107,11 @@ struct InProcessCommandTests {
             try await ws.runInProcess(["predict", "--input", TestPaths.sonarData])
         }
         await #expect(throws: SettingsError.self) { try await ws.runInProcess(["cv", "--folds", "200"]) }
+        // An unknown theme is a configuration error found before the terminal is needed.
+        let theme = await #expect(throws: CommandFailure.self) {
+            try await ws.runInProcess(["dashboard", "--theme", "no-such-theme"])
+        }
+        #expect(theme.map { "\($0)" }?.contains("theme 'no-such-theme'") == true, "\(String(describing: theme))")
         let tiny = (0..<6).map { SyntheticData.csvLine(label: $0 % 2 == 0 ? "R" : "M") }.joined(separator: "\n")
         let tinyPath = try ws.dir.write("tiny.csv", tiny)
         await #expect(throws: CommandFailure.self) {

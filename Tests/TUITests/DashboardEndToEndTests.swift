@@ -260,6 +260,9 @@ struct TmuxSession {
         let before = try? String(contentsOf: work.appendingPathComponent("stty-before.txt"), encoding: .utf8)
         let after = try? String(contentsOf: work.appendingPathComponent("stty-after.txt"), encoding: .utf8)
         #expect(before != nil && before == after, "terminal settings changed: \(before ?? "-") → \(after ?? "-")")
+        // Ctrl-C and signals leave with 130, like a cancelled headless run (q leaves with 0).
+        let exitCode = try? String(contentsOf: work.appendingPathComponent("exit-code.txt"), encoding: .utf8)
+        #expect(exitCode?.trimmingCharacters(in: .whitespacesAndNewlines) == "130", "exit code after \(signal)")
         // The run was cancelled between epochs and recorded as such.
         let history = EndToEnd.run(
             [EndToEnd.binary, "history", "--config", "\(work.path)/config.ini"], currentDirectory: work.path)

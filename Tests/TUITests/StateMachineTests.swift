@@ -48,6 +48,10 @@ import Testing
         var ctrlC = Fixtures.state()
         ctrlC.press(.character("2"), .character("/"))
         #expect(ctrlC.press(.interrupt) == [.quit])  // even while typing a filter
+        // q is a normal quit (exit 0); Ctrl-C and signals are interruptions (the command exits 130).
+        #expect(idle.exitReason == .quit)
+        #expect(interrupted.exitReason == .interrupted)
+        #expect(ctrlC.exitReason == .interrupted)
     }
 
     @Test func trainStartsARunWithTheFormsParametersFromAnyScreen() {
@@ -128,6 +132,11 @@ import Testing
         state.press(.enter)
         #expect(state.fieldDraft == "q")
         #expect(state.message?.text.hasPrefix("epochs:") == true)
+        // The status bar shows the refused draft and the reason, not just the draft.
+        #expect(Fixtures.text(state).contains("✕ epochs: a whole number 1–100000"))
+        state.press(.backspace)
+        #expect(!Fixtures.text(state).contains("✕ epochs:"), "the reason clears once the draft changes")
+        state.type("q")
         state.press(.escape)
         #expect(state.fieldDraft == nil)
         #expect(state.parameters.epochs == 12)
