@@ -18,9 +18,11 @@ struct ConcurrentTrainTests {
         let processes = try (0..<2).map { _ in
             try RunningProcess(args, in: ws.dir.path, removingInherited: ["SONARLAB_", "KRB5"])
         }
+        // Wait for both (each wait kills its process at the deadline), then judge.
+        let results = processes.map { $0.wait(timeout: 180) }
         var summaries = [[String: Any]]()
-        for process in processes {
-            let result = try #require(process.wait(timeout: 180), "a train process did not finish within 180 s")
+        for result in results {
+            let result = try #require(result, "a train process did not finish within 180 s")
             #expect(result.status == 0, "\(result.stderr)")
             summaries.append(try json(result.stdout))
         }
