@@ -49,17 +49,23 @@ struct InputCorpus: Decodable, Sendable {
         InputCorpus.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
 }
 
-/// A model trained once for the accepted scenario variants (`{model}`), or `nil` when training failed.
+/// A model trained once for the accepted scenario variants (`{model}`).
+///
+/// `nil` when training failed. Its folder is removed when the test process exits.
 let corpusModel: String? = {
-    guard SonarLabProcess.isAvailable, let dir = try? TemporaryDirectory("sonarlab-corpus-model") else { return nil }
+    let dir = NSTemporaryDirectory() + "sonarlab-corpus-model-\(getpid())"
+    guard SonarLabProcess.isAvailable,
+        (try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)) != nil
+    else { return nil }
+    atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "sonarlab-corpus-model-\(getpid())") }
     let run = try? RunningProcess(
-        ["train", "--data", TestPaths.sonarData, "--epochs", "20", "--json"], in: dir.path,
+        ["train", "--data", TestPaths.sonarData, "--epochs", "20", "--json"], in: dir,
         removingInherited: ["SONARLAB_", "KRB5"])
     guard let result = run?.wait(timeout: 120), result.status == 0,
         let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
         let model = object["model_path"] as? String
     else { return nil }
-    return model.hasPrefix("/") ? model : dir.path + "/" + model
+    return model.hasPrefix("/") ? model : dir + "/" + model
 }()
 
 /// Every file and folder under `root` (relative paths, with sizes), for before/after comparisons.
