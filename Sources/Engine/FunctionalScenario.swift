@@ -47,21 +47,24 @@ public struct FunctionalScenario: Sendable {
         do {
             object = try JSONSerialization.jsonObject(with: bytes)
         } catch {
-            throw DataError(.malformed, file: file, reason: "invalid JSON (truncated or not JSON)")
+            let (line, reason) = JSONLocation.syntaxError(error, in: bytes)
+            throw DataError(.malformed, file: file, line: line, reason: reason)
         }
         guard let root = object as? [String: Any] else {
             throw DataError(.malformed, file: file, reason: "expected an object with an array \"X\" of rows")
         }
         let known: Set<String> = ["X", "y", "name", "description", "min_accuracy", "min_f1", "expect_error"]
+        /// The file line of a top-level key (looked up only when there is an error to report).
+        func line(_ key: String) -> Int? { JSONLocation.line(of: [.key(key)], in: bytes) }
         if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw DataError(
-                .malformed, file: file,
+                .malformed, file: file, line: line(unknown),
                 reason: "unknown key \"\(unknown.prefix(32))\" (known: \(known.sorted().joined(separator: ", ")))")
         }
         func string(_ key: String) throws(DataError) -> String? {
             guard let value = root[key], !(value is NSNull) else { return nil }
             guard let s = value as? String else {
-                throw DataError(.malformed, file: file, reason: "\"\(key)\" must be a string")
+                throw DataError(.malformed, file: file, line: line(key), reason: "\"\(key)\" must be a string")
             }
             return s
         }
@@ -69,7 +72,8 @@ public struct FunctionalScenario: Sendable {
             guard let value = root[key], !(value is NSNull) else { return nil }
             // JSON true/false also arrive as NSNumber; their Objective-C type is "c" (char).
             guard let n = value as? NSNumber, String(cString: n.objCType) != "c", (0...1).contains(n.doubleValue) else {
-                throw DataError(.malformed, file: file, reason: "\"\(key)\" must be a number in [0, 1]")
+                throw DataError(
+                    .malformed, file: file, line: line(key), reason: "\"\(key)\" must be a number in [0, 1]")
             }
             return n.doubleValue
         }
@@ -79,7 +83,8 @@ public struct FunctionalScenario: Sendable {
         guard (1...64).contains(name.count), name.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) })
         else {
             throw DataError(
-                .malformed, file: file, reason: "\"name\" must be 1–64 characters of A–Z, a–z, 0–9, '.', '_', '-'")
+                .malformed, file: file, line: line("name"),
+                reason: "\"name\" must be 1–64 characters of A–Z, a–z, 0–9, '.', '_', '-'")
         }
         let expectError = try string("expect_error")
         let minAccuracy = try threshold("min_accuracy")
@@ -90,12 +95,13 @@ public struct FunctionalScenario: Sendable {
             ]
             guard codes.contains(expectError) else {
                 throw DataError(
-                    .malformed, file: file,
+                    .malformed, file: file, line: line("expect_error"),
                     reason: "\"expect_error\" must be one of \(codes.joined(separator: ", "))")
             }
             guard minAccuracy == nil, minF1 == nil else {
                 throw DataError(
-                    .malformed, file: file, reason: "\"expect_error\" cannot be combined with min_accuracy or min_f1")
+                    .malformed, file: file, line: line("expect_error"),
+                    reason: "\"expect_error\" cannot be combined with min_accuracy or min_f1")
             }
         }
         var dataset: Dataset? = nil

@@ -141,50 +141,77 @@ public enum PredictionInput {
     }
 
     /// Decodes scenario JSON (`X` and optional `y`), checking every value.
-    /// - Throws: ``DataError`` `malformed`, `notFinite`, `outOfRange`, `unknownLabel`; `line` is the
-    ///   1-based row of `X` and `field` the 1-based feature.
+    ///
+    /// Errors name the place twice: `line` is the line of the file where the offending row, value or label
+    /// starts, and the reason starts with its JSON path, e.g. `s.json:7: field 11: X[1][10]: 1.5 is outside
+    /// [0, 1]`. The rows' ``SonarData/Rows/lineNumbers`` are the 1-based row numbers of `X`.
+    /// - Throws: ``DataError`` `malformed`, `empty`, `wrongFieldCount`, `notANumber`, `notFinite`, `outOfRange`,
+    ///   `unknownLabel`; `field` is the 1-based feature.
     public static func decodeScenario(_ bytes: Data, file: String) throws(DataError) -> SonarData.Rows {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: bytes)
         } catch {
-            throw DataError(.malformed, file: file, reason: "invalid JSON (truncated or not JSON)")
+            let (line, reason) = JSONLocation.syntaxError(error, in: bytes)
+            throw DataError(.malformed, file: file, line: line, reason: reason)
         }
+        /// The file line of the value at `path` (looked up only when there is an error to report).
+        func line(_ path: JSONLocation.Step...) -> Int? { JSONLocation.line(of: path, in: bytes) }
         guard let root = object as? [String: Any], let xs = root["X"] as? [Any] else {
-            throw DataError(.malformed, file: file, reason: "expected an object with an array \"X\" of rows")
+            let isObject = object is [String: Any]
+            throw DataError(
+                .malformed, file: file, line: isObject ? line(.key("X")) : nil,
+                reason: "expected an object with an array \"X\" of rows")
         }
-        guard !xs.isEmpty else { throw DataError(.empty, file: file, reason: "\"X\" holds no rows") }
+        guard !xs.isEmpty else {
+            throw DataError(.empty, file: file, line: line(.key("X")), reason: "\"X\" holds no rows")
+        }
         var values = [Float]()
         values.reserveCapacity(xs.count * SonarData.featureCount)
         for (i, rowAny) in xs.enumerated() {
             guard let row = rowAny as? [Any] else {
-                throw DataError(.malformed, file: file, line: i + 1, reason: "X[\(i)] is not an array of numbers")
+                throw DataError(
+                    .malformed, file: file, line: line(.key("X"), .index(i)),
+                    reason: "X[\(i)] is not an array of numbers")
             }
             guard row.count == SonarData.featureCount else {
                 throw DataError(
-                    .wrongFieldCount, file: file, line: i + 1,
+                    .wrongFieldCount, file: file, line: line(.key("X"), .index(i)),
                     reason: "X[\(i)] has \(row.count) values, expected \(SonarData.featureCount)")
             }
             for (j, v) in row.enumerated() {
-                guard let number = v as? NSNumber else {
+                // JSON true/false also arrive as NSNumber; their Objective-C type is "c" (char).
+                guard let number = v as? NSNumber, String(cString: number.objCType) != "c" else {
                     throw DataError(
-                        .notANumber, file: file, line: i + 1, field: j + 1, reason: "X[\(i)][\(j)] is not a number")
+                        .notANumber, file: file, line: line(.key("X"), .index(i), .index(j)), field: j + 1,
+                        reason: "X[\(i)][\(j)] is not a number")
                 }
-                values.append(try SonarData.checkFeature(number.doubleValue, file: file, line: i + 1, field: j + 1))
+                do {
+                    values.append(try SonarData.checkFeature(number.doubleValue, file: file, line: i + 1, field: j + 1))
+                } catch {
+                    throw DataError(
+                        error.code, file: file, line: line(.key("X"), .index(i), .index(j)), field: j + 1,
+                        reason: "X[\(i)][\(j)]: \(error.reason)")
+                }
             }
         }
         var labels = [SonarClass?](repeating: nil, count: xs.count)
         if let yAny = root["y"], !(yAny is NSNull) {
             guard let ys = yAny as? [Any] else {
-                throw DataError(.malformed, file: file, reason: "\"y\" must be an array of \"R\" or \"M\"")
+                throw DataError(
+                    .malformed, file: file, line: line(.key("y")), reason: "\"y\" must be an array of \"R\" or \"M\"")
             }
             guard ys.count == xs.count else {
                 throw DataError(
-                    .malformed, file: file, reason: "\"y\" has \(ys.count) labels but \"X\" has \(xs.count) rows")
+                    .malformed, file: file, line: line(.key("y")),
+                    reason: "\"y\" has \(ys.count) labels but \"X\" has \(xs.count) rows")
             }
             for (i, y) in ys.enumerated() {
                 guard let s = y as? String, let cls = SonarClass(label: s) else {
-                    throw DataError(.unknownLabel, file: file, line: i + 1, reason: "y[\(i)] is not \"R\" or \"M\"")
+                    let shown = (y as? String).map { " " + DataError.quoted(Substring($0)) } ?? ""
+                    throw DataError(
+                        .unknownLabel, file: file, line: line(.key("y"), .index(i)),
+                        reason: "y[\(i)]\(shown) is not \"R\" or \"M\"")
                 }
                 labels[i] = cls
             }

@@ -78,7 +78,10 @@ public enum SonarData {
     /// - Throws: ``DataError`` as for ``load(path:)``.
     public static func parse(bytes: Data, file: String, labelled: LabelPresence) throws(DataError) -> Rows {
         guard var text = String(data: bytes, encoding: .utf8) else {
-            throw DataError(.unreadable, file: file, reason: "the file is not UTF-8 text")
+            // Name the first line that is not UTF-8 (e.g. a Latin-1 "é" from a spreadsheet export).
+            let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+            let bad = lines.firstIndex { String(data: Data($0), encoding: .utf8) == nil }.map { $0 + 1 }
+            throw DataError(.unreadable, file: file, line: bad, reason: "the file is not UTF-8 text")
         }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         var values = [Float]()

@@ -145,8 +145,9 @@ public enum ConfigurationResolver {
     ///   - flags: values from the command line, keyed by key id (`mlp.epochs`).
     ///   - requireFile: throw when the file does not exist (the user named it explicitly).
     /// - Returns: the configuration and the source of each key.
-    /// - Throws: ``SettingsError``: `unreadable`, `syntax`, `unknownSection`, `unknownKey` (config file),
-    ///   `wrongType` or `outOfRange` (any source), each naming its place.
+    /// - Throws: ``SettingsError``: `unreadable`, `syntax`, `unknownSection`, `unknownKey` (config file, or an
+    ///   unknown `SONARLAB_` variable, see ``checkEnvironment(_:)``), `wrongType` or `outOfRange` (any source),
+    ///   each naming its place.
     public static func resolve(
         configFile: String, environment: [String: String], flags: [String: FlagValue] = [:],
         requireFile: Bool = false
@@ -158,6 +159,7 @@ public enum ConfigurationResolver {
             throw SettingsError(.unreadable, place: configFile, reason: "no such file")
         }
         if let document { try checkKnownKeys(document) }
+        try checkEnvironment(environment)
         var configuration = SonarLabConfiguration()
         var sources = [String: ValueSource]()
         for key in keys {
@@ -190,17 +192,95 @@ public enum ConfigurationResolver {
     static func checkKnownKeys(_ document: INIDocument) throws(SettingsError) {
         let sections = Set(keys.map(\.section))
         for section in document.sections where !sections.contains(section.name) {
+            let hint = suggestion(section.name, among: sections, quote: "[", "]")
             throw SettingsError(
                 .unknownSection, place: "\(document.file):\(section.line)",
-                reason: "unknown section [\(section.name)]; known: \(sections.sorted().joined(separator: ", "))")
+                reason: "unknown section [\(section.name)]\(hint); known: \(sections.sorted().joined(separator: ", "))")
         }
         for entry in document.entries
         where !keys.contains(where: { $0.section == entry.section && $0.key == entry.key }) {
-            let known = keys.filter { $0.section == entry.section }.map(\.key).joined(separator: ", ")
+            let known = keys.filter { $0.section == entry.section }.map(\.key)
             throw SettingsError(
                 .unknownKey, place: "\(document.file):\(entry.line)",
-                reason: "unknown key '\(entry.key)' in [\(entry.section)]; known: \(known)")
+                reason: "unknown key '\(entry.key)' in [\(entry.section)]\(suggestion(entry.key, among: known)); "
+                    + "known: \(known.joined(separator: ", "))")
         }
+    }
+
+    /// `SONARLAB_` variables that are not configuration keys but are read by SonarLab or its tooling: the HBase
+    /// connection (``HBaseConnectionSettings``), the HBase contract suite, the test runners' binary paths, the
+    /// development scripts (`scripts/kdc.sh`, `scripts/dev-hbase.sh`) and docker-compose / CD.
+    public static let otherEnvironmentNames: Set<String> = HBaseConnectionSettings.environmentNames.union([
+        "SONARLAB_HBASE_CONTRACT_URL", "SONARLAB_HBASE_CONTRACT_ALLOW_HTTP", "SONARLAB_BIN", "SONARLAB_BINARY",
+        "SONARLAB_DEV_HBASE_DIR", "SONARLAB_KDC_DIR", "SONARLAB_KDC_PORT", "SONARLAB_KDC_REALM", "SONARLAB_IMAGE",
+        "SONARLAB_PULL_POLICY", "SONARLAB_UID",
+    ])
+
+    /// Refuses a misspelt configuration variable, as config.ini refuses a misspelt key.
+    ///
+    /// A variable is refused when it is not a key's `SONARLAB_<SECTION>_<KEY>` and not one of
+    /// ``otherEnvironmentNames``, and either its `<SECTION>` is a configuration section (`SONARLAB_MLP_EPOHCS`)
+    /// or it is at most two edits from a known name (`SONARLAB_MPL_EPOCHS`). Other `SONARLAB_` variables
+    /// belong to someone else and are left alone.
+    /// - Parameter environment: the process environment.
+    /// - Throws: ``SettingsError`` `unknownKey` naming the variable (never its value) and the nearest known name.
+    public static func checkEnvironment(_ environment: [String: String]) throws(SettingsError) {
+        let prefix = "SONARLAB_"
+        let configNames = keys.map(\.environmentName)
+        let known = Set(configNames).union(otherEnvironmentNames)
+        let sections = Set(keys.map { $0.section.uppercased() })
+        for name in environment.keys.sorted() where name.hasPrefix(prefix) && !known.contains(name) {
+            let section = name.dropFirst(prefix.count).split(separator: "_", maxSplits: 1).first.map(String.init)
+            let candidates = configNames + otherEnvironmentNames.sorted()
+            let nearest = nearestName(to: name, among: candidates)
+            let isConfigSection = section.map(sections.contains) ?? false
+            guard isConfigSection || (nearest.map { $0.distance <= 2 } ?? false) else { continue }
+            var reason = "unknown variable"
+            if let nearest, nearest.distance <= max(2, name.count / 4) {
+                reason += " (did you mean \(nearest.name)?)"
+            }
+            if let section, isConfigSection {
+                let inSection = configNames.filter { $0.hasPrefix("\(prefix)\(section)_") }
+                reason += "; known in [\(section.lowercased())]: \(inSection.joined(separator: ", "))"
+            } else {
+                reason += "; configuration variables are SONARLAB_<SECTION>_<KEY> (`sonarlab config` lists the keys)"
+            }
+            throw SettingsError(.unknownKey, place: "environment \(name)", reason: reason)
+        }
+    }
+
+    /// `" (did you mean 'x'?)"` when a known name is close to `name` (a likely typo), else `""`.
+    static func suggestion(
+        _ name: String, among known: some Collection<String>, quote open: String = "'", _ close: String = "'"
+    ) -> String {
+        guard let nearest = nearestName(to: name, among: Array(known)), nearest.distance <= max(2, name.count / 3)
+        else { return "" }
+        return " (did you mean \(open)\(nearest.name)\(close)?)"
+    }
+
+    /// The known name with the fewest edits (insertions, deletions, substitutions, swaps of neighbours) from
+    /// `name`; ties go to the first.
+    static func nearestName(to name: String, among known: [String]) -> (name: String, distance: Int)? {
+        known.map { ($0, editDistance(name, $0)) }.min { $0.1 < $1.1 }
+    }
+
+    /// Optimal-string-alignment distance (Levenshtein plus transposition of two neighbours), case-insensitive.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let x = Array(a.lowercased()), y = Array(b.lowercased())
+        if x.isEmpty || y.isEmpty { return max(x.count, y.count) }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: y.count + 1), count: x.count + 1)
+        for i in 0...x.count { d[i][0] = i }
+        for j in 0...y.count { d[0][j] = j }
+        for i in 1...x.count {
+            for j in 1...y.count {
+                let cost = x[i - 1] == y[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] {
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+                }
+            }
+        }
+        return d[x.count][y.count]
     }
 
     // MARK: Key builders

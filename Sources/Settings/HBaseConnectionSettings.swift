@@ -110,6 +110,13 @@ public struct HBaseConnectionSettings: Sendable, Equatable, CustomStringConverti
         }
     }
 
+    /// Every variable ``init(environment:)`` reads under `SONARLAB_` (the MIT `KRB5*` variables are not listed).
+    public static let environmentNames: Set<String> = [
+        "SONARLAB_HBASE_URL", "SONARLAB_HBASE_AUTH", "SONARLAB_HBASE_PRINCIPAL", "SONARLAB_HBASE_USER",
+        "SONARLAB_HBASE_PASSWORD", "SONARLAB_HBASE_PASSWORD_FILE", "SONARLAB_HBASE_CA_FILE",
+        "SONARLAB_HBASE_ALLOW_PLAIN_HTTP",
+    ]
+
     /// Whether `host` is a loopback name or address: `localhost`, the IPv4 loopback range (first octet 127), or `::1`.
     public static func isLoopback(_ host: String) -> Bool {
         let h = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()

@@ -34,7 +34,7 @@ struct TestCommand: AsyncParsableCommand {
             "Model (model.json or distribution zip); default: the latest finished run's.", valueName: "path"))
     var model: String?
 
-    @Option(help: ArgumentHelp("Folder of scenario JSON files.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Folder of scenario JSON files, or one scenario file.", valueName: "path"))
     var scenarios: String = "tests/functional"
 
     @Option(help: ArgumentHelp("Also write JUnit XML here (one test case per scenario).", valueName: "file"))
@@ -79,13 +79,14 @@ struct TestCommand: AsyncParsableCommand {
         }
     }
 
-    /// Reads every `*.json` in `directory`, in name order.
+    /// Reads every `*.json` in `directory`, in name order, or the one scenario file `directory` names.
     /// - Throws: ``DataError`` for the first malformed scenario, ``CommandFailure`` when there is none.
     static func loadScenarios(in directory: String) throws -> [FunctionalScenario] {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CommandFailure.badInput("--scenarios \(directory): no such folder")
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw CommandFailure.badInput("--scenarios \(directory): no such folder or file")
         }
+        guard isDirectory.boolValue else { return [try FunctionalScenario.load(path: directory)] }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
             .filter { $0.lowercased().hasSuffix(".json") }.sorted()
         guard !names.isEmpty else {

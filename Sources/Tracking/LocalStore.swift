@@ -46,7 +46,14 @@ public final class LocalStore: ExperimentStore {
                 t.primaryKey(["experiment_id", "epoch"])
             }
         }
-        try migrator.migrate(pool)
+        do {
+            try migrator.migrate(pool)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            // Two processes opened a new store at the same moment: GRDB reads the applied migrations before it
+            // takes the write lock, so both ran "v1" and the second one's record of it collided. The tables
+            // exist now (CREATE … IF NOT EXISTS), and a second pass finds the migration applied.
+            try migrator.migrate(pool)
+        }
     }
 
     public func create(_ experiment: Experiment) async throws {

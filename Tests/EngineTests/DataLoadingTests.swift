@@ -181,14 +181,14 @@ struct PredictionInputTests {
 
     static let row60 = "[" + Array(repeating: "0.2", count: 60).joined(separator: ",") + "]"
     static let bad: [BadScenario] = [
-        BadScenario(name: "truncated", json: "{\"X\": [[0.1, 0.2", code: .malformed, line: nil),
-        BadScenario(name: "wrong shape", json: "{\"X\": 5}", code: .malformed, line: nil),
+        BadScenario(name: "truncated", json: "{\"X\": [[0.1, 0.2", code: .malformed, line: 1),
+        BadScenario(name: "wrong shape", json: "{\"X\": 5}", code: .malformed, line: 1),
         BadScenario(
             name: "59 features",
             json: "{\"X\": [\(row60), [" + Array(repeating: "0.2", count: 59).joined(separator: ",") + "]]}",
-            code: .wrongFieldCount, line: 2),
+            code: .wrongFieldCount, line: 1),
         BadScenario(
-            name: "mismatched X/y", json: "{\"X\": [\(row60)], \"y\": [\"R\", \"M\"]}", code: .malformed, line: nil),
+            name: "mismatched X/y", json: "{\"X\": [\(row60)], \"y\": [\"R\", \"M\"]}", code: .malformed, line: 1),
         BadScenario(name: "unknown label", json: "{\"X\": [\(row60)], \"y\": [\"Q\"]}", code: .unknownLabel, line: 1),
         BadScenario(
             name: "out of range",
@@ -198,7 +198,15 @@ struct PredictionInputTests {
             name: "string feature",
             json: "{\"X\": [[" + (["\"a\""] + Array(repeating: "0.2", count: 59)).joined(separator: ",") + "]]}",
             code: .notANumber, line: 1),
-        BadScenario(name: "no rows", json: "{\"X\": []}", code: .empty, line: nil),
+        BadScenario(name: "no rows", json: "{\"X\": []}", code: .empty, line: 1),
+        BadScenario(
+            name: "boolean feature, third line",
+            json: "{\"X\": [\n\(row60),\n["
+                + (["true"] + Array(repeating: "0.2", count: 59)).joined(separator: ",") + "]]}",
+            code: .notANumber, line: 3),
+        BadScenario(
+            name: "unknown label on its own line",
+            json: "{\"X\": [\(row60), \(row60)],\n\"y\": [\"R\",\n  \"Q\"]}", code: .unknownLabel, line: 3),
     ]
 
     @Test("malformed scenario JSON is refused, naming the row", arguments: bad)

@@ -76,7 +76,10 @@ struct ScenarioTests {
                 "{\"X\": [ROW], \"y\": [\"R\"], \"expect_error\": \"outOfRange\", \"min_accuracy\": 0.5}",
                 "cannot be combined"
             ),
-            ("{\"X\": [ROW, [0.1]], \"y\": [\"R\", \"M\"]}", "s.json:2: X[1] has 1 values"),
+            // `line` is the line of the file (all on line 1 here), the JSON path names the row.
+            ("{\"X\": [ROW, [0.1]], \"y\": [\"R\", \"M\"]}", "s.json:1: X[1] has 1 values"),
+            ("{\"X\": [\nROW,\n[0.1]], \"y\": [\"R\", \"M\"]}", "s.json:3: X[1] has 1 values"),
+            ("{\"X\": [[true]], \"y\": [\"R\"]}", "s.json:1: X[0] has 1 values"),
             ("{\"X\": [ROW], \"y\": [\"Q\"]}", "s.json:1: y[0]"),
         ])
     func refusals(text: String, message: String) throws {

@@ -123,6 +123,69 @@ struct ConfigurationTests {
         }
     }
 
+    @Test(
+        "a misspelt SONARLAB_ variable is refused naming it and the nearest known name",
+        arguments: [
+            ("SONARLAB_MLP_EPOHCS", "did you mean SONARLAB_MLP_EPOCHS?"),
+            ("SONARLAB_MPL_EPOCHS", "did you mean SONARLAB_MLP_EPOCHS?"),
+            ("SONARLAB_SPLIT_TESTSIZE", "did you mean SONARLAB_SPLIT_TEST_SIZE?"),
+            ("SONARLAB_HBASE_PASWORD", "did you mean SONARLAB_HBASE_PASSWORD?"),
+            ("SONARLAB_TRACKING_NOTHING_LIKE_IT", "known in [tracking]: SONARLAB_TRACKING_BACKEND"),
+        ])
+    func misspeltVariable(name: String, phrase: String) {
+        do {
+            _ = try ConfigurationResolver.resolve(configFile: "/nonexistent", environment: [name: "secret-ish-value"])
+            Issue.record("\(name) was accepted")
+        } catch {
+            #expect(error.code == .unknownKey)
+            #expect(error.place == "environment \(name)")
+            #expect(error.description.contains(phrase), "\(error.description)")
+            #expect(!error.description.contains("secret-ish-value"), "the value is never shown")
+        }
+    }
+
+    @Test("configuration, connection, test and tooling variables and foreign SONARLAB_ names are accepted")
+    func knownVariables() throws {
+        var environment = [String: String]()
+        for key in ConfigurationResolver.keys { environment[key.environmentName] = key.defaultValue }
+        for name in ConfigurationResolver.otherEnvironmentNames { environment[name] = "x" }
+        environment["SONARLAB_NOTES"] = "someone else's"
+        environment["SONARLAB_HBASE_URL"] = "https://h:1"
+        let r = try ConfigurationResolver.resolve(configFile: "/nonexistent", environment: environment)
+        #expect(r.configuration == SonarLabConfiguration())
+        #expect(r.sources["mlp.epochs"] == .environment("SONARLAB_MLP_EPOCHS"))
+        // Everything the HBase connection reads under SONARLAB_ is known.
+        #expect(HBaseConnectionSettings.environmentNames.isSubset(of: ConfigurationResolver.otherEnvironmentNames))
+    }
+
+    @Test("a misspelt section or key in config.ini gets the nearest known name")
+    func fileSuggestions() throws {
+        try withConfig("[mlp]\nepohcs = 3\n") { path in
+            do {
+                _ = try ConfigurationResolver.resolve(configFile: path, environment: [:])
+                Issue.record("accepted")
+            } catch {
+                #expect("\(error)".contains("unknown key 'epohcs' in [mlp] (did you mean 'epochs'?)"))
+            }
+        }
+        try withConfig("[trackin]\nbackend = local\n") { path in
+            do {
+                _ = try ConfigurationResolver.resolve(configFile: path, environment: [:])
+                Issue.record("accepted")
+            } catch {
+                #expect("\(error)".contains("unknown section [trackin] (did you mean [tracking]?)"))
+            }
+        }
+        try withConfig("[mlp]\nzzzzzzzz = 3\n") { path in
+            do {
+                _ = try ConfigurationResolver.resolve(configFile: path, environment: [:])
+                Issue.record("accepted")
+            } catch {
+                #expect(!"\(error)".contains("did you mean"), "no suggestion when nothing is close")
+            }
+        }
+    }
+
     @Test("a config file named explicitly must exist")
     func explicitFileMustExist() {
         #expect(throws: SettingsError(.unreadable, place: "/nonexistent/c.ini", reason: "")) {

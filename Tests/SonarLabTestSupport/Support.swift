@@ -14,6 +14,9 @@ public enum TestPaths {
     /// The committed UCI Sonar data.
     public static var sonarData: String { packageRoot + "/data/sonar.all-data" }
 
+    /// The committed test inputs: `bad/` (the bad-input corpus and its `cases.json`) and `good/`.
+    public static var fixtures: String { packageRoot + "/Tests/Fixtures" }
+
     /// The `sonarlab` binary: `$SONARLAB_BIN`, or the debug build in `.build/debug`.
     public static var sonarlabBinary: String {
         ProcessInfo.processInfo.environment["SONARLAB_BIN"] ?? packageRoot + "/.build/debug/sonarlab"
@@ -141,6 +144,68 @@ public enum SonarLabProcess {
         return ProcessResult(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData.value, as: UTF8.self))
+    }
+}
+
+/// A started `sonarlab` process with a deadline: its output is read in the background, and ``wait(timeout:)``
+/// kills it when the deadline passes, so a hung process fails its test instead of hanging the suite.
+public final class RunningProcess: @unchecked Sendable {
+    private let process: Process
+    private let out = LockedData()
+    private let err = LockedData()
+
+    /// Starts `sonarlab ARGS` in `directory`, standard input closed.
+    /// - Parameters:
+    ///   - arguments: the arguments after the program name.
+    ///   - directory: the working directory.
+    ///   - environment: variables to set on top of the inherited environment.
+    ///   - removingInherited: inherited variables whose name starts with one of these prefixes are dropped first
+    ///     (e.g. `SONARLAB_`, `KRB5`), so the machine's settings cannot change what a test sees.
+    ///   - executable: the program; the built `sonarlab` by default.
+    /// - Throws: when the process cannot be started.
+    public init(
+        _ arguments: [String], in directory: String, environment: [String: String] = [:],
+        removingInherited: [String] = [], executable: String = TestPaths.sonarlabBinary
+    ) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var env = ProcessInfo.processInfo.environment.filter { name, _ in
+            !removingInherited.contains { name.hasPrefix($0) }
+        }
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let outPipe = Pipe(), errPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let out = self.out, err = self.err
+        Thread { out.set(outPipe.fileHandleForReading.readDataToEndOfFile()) }.start()
+        Thread { err.set(errPipe.fileHandleForReading.readDataToEndOfFile()) }.start()
+    }
+
+    /// The process id.
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    /// Waits for the process to exit and returns its status and output.
+    /// - Parameter timeout: seconds to wait; then the process is killed (SIGKILL) and `nil` is returned.
+    /// - Returns: the result, or `nil` when the process had to be killed.
+    public func wait(timeout: TimeInterval) -> ProcessResult? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        var timedOut = false
+        if process.isRunning {
+            timedOut = true
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+        while !out.isSet || !err.isSet { Thread.sleep(forTimeInterval: 0.001) }
+        guard !timedOut else { return nil }
+        return ProcessResult(
+            status: process.terminationStatus, stdout: String(decoding: out.value, as: UTF8.self),
+            stderr: String(decoding: err.value, as: UTF8.self))
     }
 }
 

@@ -96,6 +96,19 @@ struct LocalStoreTests {
         #expect(try await two.experiment(id: "w1-24")?.epochs.count == 1)
     }
 
+    @Test("several stores opening one new folder at the same moment all open it (the migration race)")
+    func concurrentCreation() async throws {
+        for _ in 0..<20 {
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 { group.addTask { _ = try LocalStore(directory: dir.path) } }
+                try await group.waitForAll()
+            }
+            try await LocalStore(directory: dir.path).create(ExperimentStoreContract.experiment("c", startedAt: 1))
+        }
+    }
+
     @Test("experiment ids sort by start time and differ within one second")
     func ids() {
         let t = Date(timeIntervalSince1970: 1_800_000_000)
