@@ -93,7 +93,13 @@ struct DashboardCommand: AsyncParsableCommand {
         do {
             _ = try ThemeLoader(directory: themes).load(name: name)
         } catch let error as TUIError {
-            throw CommandFailure.badInput("theme '\(name)' ([tui] theme or --theme): \(error.message)")
+            // Named like other configuration errors: `config.ini:7: [tui] theme`, `flag --theme`, `environment …`.
+            let place: String
+            switch context.resolved.sources["tui.theme"] ?? .builtIn {
+            case .file(let file, let line): place = "\(file):\(line): [tui] theme"
+            case let source: place = "\(source) ([tui] theme)"
+            }
+            throw CommandFailure.badInput("\(place): theme '\(name)' cannot be used: \(error.message)")
         }
         return themes
     }

@@ -111,7 +111,7 @@ struct InProcessCommandTests {
         let theme = await #expect(throws: CommandFailure.self) {
             try await ws.runInProcess(["dashboard", "--theme", "no-such-theme"])
         }
-        #expect(theme.map { "\($0)" }?.contains("theme 'no-such-theme'") == true, "\(String(describing: theme))")
+        #expect(theme.map { "\($0)" }?.contains("flag --theme ([tui] theme): theme 'no-such-theme'") == true, "\(String(describing: theme))")
         let tiny = (0..<6).map { SyntheticData.csvLine(label: $0 % 2 == 0 ? "R" : "M") }.joined(separator: "\n")
         let tinyPath = try ws.dir.write("tiny.csv", tiny)
         await #expect(throws: CommandFailure.self) {
