@@ -8,7 +8,8 @@ extension FuzzCheck {
     /// Input: INI text, optionally followed by a NUL byte and a value. Promises: only ``SettingsError``
     /// `syntax`; entries and sections carry increasing line numbers inside the text; a document renders to text
     /// that parses back to the same entries; `set` of a value under a plain section and key never traps, and the
-    /// key then reads back that value (trimmed and unquoted, as the parser reads values).
+    /// key then reads back that value (trimmed and unquoted, as the parser reads values), or `set` refuses a value
+    /// with a line break and leaves the document alone.
     public static let ini = FuzzCheck(name: "ini") { (data: Data) throws(FuzzFailure) in
         let parts = data.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
         let text = String(decoding: parts[0], as: UTF8.self)
@@ -35,7 +36,15 @@ extension FuzzCheck {
         let value = String(decoding: parts[1], as: UTF8.self)
         for (section, key) in [("fuzz", "value"), (document.sections.last?.name ?? "fuzz", "value")] {
             var copy = document
-            copy.set(section: section, key: key, value: value)
+            do throws(SettingsError) {
+                try copy.set(section: section, key: key, value: value)
+            } catch {
+                guard error.code == .syntax, value.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) else {
+                    throw FuzzFailure("ini", "set refused \(value.debugDescription.prefix(60)): \(error)")
+                }
+                guard copy == document else { throw FuzzFailure("ini", "a refused set changed the document") }
+                continue
+            }
             try checkDocument(copy)
             let expected = value.trimmingCharacters(in: .whitespaces)
             guard let entry = copy.entry(section: section, key: key),
