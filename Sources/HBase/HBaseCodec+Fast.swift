@@ -4,8 +4,10 @@ import Foundation
 ///
 /// Foundation's `JSONEncoder`/`JSONDecoder` dominate the cost of large batches on Linux, so the CellSet is
 /// written directly (base64 needs no JSON escaping) and read by a small byte scanner that knows the
-/// CellSet shape and skips anything else. The scanner returns `nil` on anything unexpected and the caller
-/// falls back to `JSONDecoder`, so it can only be faster, never less correct.
+/// CellSet shape and skips anything else. The scanner returns `nil` on anything unexpected (escapes, numbers that
+/// are not plain integers, a member it reads given twice) and the caller falls back to `JSONDecoder`, so on valid
+/// JSON it can only be faster, never less correct (the `fuzz-cellset` target checks this, docs/fuzzing.md). It
+/// does not validate what it skips: malformed JSON outside the members it reads may be accepted.
 extension HBaseCodec {
     static func encodeCellSetFast(_ rows: [HBaseRow]) -> Data {
         var out = Data()
@@ -162,17 +164,25 @@ private struct CellSetScanner {
 
     mutating func cellSet() -> [HBaseRow]? {
         var rows: [HBaseRow] = []
+        var sawRows = false
+        // A member given twice is declined: JSONDecoder keeps one of them, and that choice is its own to make.
         let ok = object { scanner, name in
             guard name == "Row" else { return scanner.skipValue() }
+            guard !sawRows else { return false }
+            sawRows = true
             return scanner.array { scanner in
                 var key: Data?
                 var cells: [HBaseCell] = []
+                var sawCells = false
                 let rowOK = scanner.object { scanner, name in
                     switch name {
                     case "key":
+                        guard key == nil else { return false }
                         key = scanner.base64()
                         return key != nil
                     case "Cell":
+                        guard !sawCells else { return false }
+                        sawCells = true
                         return scanner.array { scanner in
                             var column: Data?
                             var timestamp: Int64?
@@ -180,12 +190,15 @@ private struct CellSetScanner {
                             let cellOK = scanner.object { scanner, name in
                                 switch name {
                                 case "column":
+                                    guard column == nil else { return false }
                                     column = scanner.base64()
                                     return column != nil
                                 case "timestamp":
+                                    guard timestamp == nil else { return false }
                                     timestamp = scanner.integer()
                                     return timestamp != nil
                                 case "$":
+                                    guard value == nil else { return false }
                                     value = scanner.base64()
                                     return value != nil
                                 default:
