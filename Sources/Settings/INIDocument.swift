@@ -33,7 +33,8 @@ public struct INIDocument: Sendable, Equatable {
 
     /// Parses INI text.
     /// - Parameters:
-    ///   - text: the content; LF or CRLF, an optional UTF-8 byte-order mark.
+    ///   - text: the content; LF or CRLF (every CR before an LF is dropped, so the CR CR LF of a doubled
+    ///     conversion reads as CRLF), an optional UTF-8 byte-order mark.
     ///   - file: the name used in errors.
     /// - Throws: ``SettingsError`` `syntax` with the file and line.
     public init(text: String, file: String) throws(SettingsError) {
@@ -42,7 +43,7 @@ public struct INIDocument: Sendable, Equatable {
         if body.hasPrefix("\u{FEFF}") { body.removeFirst() }
         lines = body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
             var line = String($0)
-            if line.hasSuffix("\r") { line.removeLast() }
+            while line.hasSuffix("\r") { line.removeLast() }
             return line
         }
         if lines.last == "" { lines.removeLast() }
