@@ -88,7 +88,8 @@ extension FuzzCheck {
         }
         // The reason's own words are short; only a quoted value could make it long, and a quote is ≤ 32 characters.
         if error.reason.count > 200 {
-            throw FuzzFailure(check, "refusal message of \(error.reason.count) characters: \(error.reason.prefix(120))…")
+            throw FuzzFailure(
+                check, "refusal message of \(error.reason.count) characters: \(error.reason.prefix(120))…")
         }
     }
 

@@ -29,7 +29,8 @@ extension FuzzCheck {
         }
         guard fast == reference else {
             throw FuzzFailure(
-                "cellset", "the fast scanner read \(fast.count) row(s), JSONDecoder \(reference.count), or different cells")
+                "cellset",
+                "the fast scanner read \(fast.count) row(s), JSONDecoder \(reference.count), or different cells")
         }
     }
 }

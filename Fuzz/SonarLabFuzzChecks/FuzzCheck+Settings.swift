@@ -40,7 +40,8 @@ extension FuzzCheck {
                 try copy.set(section: section, key: key, value: value)
             } catch {
                 // A section read from the document may itself hold a lone CR ("[a]\rb]"); that refusal is fine too.
-                guard error.code == .syntax, (section + value).unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" })
+                guard error.code == .syntax,
+                    (section + value).unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" })
                 else {
                     throw FuzzFailure("ini", "set refused \(value.debugDescription.prefix(60)): \(error)")
                 }
@@ -66,7 +67,8 @@ extension FuzzCheck {
         let entryLines = document.entries.map(\.line)
         let sectionLines = document.sections.map(\.line)
         for numbers in [entryLines, sectionLines] {
-            guard zip(numbers, numbers.dropFirst()).allSatisfy({ $0 < $1 }), numbers.allSatisfy({ (1...lines).contains($0) })
+            guard zip(numbers, numbers.dropFirst()).allSatisfy({ $0 < $1 }),
+                numbers.allSatisfy({ (1...lines).contains($0) })
             else {
                 throw FuzzFailure("ini", "line numbers \(numbers.prefix(8)) are not increasing inside 1…\(lines)")
             }

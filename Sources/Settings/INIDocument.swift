@@ -100,11 +100,12 @@ public struct INIDocument: Sendable, Equatable {
         entries.last { $0.section == section && $0.key == key }
     }
 
-    /// Sets `key = value` in `section`: rewrites the key's line if it exists, otherwise adds it at the end of
-    /// the section (adding the section at the end of the file if needed). Comments and order are kept.
+    /// Sets `key = value` in `section`, keeping comments and order.
     ///
-    /// The value is written as is, so it must fit on one line: a line break would end the entry and turn the
-    /// rest of the value into lines of its own (other keys, other sections, or a syntax error).
+    /// Rewrites the key's line if it exists, otherwise adds it at the end of the section (adding the section at
+    /// the end of the file if needed). The value is written as is, so it must fit on one line: a line break
+    /// would end the entry and turn the rest of the value into lines of its own (other keys, other sections, or
+    /// a syntax error).
     /// - Parameters:
     ///   - section: The section, e.g. `data`.
     ///   - key: The key, e.g. `path`.
@@ -114,7 +115,8 @@ public struct INIDocument: Sendable, Equatable {
     public mutating func set(section: String, key: String, value: String) throws(SettingsError) {
         let place = "\(file): [\(section.prefix(32))] \(key.prefix(32))"
         guard !"\(section)\(key)\(value)".unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) else {
-            throw SettingsError(.syntax, place: place, reason: "a value with a line break cannot be written to an INI file")
+            throw SettingsError(
+                .syntax, place: place, reason: "a value with a line break cannot be written to an INI file")
         }
         var lines = self.lines
         let text = "\(key) = \(value)"

@@ -12,14 +12,17 @@ import Testing
 
     static func inputs(under folder: String) -> [(check: String, file: String)] {
         FuzzCheck.all.flatMap { check in
-            FuzzDriver.files(at: "\(root)/\(folder)/\(check.name)").filter { FileManager.default.fileExists(atPath: $0) }
-                .map { (check.name, $0) }
+            FuzzDriver.files(at: "\(root)/\(folder)/\(check.name)").filter {
+                FileManager.default.fileExists(atPath: $0)
+            }
+            .map { (check.name, $0) }
         }
     }
 
     @Test func everyCheckHasSeedsAndARegressionFolder() {
         for check in FuzzCheck.all {
-            #expect(!FuzzDriver.files(at: "\(Self.root)/Fuzz/corpus/\(check.name)").isEmpty, "no seeds for \(check.name)")
+            #expect(
+                !FuzzDriver.files(at: "\(Self.root)/Fuzz/corpus/\(check.name)").isEmpty, "no seeds for \(check.name)")
             var isDirectory: ObjCBool = false
             let folder = "\(Self.root)/Tests/Fixtures/fuzz-regressions/\(check.name)"
             #expect(FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue)
