@@ -4,10 +4,11 @@ import Foundation
 ///
 /// Foundation's `JSONEncoder`/`JSONDecoder` dominate the cost of large batches on Linux, so the CellSet is
 /// written directly (base64 needs no JSON escaping) and read by a small byte scanner that knows the
-/// CellSet shape and skips anything else. The scanner returns `nil` on anything unexpected (escapes, numbers that
-/// are not plain integers, a member it reads given twice) and the caller falls back to `JSONDecoder`, so on valid
-/// JSON it can only be faster, never less correct (the `fuzz-cellset` target checks this, docs/fuzzing.md). It
-/// does not validate what it skips: malformed JSON outside the members it reads may be accepted.
+/// CellSet shape and skips anything else. The scanner returns `nil` on anything unexpected (escapes, numbers
+/// that are not plain integers, a member it reads given twice, skipped values nested deeper than 64) and the
+/// caller falls back to `JSONDecoder`, so on valid JSON it can only be faster, never less correct (the
+/// `fuzz-cellset` target checks this, docs/fuzzing.md). It does not validate what it skips: malformed JSON
+/// outside the members it reads may be accepted.
 extension HBaseCodec {
     static func encodeCellSetFast(_ rows: [HBaseRow]) -> Data {
         var out = Data()
@@ -45,8 +46,13 @@ extension HBaseCodec {
 
 /// A forward-only scanner over a CellSet JSON document.
 private struct CellSetScanner {
+    /// How deep ``skipValue()`` follows nested arrays and objects before it declines (and `JSONDecoder`, which has
+    /// its own limit, decides): without a bound a deeply nested reply overflowed the stack (found by fuzz-cellset).
+    static let maxSkipDepth = 64
+
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
+    var skipDepth = 0
 
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -126,6 +132,9 @@ private struct CellSetScanner {
         switch first {
         case UInt8(ascii: "\""): return rawString() != nil
         case UInt8(ascii: "{"), UInt8(ascii: "["):
+            guard skipDepth < Self.maxSkipDepth else { return false }
+            skipDepth += 1
+            defer { skipDepth -= 1 }
             let close = first == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
             index += 1
             if consume(close) { return true }

@@ -307,6 +307,18 @@ struct HBaseCellSetFastPathTests {
         }
     }
 
+    @Test("deeply nested skipped values are declined, not followed until the stack overflows (found by fuzzing)")
+    func fastDecoderBoundsItsNesting() throws {
+        let depth = 100_000
+        let data = Data(
+            ("{\"Row\":[],\"x\":" + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}")
+                .utf8)
+        #expect(HBaseCodec.decodeCellSetFast(data) == nil)
+        #expect(throws: (any Error).self) { try HBaseCodec.decodeCellSet(data) }
+        let shallow = Data(#"{"Row":[],"x":[[[{"a":[1]}]]]}"#.utf8)
+        #expect(HBaseCodec.decodeCellSetFast(shallow) == [])
+    }
+
     @Test func fastDecoderDeclinesWhatItDoesNotKnowAndTheFallbackStillReads() throws {
         // An escaped slash in a base64 string is legal JSON; the fast path declines it.
         let data = Data(#"{"Row":[{"key":"YS9i","Cell":[{"column":"Y2Y6cQ==","timestamp":1,"$":"eC95\/"}]}]}"#.utf8)
