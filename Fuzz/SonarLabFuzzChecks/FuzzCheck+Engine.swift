@@ -4,8 +4,8 @@ import Foundation
 extension FuzzCheck {
     /// The CSV reader (`SonarData.parse`, behind `load`, `prepare` and `predict --input FILE.csv`).
     ///
-    /// Promises: it only throws ``DataError``; a refusal names a line inside the file and quotes at most 32
-    /// characters of it; accepted rows have 60 finite features in `[0, 1]`, one label each when labels are
+    /// Promises: it only throws ``DataError``; a refusal names a line inside the file and a field in 1…61, and its
+    /// message stays short (values are quoted at most 32 characters long); accepted rows have 60 finite features in `[0, 1]`, one label each when labels are
     /// required, and increasing line numbers; a file accepted with required labels is read identically with
     /// optional labels.
     public static let csv = FuzzCheck(name: "csv") { (data: Data) throws(FuzzFailure) in
@@ -78,7 +78,7 @@ extension FuzzCheck {
         }
     }
 
-    /// Checks a refusal: its line (when given) lies in the input, and it quotes at most 32 characters of it.
+    /// Checks a refusal: its line and field (when given) lie in the input, and its message stays short.
     static func checkRefusal(_ error: DataError, check: String, lineCount: Int?) throws(FuzzFailure) {
         if let line = error.line, line < 1 || line > (lineCount ?? Int.max) {
             throw FuzzFailure(check, "refusal names line \(line) of a \(lineCount ?? 0)-line input: \(error)")

@@ -64,7 +64,7 @@ public enum FuzzDriver {
     ///   - count: The number of bytes.
     /// - Returns: 0, as libFuzzer requires.
     public static func testOneInput(_ check: FuzzCheck, _ start: UnsafeRawPointer?, _ count: Int) -> CInt {
-        let data = count > 0 && start != nil ? Data(bytes: start!, count: count) : Data()
+        let data = count > 0 ? start.map { Data(bytes: $0, count: count) } ?? Data() : Data()
         do {
             try check.run(data)
         } catch {
