@@ -4,9 +4,12 @@ SWIFT ?= swift
 TOOLCHAIN_BIN := $(dir $(realpath $(shell command -v $(SWIFT))))
 LLVM_COV := $(TOOLCHAIN_BIN)llvm-cov
 COVERAGE_MIN ?= 85
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 15
 RELEASE_BIN := .build/release/sonarlab
 
-.PHONY: help deps build run test coverage bench lint clean e2e-hbase dev-hbase bench-hbase delivery-lint dvc-check delivery-check
+.PHONY: help deps build run test coverage bench lint clean e2e-hbase dev-hbase bench-hbase delivery-lint dvc-check delivery-check \
+	fuzz fuzz-smoke
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -48,8 +51,14 @@ dev-hbase: ## A secured local gateway (KDC, TLS, grants, the double); prints exp
 bench-hbase: ## 10,000 prediction rows written and scanned: Swift HBase client vs Python requests.
 	scripts/bench-hbase.sh
 
-lint: ## swift-format lint of Sources and Tests.
-	$(SWIFT) format lint -r Sources Tests
+fuzz: ## libFuzzer: build the fuzz targets (--sanitize=fuzzer, .build-fuzz) and run each FUZZ_SECONDS (60); crashes in .fuzz/crashes/.
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: ## The fuzz smoke .ci/run adds: each fuzz target for FUZZ_SMOKE_SECONDS (15).
+	scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS)
+
+lint: ## swift-format lint of Sources, Tests and Fuzz.
+	$(SWIFT) format lint -r Sources Tests Fuzz
 
 delivery-lint: ## hadolint, shellcheck, actionlint, docker compose config, detect-secrets, no address/credential literals.
 	@scripts/delivery-check.sh lint
@@ -61,4 +70,4 @@ delivery-check: ## delivery-lint and dvc-check (what .ci/run adds after make tes
 	@scripts/delivery-check.sh all
 
 clean: ## Remove build products and local run records.
-	rm -rf .build experiments prepared .sonarlab dist
+	rm -rf .build .build-fuzz .fuzz experiments prepared .sonarlab dist

@@ -122,12 +122,31 @@ let package = Package(
         ),
         .executableTarget(name: "sonarlab", dependencies: ["SonarLabCLI"], swiftSettings: strictSettings),
         .executableTarget(name: "sonarlab-bench", dependencies: ["Engine"], swiftSettings: strictSettings),
+        // Fuzzing (docs/fuzzing.md): the checks, shared with the regression tests, and one libFuzzer executable per
+        // parser. `make fuzz` builds them with `swift build --sanitize=fuzzer`, where libFuzzer supplies `main`; in an
+        // ordinary build SwiftPM points `main` at `<target>_main`, which each defines to replay input files.
+        // `-parse-as-library` keeps the compiler from synthesising an entry point of its own in either build.
+        .target(
+            name: "SonarLabFuzzChecks",
+            dependencies: ["Engine", "Settings", "HBase"],
+            path: "Fuzz/SonarLabFuzzChecks",
+            swiftSettings: strictSettings
+        ),
+    ] + ["csv", "ini", "scenario", "cellset"].map { name in
+        .executableTarget(
+            name: "fuzz-\(name)",
+            dependencies: ["SonarLabFuzzChecks"],
+            path: "Fuzz/fuzz-\(name)",
+            swiftSettings: strictSettings + [.unsafeFlags(["-parse-as-library"])]
+        )
+    } + [
         .target(
             name: "SonarLabTestSupport",
             dependencies: ["Engine", "Tracking", "Settings", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             path: "Tests/SonarLabTestSupport",
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["SonarLabFuzzChecks"], swiftSettings: strictSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "KerberosTests", dependencies: ["Kerberos", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),

@@ -4,8 +4,11 @@ import Foundation
 ///
 /// Foundation's `JSONEncoder`/`JSONDecoder` dominate the cost of large batches on Linux, so the CellSet is
 /// written directly (base64 needs no JSON escaping) and read by a small byte scanner that knows the
-/// CellSet shape and skips anything else. The scanner returns `nil` on anything unexpected and the caller
-/// falls back to `JSONDecoder`, so it can only be faster, never less correct.
+/// CellSet shape and skips anything else. The scanner returns `nil` on anything unexpected (escapes, numbers
+/// that are not plain integers, a member it reads given twice, skipped values nested deeper than 64) and the
+/// caller falls back to `JSONDecoder`, so on valid JSON it can only be faster, never less correct (the
+/// `fuzz-cellset` target checks this, docs/fuzzing.md). It does not validate what it skips: malformed JSON
+/// outside the members it reads may be accepted.
 extension HBaseCodec {
     static func encodeCellSetFast(_ rows: [HBaseRow]) -> Data {
         var out = Data()
@@ -43,8 +46,13 @@ extension HBaseCodec {
 
 /// A forward-only scanner over a CellSet JSON document.
 private struct CellSetScanner {
+    /// How deep ``skipValue()`` follows nested arrays and objects before it declines (and `JSONDecoder`, which has
+    /// its own limit, decides): without a bound a deeply nested reply overflowed the stack (found by fuzz-cellset).
+    static let maxSkipDepth = 64
+
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
+    var skipDepth = 0
 
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -124,6 +132,9 @@ private struct CellSetScanner {
         switch first {
         case UInt8(ascii: "\""): return rawString() != nil
         case UInt8(ascii: "{"), UInt8(ascii: "["):
+            guard skipDepth < Self.maxSkipDepth else { return false }
+            skipDepth += 1
+            defer { skipDepth -= 1 }
             let close = first == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
             index += 1
             if consume(close) { return true }
@@ -162,17 +173,25 @@ private struct CellSetScanner {
 
     mutating func cellSet() -> [HBaseRow]? {
         var rows: [HBaseRow] = []
+        var sawRows = false
+        // A member given twice is declined: JSONDecoder keeps one of them, and that choice is its own to make.
         let ok = object { scanner, name in
             guard name == "Row" else { return scanner.skipValue() }
+            guard !sawRows else { return false }
+            sawRows = true
             return scanner.array { scanner in
                 var key: Data?
                 var cells: [HBaseCell] = []
+                var sawCells = false
                 let rowOK = scanner.object { scanner, name in
                     switch name {
                     case "key":
+                        guard key == nil else { return false }
                         key = scanner.base64()
                         return key != nil
                     case "Cell":
+                        guard !sawCells else { return false }
+                        sawCells = true
                         return scanner.array { scanner in
                             var column: Data?
                             var timestamp: Int64?
@@ -180,12 +199,15 @@ private struct CellSetScanner {
                             let cellOK = scanner.object { scanner, name in
                                 switch name {
                                 case "column":
+                                    guard column == nil else { return false }
                                     column = scanner.base64()
                                     return column != nil
                                 case "timestamp":
+                                    guard timestamp == nil else { return false }
                                     timestamp = scanner.integer()
                                     return timestamp != nil
                                 case "$":
+                                    guard value == nil else { return false }
                                     value = scanner.base64()
                                     return value != nil
                                 default:

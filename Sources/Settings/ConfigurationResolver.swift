@@ -51,7 +51,8 @@ public struct ResolvedConfiguration: Sendable {
 
     /// Writes every effective value into the config file, keeping its comments and order
     /// (`--save-config`). This is the only code that writes config.ini.
-    /// - Throws: ``SettingsError`` `unreadable` (the file exists but cannot be parsed or written).
+    /// - Throws: ``SettingsError`` `unreadable` (the file exists but cannot be parsed or written), `syntax` (a value
+    ///   holds a line break; nothing is written).
     public func save() throws(SettingsError) {
         var document: INIDocument
         if FileManager.default.fileExists(atPath: configFile) {
@@ -60,7 +61,7 @@ public struct ResolvedConfiguration: Sendable {
             document = try INIDocument(text: "", file: configFile)
         }
         for key in ConfigurationResolver.keys {
-            document.set(section: key.section, key: key.key, value: key.render(configuration))
+            try document.set(section: key.section, key: key.key, value: key.render(configuration))
         }
         do {
             try document.rendered().write(toFile: configFile, atomically: true, encoding: .utf8)

@@ -33,7 +33,8 @@ public struct INIDocument: Sendable, Equatable {
 
     /// Parses INI text.
     /// - Parameters:
-    ///   - text: the content; LF or CRLF, an optional UTF-8 byte-order mark.
+    ///   - text: the content; LF or CRLF (every CR before an LF is dropped, so the CR CR LF of a doubled
+    ///     conversion reads as CRLF), an optional UTF-8 byte-order mark.
     ///   - file: the name used in errors.
     /// - Throws: ``SettingsError`` `syntax` with the file and line.
     public init(text: String, file: String) throws(SettingsError) {
@@ -42,7 +43,7 @@ public struct INIDocument: Sendable, Equatable {
         if body.hasPrefix("\u{FEFF}") { body.removeFirst() }
         lines = body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
             var line = String($0)
-            if line.hasSuffix("\r") { line.removeLast() }
+            while line.hasSuffix("\r") { line.removeLast() }
             return line
         }
         if lines.last == "" { lines.removeLast() }
@@ -99,9 +100,25 @@ public struct INIDocument: Sendable, Equatable {
         entries.last { $0.section == section && $0.key == key }
     }
 
-    /// Sets `key = value` in `section`: rewrites the key's line if it exists, otherwise adds it at the end of
-    /// the section (adding the section at the end of the file if needed). Comments and order are kept.
-    public mutating func set(section: String, key: String, value: String) {
+    /// Sets `key = value` in `section`, keeping comments and order.
+    ///
+    /// Rewrites the key's line if it exists, otherwise adds it at the end of the section (adding the section at
+    /// the end of the file if needed). The value is written as is, so it must fit on one line: a line break
+    /// would end the entry and turn the rest of the value into lines of its own (other keys, other sections, or
+    /// a syntax error).
+    /// - Parameters:
+    ///   - section: The section, e.g. `data`.
+    ///   - key: The key, e.g. `path`.
+    ///   - value: The value, written after `key = `.
+    /// - Throws: ``SettingsError`` `syntax` when the section, key or value holds a line break, or when the line
+    ///   would not read back as that key in that section; the document is then unchanged.
+    public mutating func set(section: String, key: String, value: String) throws(SettingsError) {
+        let place = "\(file): [\(section.prefix(32))] \(key.prefix(32))"
+        guard !"\(section)\(key)\(value)".unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) else {
+            throw SettingsError(
+                .syntax, place: place, reason: "a value with a line break cannot be written to an INI file")
+        }
+        var lines = self.lines
         let text = "\(key) = \(value)"
         if let existing = entry(section: section, key: key) {
             lines[existing.line - 1] = text
@@ -121,8 +138,17 @@ public struct INIDocument: Sendable, Equatable {
             lines.append("[\(section)]")
             lines.append(text)
         }
-        // Re-parse to refresh entries and line numbers; the text we wrote is valid INI.
-        self = try! INIDocument(text: rendered(), file: file)
+        // Re-parse to refresh entries and line numbers, and to check that the new line reads back as this key.
+        let updated: INIDocument
+        do {
+            updated = try INIDocument(text: lines.joined(separator: "\n") + "\n", file: file)
+        } catch {
+            throw SettingsError(.syntax, place: place, reason: "the key or section cannot be written as an INI line")
+        }
+        guard updated.entry(section: section, key: key) != nil else {
+            throw SettingsError(.syntax, place: place, reason: "the key or section cannot be written as an INI line")
+        }
+        self = updated
     }
 
     /// The document as text, LF line ends and a final newline.

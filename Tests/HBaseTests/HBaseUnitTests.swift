@@ -291,6 +291,34 @@ struct HBaseCellSetFastPathTests {
         #expect(fast[0].cells[0].timestamp == 1_795_944_361_762)
     }
 
+    @Test("a member the fast path reads, given twice, is left to JSONDecoder (found by fuzz-cellset)")
+    func fastDecoderDeclinesDuplicateMembers() throws {
+        for text in [
+            #"{"Row":[{"key":"YQ==","Cell":[{"column":"Y2Y6cQ==","$":"eA==","$":"eQ=="}]}]}"#,
+            #"{"Row":[{"key":"YQ==","Cell":[{"column":"Y2Y6cQ==","column":"Y2Y6cg==","$":""}]}]}"#,
+            #"{"Row":[{"key":"YQ==","Cell":[{"column":"Y2Y6cQ==","timestamp":1,"timestamp":2,"$":""}]}]}"#,
+            #"{"Row":[{"key":"YQ==","key":"Yg==","Cell":[]}]}"#,
+            #"{"Row":[{"key":"YQ==","Cell":[],"Cell":[{"column":"Y2Y6cQ==","$":""}]}]}"#,
+            #"{"Row":[{"key":"YQ=="}],"Row":[{"key":"Yg=="}]}"#,
+        ] {
+            let data = Data(text.utf8)
+            #expect(HBaseCodec.decodeCellSetFast(data) == nil, "\(text)")
+            #expect(try HBaseCodec.decodeCellSet(data) == HBaseCodec.decodeCellSetWithFoundation(data))
+        }
+    }
+
+    @Test("deeply nested skipped values are declined, not followed until the stack overflows (found by fuzzing)")
+    func fastDecoderBoundsItsNesting() throws {
+        let depth = 100_000
+        let data = Data(
+            ("{\"Row\":[],\"x\":" + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}")
+                .utf8)
+        #expect(HBaseCodec.decodeCellSetFast(data) == nil)
+        #expect(throws: (any Error).self) { try HBaseCodec.decodeCellSet(data) }
+        let shallow = Data(#"{"Row":[],"x":[[[{"a":[1]}]]]}"#.utf8)
+        #expect(HBaseCodec.decodeCellSetFast(shallow) == [])
+    }
+
     @Test func fastDecoderDeclinesWhatItDoesNotKnowAndTheFallbackStillReads() throws {
         // An escaped slash in a base64 string is legal JSON; the fast path declines it.
         let data = Data(#"{"Row":[{"key":"YS9i","Cell":[{"column":"Y2Y6cQ==","timestamp":1,"$":"eC95\/"}]}]}"#.utf8)

@@ -31,10 +31,22 @@ struct INIDocumentTests {
     @Test("set rewrites a value in place and keeps comments; a new key or section is appended")
     func setKeepsComments() throws {
         var doc = try INIDocument(text: "# c1\n[a]\n# about x\nx = 1\n\n[b]\ny = 2\n", file: "t.ini")
-        doc.set(section: "a", key: "x", value: "5")
-        doc.set(section: "a", key: "z", value: "7")
-        doc.set(section: "c", key: "w", value: "9")
+        try doc.set(section: "a", key: "x", value: "5")
+        try doc.set(section: "a", key: "z", value: "7")
+        try doc.set(section: "c", key: "w", value: "9")
         #expect(doc.rendered() == "# c1\n[a]\n# about x\nx = 5\nz = 7\n\n[b]\ny = 2\n\n[c]\nw = 9\n")
+    }
+
+    @Test("set refuses a value with a line break and leaves the document alone (found by fuzz-ini)")
+    func setRefusesLineBreaks() throws {
+        let original = try INIDocument(text: "[data]\npath = a.csv\n", file: "t.ini")
+        for value in ["x\nnot an ini line", "x\n[tracking]\nbackend = hbase", "x\r", "x\r\ny = 1"] {
+            var doc = original
+            #expect(throws: SettingsError(.syntax, place: "t.ini: [data] path", reason: "")) {
+                try doc.set(section: "data", key: "path", value: value)
+            }
+            #expect(doc == original)
+        }
     }
 }
 

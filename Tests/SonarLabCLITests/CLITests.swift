@@ -256,6 +256,20 @@ struct BinaryTests {
         #expect(saved.hasPrefix("# test workspace"))
     }
 
+    @Test("--save-config refuses a value with a line break: exit 2 and config.ini unchanged (found by fuzz-ini)")
+    func saveRefusesLineBreaks() throws {
+        guard try requireBinary() else { return }
+        let ws = try Workspace()
+        defer { ws.dir.remove() }
+        let before = try String(contentsOfFile: ws.config, encoding: .utf8)
+        let c = try ws.run(
+            ["config", "--config", ws.config, "--save-config"],
+            env: ["SONARLAB_DATA_PATH": "data/x.csv\n[tracking]\nbackend = hbase"])
+        #expect(c.status == 2, "\(c.stderr)")
+        #expect(c.stderr.contains("line break"), "\(c.stderr)")
+        #expect(try String(contentsOfFile: ws.config, encoding: .utf8) == before)
+    }
+
     @Test("prepare writes a deterministic 156/52 stratified split")
     func prepare() throws {
         guard try requireBinary() else { return }

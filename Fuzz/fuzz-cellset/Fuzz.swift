@@ -1,0 +1,18 @@
+// fuzz-cellset: the libFuzzer target for `FuzzCheck.cellSet` (docs/fuzzing.md).
+//
+// With `swift build --sanitize=fuzzer` libFuzzer supplies `main` and calls `LLVMFuzzerTestOneInput`. In an
+// ordinary build SwiftPM points `main` at `fuzz_cellset_main` (its renamed entry point, see Package.swift), which
+// replays the files given as arguments instead.
+import SonarLabFuzzChecks
+
+/// libFuzzer's entry point: one input, checked by `FuzzCheck.cellSet`.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    FuzzDriver.testOneInput(.cellSet, start, count)
+}
+
+/// The entry point of an ordinary build: replays files or directories of inputs.
+@_cdecl("fuzz_cellset_main")
+public func replayMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    FuzzDriver.replay(.cellSet, arguments: CommandLine.arguments)
+}
