@@ -5,14 +5,23 @@ public struct RunCallbacks: Sendable {
     public var onStart: @Sendable (_ id: String, _ name: String, _ plannedEpochs: Int, _ recordedIn: String) -> Void
     /// Called after every epoch, in order.
     public var onEpoch: @Sendable (EpochPoint) -> Void
+    /// Called when the store's queued writes change: "HBase unreachable — N writes queued", or `nil` once
+    /// they were delivered.
+    public var onStoreQueue: @Sendable (String?) -> Void
 
     /// Creates the callbacks.
+    /// - Parameters:
+    ///   - onStart: The run is recorded.
+    ///   - onEpoch: An epoch ended.
+    ///   - onStoreQueue: The store's queued writes changed; default ignores it.
     public init(
         onStart: @escaping @Sendable (_ id: String, _ name: String, _ plannedEpochs: Int, _ recordedIn: String) -> Void,
-        onEpoch: @escaping @Sendable (EpochPoint) -> Void
+        onEpoch: @escaping @Sendable (EpochPoint) -> Void,
+        onStoreQueue: @escaping @Sendable (String?) -> Void = { _ in }
     ) {
         self.onStart = onStart
         self.onEpoch = onEpoch
+        self.onStoreQueue = onStoreQueue
     }
 }
 

@@ -4,8 +4,11 @@ public import HBase
 
 /// The ``ExperimentStore`` over HBase (issue 4 item 3; layout in ``HBaseTrackingLayout``).
 ///
-/// `create`, `appendEpochs` and `finish` each send one put request; `experiments(limit:)` is one stateful
-/// scan of families `s`, `p`, `m` (no epochs), newest first thanks to the inverted row key.
+/// `create`, `appendEpochs` and `finish` are one write each: with a ``writer`` (as in every SonarLab command) it is
+/// kept in the durable ``HBaseOutbox`` and sent in order in the background, so an HBase outage queues writes
+/// instead of losing them (``pendingWrites()`` says how many); without one it is one direct put request.
+/// `experiments(limit:)` is one stateful scan of families `s`, `p`, `m` (no epochs), newest first thanks to the
+/// inverted row key; reads first wait for a delivery in flight.
 public struct HBaseExperimentStore: ExperimentStore {
     /// The client (shared; the caller shuts it down).
     public let client: HBaseClient
@@ -162,9 +165,10 @@ public struct HBaseExperimentStore: ExperimentStore {
 
     // MARK: ExperimentStore
 
-    /// Writes the run's status, parameters (and any result or epochs) in one request.
+    /// Writes the run's status, parameters (and any result or epochs) in one request (or one outbox entry).
     /// - Parameter experiment: The run.
-    /// - Throws: ``HBaseError`` (`tableNotFound` before `sonarlab hbase init`, `forbidden`, `unavailable`, …).
+    /// - Throws: ``HBaseError`` (`tableNotFound` before `sonarlab hbase init`, `forbidden`, `unavailable`, …); with a
+    ///   writer only a refusal it saw earlier (an outage queues instead of throwing).
     public func create(_ experiment: Experiment) async throws {
         let row = HBaseRow(
             key: Self.rowKey(forID: experiment.id), cells: try cells(for: experiment, includeEpochs: true))

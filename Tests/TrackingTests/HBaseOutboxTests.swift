@@ -298,6 +298,30 @@ struct HBaseOutboxTests {
         }
     }
 
+    @Test func aTrainingRunAgainstADownGatewayFinishesQueuedAndSaysSo() async throws {
+        let dir = try TemporaryDirectory("outbox")
+        defer { dir.remove() }
+        let client = try Self.client(port: try Self.closedPort())
+        defer { Task { try? await client.shutdown() } }
+        let writer = HBaseOutboxWriter(outbox: try HBaseOutbox.inDirectory(dir.path), client: client, policy: Self.fast)
+        let store = HBaseExperimentStore(client: client, writer: writer)
+        var config = TrainingConfiguration()
+        config.epochs = 40
+        let request = TrainingRequest(
+            name: "down", data: try SonarData.load(path: TestPaths.sonarData), dataPath: TestPaths.sonarData,
+            testSize: 0.25, splitSeed: 42, configuration: config, parameters: ["mlp.epochs": "40"],
+            experimentsRoot: dir.file("experiments"), epochBatch: 5)
+        let notes = Notes()
+        let outcome = try await TrainingSession(store: store).run(
+            request, onPendingWrites: { pending in notes.add(pending.summary) })
+        #expect(outcome.storeError == nil, "an outage is not a failed write")
+        #expect(outcome.experiment.status == .finished)
+        #expect(outcome.pendingWrites.count == 1 + 8 + 1)
+        #expect(outcome.pendingWrites.summary == "HBase unreachable — 10 writes queued")
+        #expect(notes.all.last == "HBase unreachable — 10 writes queued")
+        #expect(notes.all.allSatisfy { $0?.hasPrefix("HBase unreachable — ") == true })
+    }
+
     @Test func aWriterWaitsWhileAnotherProcessDrains() async throws {
         let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
@@ -335,4 +359,12 @@ final class ReadOnlySecurity: HBaseDoubleSecurity, @unchecked Sendable {
             return !forbidden
         }
     }
+}
+
+/// Collects the pending-writes notes a run reports.
+final class Notes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var notes: [String?] = []
+    func add(_ note: String?) { lock.withLock { notes.append(note) } }
+    var all: [String?] { lock.withLock { notes } }
 }
