@@ -169,7 +169,8 @@ struct CommandContext {
             }
         case .hbase:
             let client = try makeHBaseClient()
-            return HBaseExperimentStore(client: client, layout: hbaseLayout, writer: try makeHBaseWriter(client: client))
+            let writer = try makeHBaseWriter(client: client)
+            return HBaseExperimentStore(client: client, layout: hbaseLayout, writer: writer)
         }
     }
 }

@@ -141,8 +141,8 @@ struct PredictCommand: AsyncParsableCommand {
         }
         let delivery = await writer.deliver(waitingForLockUpTo: .seconds(10))
         try? await client.shutdown()
-        printError(
-            "\(delivery.pending.count == 0 ? "recorded" : "queued") \(records.count) predictions in \(context.hbaseLayout.predictions.qualified)")
+        let verb = delivery.pending.count == 0 ? "recorded" : "queued"
+        printError("\(verb) \(records.count) predictions in \(context.hbaseLayout.predictions.qualified)")
         try CommandContext.reportPending(delivery.pending, command: "predict --store hbase")
     }
 

@@ -28,8 +28,8 @@ public struct SonarLabCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, PrepareCommand.self, TrainCommand.self, CrossValidateCommand.self,
             HistoryCommand.self, ShowCommand.self, PredictCommand.self, TestCommand.self, ExportCommand.self,
-            ReportCommand.self, MakeScenariosCommand.self, ConfigCommand.self, HBaseCommand.self, DatasetCommand.self, SyncCommand.self,
-            DashboardCommand.self,
+            ReportCommand.self, MakeScenariosCommand.self, ConfigCommand.self, HBaseCommand.self, DatasetCommand.self,
+            SyncCommand.self, DashboardCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -57,7 +57,9 @@ public struct HBaseDatasetStore: Sendable {
     ///   - client: The HBase client.
     ///   - layout: Table names.
     ///   - writer: The outbox writer (SonarLab's commands always pass one); `nil` puts directly.
-    public init(client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout(), writer: HBaseOutboxWriter? = nil) {
+    public init(
+        client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout(), writer: HBaseOutboxWriter? = nil
+    ) {
         self.client = client
         self.layout = layout
         self.writer = writer
@@ -172,7 +174,9 @@ public struct HBasePredictionStore: Sendable {
     ///   - client: The HBase client.
     ///   - layout: Table names.
     ///   - writer: The outbox writer (SonarLab's commands always pass one); `nil` puts directly.
-    public init(client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout(), writer: HBaseOutboxWriter? = nil) {
+    public init(
+        client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout(), writer: HBaseOutboxWriter? = nil
+    ) {
         self.client = client
         self.layout = layout
         self.writer = writer

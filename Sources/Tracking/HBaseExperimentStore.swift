@@ -22,7 +22,9 @@ public struct HBaseExperimentStore: ExperimentStore {
     ///   - client: The HBase client.
     ///   - layout: Table names; default ``HBaseTrackingLayout/init(namespace:experimentsTable:datasetsTable:predictionsTable:)``.
     ///   - writer: The outbox writer (SonarLab's commands always pass one); `nil` puts directly.
-    public init(client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout(), writer: HBaseOutboxWriter? = nil) {
+    public init(
+        client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout(), writer: HBaseOutboxWriter? = nil
+    ) {
         self.client = client
         self.layout = layout
         self.writer = writer
@@ -182,7 +184,8 @@ public struct HBaseExperimentStore: ExperimentStore {
     /// - Throws: ``HBaseError``.
     public func appendEpochs(_ epochs: [EpochMetrics], experimentID: String) async throws {
         guard !epochs.isEmpty else { return }
-        try await send(HBaseRow(key: Self.rowKey(forID: experimentID), cells: try epochCells(epochs)), origin: experimentID)
+        try await send(
+            HBaseRow(key: Self.rowKey(forID: experimentID), cells: try epochCells(epochs)), origin: experimentID)
     }
 
     /// Writes the run's final state, with all its epochs, in one request.

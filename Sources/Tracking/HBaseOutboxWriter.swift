@@ -90,7 +90,9 @@ public struct HBaseOutboxPolicy: Sendable, Equatable {
         var rows = 0
         var bytes = 0
         for entry in entries {
-            let entryBytes = entry.rows.reduce(0) { $0 + $1.key.count + $1.cells.reduce(0) { $0 + $1.value.count + 32 } }
+            let entryBytes = entry.rows.reduce(0) {
+                $0 + $1.key.count + $1.cells.reduce(0) { $0 + $1.value.count + 32 }
+            }
             if let first = current.first,
                 first.table != entry.table || rows + entry.rows.count > maxRowsPerRequest
                     || bytes + entryBytes > maxBytesPerRequest
@@ -193,7 +195,9 @@ public actor HBaseOutboxWriter {
         }
         let timestamp = nextTimestamp()
         let stamped = rows.map { row in
-            HBaseRow(key: row.key, cells: row.cells.map { HBaseCell(column: $0.column, value: $0.value, timestamp: timestamp) })
+            HBaseRow(
+                key: row.key,
+                cells: row.cells.map { HBaseCell(column: $0.column, value: $0.value, timestamp: timestamp) })
         }
         try await outbox.enqueue(stamped, into: table, cluster: cluster, origin: origin)
         if let refusal {
@@ -226,7 +230,8 @@ public actor HBaseOutboxWriter {
     ///   - lockWait: How long to wait for another process that is delivering.
     ///   - retryRefused: Whether to try again after this writer saw a refusal (`sonarlab sync` does).
     /// - Returns: What was sent and what is left.
-    public func deliver(waitingForLockUpTo lockWait: Duration, retryRefused: Bool = false) async -> HBaseOutboxDelivery {
+    public func deliver(waitingForLockUpTo lockWait: Duration, retryRefused: Bool = false) async -> HBaseOutboxDelivery
+    {
         await drainTask?.value
         let sentBefore = (sentEntries, sentRows)
         var lockWasBusy = false

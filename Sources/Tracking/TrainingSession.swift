@@ -193,7 +193,9 @@ public struct TrainingSession: Sendable {
         // Deliver what is queued now (waiting a little for another process that is delivering the same outbox).
         let pendingWrites = await store.deliverPendingWrites(within: .seconds(10))
         if pendingWrites.summary != lastPending.summary { onPendingWrites(pendingWrites) }
-        if pendingWrites.isBlocked, let reason = pendingWrites.reason, !warned.contains(where: { $0.contains(reason) }) {
+        if pendingWrites.isBlocked, let reason = pendingWrites.reason,
+            !warned.contains(where: { $0.contains(reason) })
+        {
             storeFailed("the run", RefusedWrites(reason: reason))
         }
         if pendingWrites.count > 0, !pendingWrites.isBlocked {

@@ -286,10 +286,11 @@ final class FaultEnvironment: @unchecked Sendable {
                 Issue.record("sonarlab ended before it started a run: \(process.stderr.suffix(600))")
                 throw CancellationError()
             }
-            id = process.stderr.split(separator: "\n").lazy.compactMap { line -> String? in
-                let parts = line.split(separator: " ")
-                return parts.count >= 3 && parts[0] == "experiment" && parts[2] == "→" ? String(parts[1]) : nil
-            }.first
+            id =
+                process.stderr.split(separator: "\n").lazy.compactMap { line -> String? in
+                    let parts = line.split(separator: " ")
+                    return parts.count >= 3 && parts[0] == "experiment" && parts[2] == "→" ? String(parts[1]) : nil
+                }.first
             return id != nil
         }
         return try #require(id)
@@ -353,7 +354,9 @@ final class FaultEnvironment: @unchecked Sendable {
             let raw = try #require(
                 try await client.row(HBaseExperimentStore.rowKey(forID: id), in: layout.experiments, maxVersions: 10),
                 sourceLocation: sourceLocation)
-            #expect(Set(raw.cells.map(\.column)).count == raw.cells.count, "one version per cell", sourceLocation: sourceLocation)
+            #expect(
+                Set(raw.cells.map(\.column)).count == raw.cells.count, "one version per cell",
+                sourceLocation: sourceLocation)
         }
     }
 

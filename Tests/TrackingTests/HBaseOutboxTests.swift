@@ -78,16 +78,20 @@ struct HBaseOutboxTests {
                 lastError: nil)
         }
         let policy = HBaseOutboxPolicy(maxRowsPerRequest: 3)
-        let entries = [entry(1, "a", rows: 1), entry(2, "a", rows: 2), entry(3, "a", rows: 1), entry(4, "b", rows: 1),
-            entry(5, "a", rows: 5)]
+        let entries = [
+            entry(1, "a", rows: 1), entry(2, "a", rows: 2), entry(3, "a", rows: 1), entry(4, "b", rows: 1),
+            entry(5, "a", rows: 5),
+        ]
         let groups = policy.requests(for: entries)
         #expect(groups.map { $0.map(\.sequence) } == [[1, 2], [3], [4], [5]])
         #expect(policy.requests(for: []).isEmpty)
     }
 
     @Test func clusterKeysDropUserInfoQueryAndDefaultPorts() {
-        #expect(HBaseOutbox.clusterKey(for: URL(string: "https://bob:pw@HBase.example/")!) == "https://hbase.example:443")
-        #expect(HBaseOutbox.clusterKey(for: URL(string: "http://127.0.0.1:8080/gw/?x=1")!) == "http://127.0.0.1:8080/gw")
+        #expect(
+            HBaseOutbox.clusterKey(for: URL(string: "https://bob:pw@HBase.example/")!) == "https://hbase.example:443")
+        #expect(
+            HBaseOutbox.clusterKey(for: URL(string: "http://127.0.0.1:8080/gw/?x=1")!) == "http://127.0.0.1:8080/gw")
         #expect(HBaseOutbox.clusterKey(for: URL(string: "http://h")!) == "http://h:80")
     }
 
@@ -106,13 +110,17 @@ struct HBaseOutboxTests {
         defer { dir.remove() }
         let table = HBaseTableName("experiments", namespace: "sonarlab")
         let rows = [
-            HBaseRow(key: Data([0, 1, 0xFF]), cells: [HBaseCell(column: HBaseColumn("e", "000001"), value: Data([0, 7]), timestamp: 42)]),
+            HBaseRow(
+                key: Data([0, 1, 0xFF]),
+                cells: [HBaseCell(column: HBaseColumn("e", "000001"), value: Data([0, 7]), timestamp: 42)])
         ]
         do {
             let outbox = try HBaseOutbox.inDirectory(dir.path)
             try await outbox.enqueue(rows, into: table, cluster: "http://a:1", origin: "run-1")
-            try await outbox.enqueue([Self.row("k", "status", "finished")], into: table, cluster: "http://a:1", origin: "run-1")
-            try await outbox.enqueue([Self.row("k", "status", "x")], into: table, cluster: "http://b:2", origin: "predict")
+            try await outbox.enqueue(
+                [Self.row("k", "status", "finished")], into: table, cluster: "http://a:1", origin: "run-1")
+            try await outbox.enqueue(
+                [Self.row("k", "status", "x")], into: table, cluster: "http://b:2", origin: "predict")
         }
         let reopened = try HBaseOutbox(path: dir.file(HBaseOutbox.fileName))
         let entries = try await reopened.entries(cluster: "http://a:1")
@@ -331,7 +339,8 @@ struct HBaseOutboxTests {
         let outbox = try HBaseOutbox.inDirectory(dir.path)
         let other = try #require(try HBaseOutbox.inDirectory(dir.path).tryLock())
         let writer = HBaseOutboxWriter(outbox: outbox, client: client, policy: Self.fast)
-        try await writer.write([Self.row("r", "status", "running")], into: HBaseTrackingLayout().experiments, origin: "t")
+        try await writer.write(
+            [Self.row("r", "status", "running")], into: HBaseTrackingLayout().experiments, origin: "t")
         let delivery = await writer.deliver(waitingForLockUpTo: .milliseconds(200))
         #expect(delivery.lockWasBusy)
         #expect(delivery.pending.count == 1)
