@@ -97,6 +97,39 @@ struct OutboxFaultTests {
         #expect(history.stdout.contains("cancelled"))
     }
 
+    @Test("sonarlab itself is killed -9 mid-run while HBase is down: every write it queued arrives, once, after sync")
+    func queuedWritesSurviveAKilledWriter() async throws {
+        guard try requireFaultPrerequisites() else { return }
+        let env = try FaultEnvironment()
+        defer { env.tearDown() }
+        try env.startDouble()
+        try env.sonarlab(["hbase", "init"])
+        env.double?.kill9()
+        let train = try env.background(["train", "--backend", "hbase", "--epochs", "100000", "--headless"])
+        let id = try await env.experimentID(of: train)
+        try await env.waitUntil("the run reports queued writes") {
+            try await env.queued() >= 20 && train.stderr.contains("HBase unreachable — ")
+        }
+        train.kill9()
+        // What the killed process had queued: its create and its epoch batches (epochs 1...k, in order).
+        let outbox = try HBaseOutbox.inDirectory(env.dir.file("store"))
+        let entries = try await outbox.entries(cluster: env.clusterKey, limit: 1_000_000)
+        let queuedEpochs = entries.flatMap(\.rows).flatMap(\.cells).filter { $0.column.family == Data("e".utf8) }.count
+        #expect(entries.count >= 20 && queuedEpochs > 0)
+        try env.startDouble()
+        try env.sonarlab(["sync"])
+        // The run never finished, so HBase says `running`, with exactly the epochs that were queued.
+        try await env.withClient { client, layout in
+            let run = try #require(try await HBaseExperimentStore(client: client, layout: layout).experiment(id: id))
+            #expect(run.status == .running)
+            #expect(run.epochs.map(\.epoch) == Array(1...queuedEpochs))
+            let raw = try #require(
+                try await client.row(HBaseExperimentStore.rowKey(forID: id), in: layout.experiments, maxVersions: 10))
+            #expect(Set(raw.cells.map(\.column)).count == raw.cells.count)
+        }
+        #expect(try await env.queued() == 0)
+    }
+
     @Test("dataset load and predict --store hbase while the gateway is down: queued, then 208 and 52 rows once")
     func datasetAndPredictionsAreQueuedAndDeliveredOnce() async throws {
         guard try requireFaultPrerequisites() else { return }
@@ -335,10 +368,12 @@ final class FaultEnvironment: @unchecked Sendable {
         }
     }
 
+    /// The outbox's key of the current gateway.
+    var clusterKey: String { HBaseOutbox.clusterKey(for: URL(string: "http://127.0.0.1:\(port)")!) }
+
     /// Writes waiting in the workspace's outbox for this gateway.
     func queued() async throws -> Int {
-        let outbox = try HBaseOutbox.inDirectory(dir.file("store"))
-        return try await outbox.count(cluster: HBaseOutbox.clusterKey(for: URL(string: "http://127.0.0.1:\(port)")!))
+        try await HBaseOutbox.inDirectory(dir.file("store")).count(cluster: clusterKey)
     }
 
     /// The run is in HBase with status, result and epochs 1...`epochs`, one version of every cell, one row.
