@@ -52,6 +52,8 @@ extension CommandContext {
             printError(
                 "warning: \(summary) (\(pending.reason ?? "no answer")); they are kept and sent when HBase is back: "
                     + "run `sonarlab sync`")
+        } else if pending.count > 0 {
+            printError("note: \(pending.count) HBase writes are queued behind another sonarlab process sending them")
         }
     }
 

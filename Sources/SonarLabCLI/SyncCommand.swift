@@ -53,11 +53,12 @@ struct SyncCommand: AsyncParsableCommand {
         let others = delivery.otherClusters.filter { $0.value > 0 }
         var reasons: [String] = []
         if delivery.lockWasBusy {
-            reasons.append("another sonarlab process kept the outbox busy for \(wait) s; try again")
-        }
-        if delivery.pending.count > 0 {
             reasons.append(
-                "\(delivery.pending.summary ?? "")\(delivery.pending.reason.map { ": \($0)" } ?? "")")
+                "another sonarlab process kept the outbox busy for \(wait) s (\(delivery.pending.count) writes queued); "
+                    + "try again")
+        } else if delivery.pending.count > 0 {
+            let summary = delivery.pending.summary ?? "\(delivery.pending.count) writes still queued"
+            reasons.append(summary + (delivery.pending.reason.map { ": \($0)" } ?? ""))
         }
         if !others.isEmpty {
             let list = others.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")

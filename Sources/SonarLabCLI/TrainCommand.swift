@@ -124,11 +124,17 @@ struct TrainCommand: AsyncParsableCommand {
             printError("warning: \(store.location): some writes failed: \(storeError)")
         }
         let pending = outcome.pendingWrites
-        if pending.count > 0, !pending.isBlocked, let summary = pending.summary {
+        if pending.count > 0, !pending.isBlocked {
             // Nothing is lost: the run is in the outbox and the run folder; exit 0 with this warning.
-            printError(
-                "warning: \(summary) for \(store.location) (\(pending.reason ?? "no answer")); the run is kept in "
-                    + "the outbox and sent when HBase is back: run `sonarlab sync` to send it now")
+            if let summary = pending.summary {
+                printError(
+                    "warning: \(summary) for \(store.location) (\(pending.reason ?? "no answer")); the run is kept "
+                        + "in the outbox and sent when HBase is back: run `sonarlab sync` to send it now")
+            } else {
+                printError(
+                    "note: \(pending.count) HBase writes are queued behind another sonarlab process that is sending "
+                        + "the outbox now")
+            }
         }
         return Recorded(outcome: outcome, storeLocation: store.location)
     }

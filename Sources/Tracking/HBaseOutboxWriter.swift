@@ -240,12 +240,9 @@ public actor HBaseOutboxWriter {
             lockWasBusy = !(await drain(lockWait: lockWait))
         }
         let others = ((try? await outbox.countsByCluster()) ?? [:]).filter { $0.key != cluster }
-        var left = await pending()
-        if left.count > 0, left.reason == nil {
-            left.reason = lockWasBusy ? "another sonarlab process is sending the outbox" : "not sent yet"
-        }
+        // Entries left without a failure of this writer are being sent by another process (``lockWasBusy``).
         return HBaseOutboxDelivery(
-            sentEntries: sentEntries - sentBefore.0, sentRows: sentRows - sentBefore.1, pending: left,
+            sentEntries: sentEntries - sentBefore.0, sentRows: sentRows - sentBefore.1, pending: await pending(),
             lockWasBusy: lockWasBusy, otherClusters: others)
     }
 
