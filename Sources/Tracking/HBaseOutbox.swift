@@ -98,7 +98,18 @@ public final class HBaseOutbox: Sendable {
                 t.column("last_error", .text)
             }
         }
-        try migrator.migrate(pool)
+        // Two processes opening a new outbox at once both try to record the migration; the loser gets a
+        // constraint error once the winner committed, and finds the migration applied when it tries again.
+        var attempt = 0
+        while true {
+            do {
+                try migrator.migrate(pool)
+                break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT && attempt < 10 {
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
     }
 
     /// Opens the outbox of a tracking directory: `<directory>/hbase-outbox.sqlite`.

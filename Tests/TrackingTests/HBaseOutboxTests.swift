@@ -139,6 +139,22 @@ struct HBaseOutboxTests {
         #expect(try await reopened.count(cluster: "http://b:2") == 1)
     }
 
+    @Test func manyOpenersOfANewOutboxAtOnceAllSucceed() async throws {
+        for _ in 0..<5 {
+            let dir = try TemporaryDirectory("outbox")
+            defer { dir.remove() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        let outbox = try HBaseOutbox.inDirectory(dir.path)
+                        _ = try await outbox.count(cluster: "c")
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test func onlyOneDrainerHoldsTheLockAcrossOpenFiles() async throws {
         let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
