@@ -75,6 +75,16 @@ public final class HBaseOutbox: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         self.path = path
+        // Opening a new outbox (WAL switch, migration) from two processes at once races in SQLite ("database is
+        // locked" on `journal_mode`, a duplicate migration record): open under a short exclusive flock of
+        // `<file>.open.lock`, which the kernel releases if this process dies.
+        let openLock = open(path + ".open.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard openLock >= 0 else {
+            throw HBaseOutboxError(message: "cannot open the outbox lock \(path).open.lock: errno \(errno)")
+        }
+        defer { close(openLock) }
+        _ = flock(openLock, LOCK_EX)
+        defer { _ = flock(openLock, LOCK_UN) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
@@ -98,18 +108,7 @@ public final class HBaseOutbox: Sendable {
                 t.column("last_error", .text)
             }
         }
-        // Two processes opening a new outbox at once both try to record the migration; the loser gets a
-        // constraint error once the winner committed, and finds the migration applied when it tries again.
-        var attempt = 0
-        while true {
-            do {
-                try migrator.migrate(pool)
-                break
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT && attempt < 10 {
-                attempt += 1
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-        }
+        try migrator.migrate(pool)
     }
 
     /// Opens the outbox of a tracking directory: `<directory>/hbase-outbox.sqlite`.
