@@ -28,11 +28,14 @@ struct OutboxFaultTests {
         try env.sonarlab(["hbase", "init"])
         let journal = try env.journalSize()
         let train = try env.background(Self.longRun)
-        let id = try await env.experimentID(of: train)
         // The double fsyncs every accepted put to its journal before answering: growth means rows are in HBase.
-        try await env.waitUntil("some epochs are in HBase") { try env.journalSize() > journal + 20_000 }
-        env.double?.kill9()
-        #expect(train.isRunning, "the run should still be training when the gateway dies")
+        // A thread watches and kills, so a busy test process (many suites in parallel) cannot make it late.
+        let watcher = Watcher(train: train) { (try? env.journalSize()).map { $0 > journal + 20_000 } ?? false } act: {
+            env.double?.kill9()
+        }
+        let id = try await env.experimentID(of: train)
+        try await env.waitUntil("some epochs are in HBase and the double was killed") { watcher.isDone }
+        #expect(watcher.trainWasRunning == true, "the run should still be training when the gateway dies")
         let status = try train.wait(timeout: .seconds(90))
         let stderr = train.stderr
         #expect(status == 0, "queued writes are not a failure: \(stderr.suffix(600))")
@@ -60,13 +63,15 @@ struct OutboxFaultTests {
         try env.sonarlab(["hbase", "init"])
         env.double?.kill9()
         let train = try env.background(Self.longRun)
-        let id = try await env.experimentID(of: train)
-        // Down long enough for a delivery to fail (a refused connection is retried by the client for 0.7 s).
-        try await env.waitUntil("the run reports queued writes") {
-            try await env.queued() >= 3 && train.stderr.contains("HBase unreachable — ")
+        // Down long enough for a delivery to fail (a refused connection is retried by the client for 0.7 s); a
+        // thread restarts the double so a busy test process cannot make it late.
+        let watcher = Watcher(train: train) { train.stderr.contains("HBase unreachable — ") } act: {
+            try? env.startDouble()
         }
-        #expect(train.isRunning, "the run should still be training when the gateway returns")
-        try env.startDouble()
+        let id = try await env.experimentID(of: train)
+        try await env.waitUntil("the run reported queued writes and the double was restarted") { watcher.isDone }
+        #expect(watcher.trainWasRunning == true, "the run should still be training when the gateway returns")
+        #expect(env.double != nil)
         let status = try train.wait(timeout: .seconds(90))
         #expect(status == 0, "\(train.stderr.suffix(600))")
         #expect(train.stderr.contains("HBase is back"), "\(train.stderr.suffix(600))")
@@ -404,6 +409,31 @@ final class FaultEnvironment: @unchecked Sendable {
         double?.kill9()
         dir.remove()
     }
+}
+
+/// A thread that polls `condition` every 20 ms (for at most 60 s), then runs `act` once and notes whether the
+/// watched process was still running at that moment.
+final class Watcher: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    private var wasRunning: Bool?
+
+    init(train: BackgroundProcess, condition: @escaping @Sendable () -> Bool, act: @escaping @Sendable () -> Void) {
+        let thread = Thread { [self] in
+            let deadline = Date().addingTimeInterval(60)
+            while !condition(), Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            let running = train.isRunning
+            act()
+            lock.withLock {
+                wasRunning = running
+                done = true
+            }
+        }
+        thread.start()
+    }
+
+    var isDone: Bool { lock.withLock { done } }
+    var trainWasRunning: Bool? { lock.withLock { wasRunning } }
 }
 
 /// `hbase-rest-double --auth none --data-dir DIR` on 127.0.0.1.
