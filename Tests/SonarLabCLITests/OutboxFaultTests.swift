@@ -30,7 +30,9 @@ struct OutboxFaultTests {
         let train = try env.background(Self.longRun)
         // The double fsyncs every accepted put to its journal before answering: growth means rows are in HBase.
         // A thread watches and kills, so a busy test process (many suites in parallel) cannot make it late.
-        let watcher = Watcher(train: train) { (try? env.journalSize()).map { $0 > journal + 20_000 } ?? false } act: {
+        let watcher = Watcher(train: train) {
+            (try? env.journalSize()).map { $0 > journal + 20_000 } ?? false
+        } act: {
             env.double?.kill9()
         }
         let id = try await env.experimentID(of: train)
@@ -65,7 +67,9 @@ struct OutboxFaultTests {
         let train = try env.background(Self.longRun)
         // Down long enough for a delivery to fail (a refused connection is retried by the client for 0.7 s); a
         // thread restarts the double so a busy test process cannot make it late.
-        let watcher = Watcher(train: train) { train.stderr.contains("HBase unreachable — ") } act: {
+        let watcher = Watcher(train: train) {
+            train.stderr.contains("HBase unreachable — ")
+        } act: {
             try? env.startDouble()
         }
         let id = try await env.experimentID(of: train)
