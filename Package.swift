@@ -170,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "SonarLabCLITests",
             dependencies: [
-                "SonarLabCLI", "SonarLabTestSupport", "Tracking", "Engine", "Settings", "HBaseRESTDouble",
+                "SonarLabCLI", "SonarLabTestSupport", "Tracking", "Engine", "Settings", "HBase", "HBaseRESTDouble",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -180,6 +180,7 @@ let package = Package(
             dependencies: [
                 "Tracking", "HBase", "HBaseRESTDouble", "SonarLabTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings
         ),

@@ -80,6 +80,7 @@ struct CrossValidateCommand: AsyncParsableCommand {
             crossValidation: summary)
         try folder.writeSummary(experiment)
         try await store.finish(experiment)
+        try CommandContext.reportPending(await store.deliverPendingWrites(within: .seconds(10)), command: "cv")
         if json {
             print(
                 try jsonText(

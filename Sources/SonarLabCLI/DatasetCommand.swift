@@ -38,18 +38,21 @@ struct DatasetCommand: AsyncParsableCommand {
             let context = try CommandContext(global: global, flags: [:])
             let (fingerprint, records) = try DatasetCommand.records(context)
             let client = try context.makeHBaseClient()
+            let writer = try context.makeHBaseWriter(client: client)
             do {
-                try await HBaseDatasetStore(client: client, layout: context.hbaseLayout).write(
+                try await HBaseDatasetStore(client: client, layout: context.hbaseLayout, writer: writer).write(
                     records, fingerprint: fingerprint)
-                try? await client.shutdown()
             } catch let error as HBaseError {
                 try? await client.shutdown()
                 throw CommandFailure.failed("dataset load: \(error.message)")
             }
+            let delivery = await writer.deliver(waitingForLockUpTo: .seconds(10))
+            try? await client.shutdown()
             let train = records.filter { $0.split == .train }.count
             print(
-                "wrote \(records.count) rows (train \(train), validation \(records.count - train)) to \(context.hbaseLayout.datasets.qualified) for sha256 \(fingerprint)"
+                "\(delivery.pending.count == 0 ? "wrote" : "queued") \(records.count) rows (train \(train), validation \(records.count - train)) to \(context.hbaseLayout.datasets.qualified) for sha256 \(fingerprint)"
             )
+            try CommandContext.reportPending(delivery.pending, command: "dataset load")
         }
     }
 

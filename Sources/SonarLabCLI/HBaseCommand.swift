@@ -13,6 +13,50 @@ extension CommandContext {
             predictionsTable: h.predictionsTable)
     }
 
+    /// The durable writer of this command's HBase writes: the outbox `<[tracking] dir>/hbase-outbox.sqlite`.
+    /// - Parameter client: The client whose gateway receives the writes.
+    /// - Returns: The writer.
+    /// - Throws: ``CommandFailure`` when the outbox cannot be opened.
+    func makeHBaseWriter(client: HBaseClient) throws -> HBaseOutboxWriter {
+        let outbox: HBaseOutbox
+        do {
+            outbox = try HBaseOutbox.inDirectory(configuration.tracking.directory)
+        } catch {
+            throw CommandFailure.failed(
+                "cannot open the HBase outbox in \(configuration.tracking.directory): \(error)")
+        }
+        return HBaseOutboxWriter(outbox: outbox, client: client, identity: hbaseIdentity)
+    }
+
+    /// Who HBase sees, for messages: `principal trainer`, `user alice`, `no authentication` (never a secret).
+    var hbaseIdentity: String {
+        guard let connection = try? HBaseConnectionSettings(environment: environment) else { return "this client" }
+        switch connection.auth {
+        case .none: return "the unauthenticated client"
+        case .basic: return "user '\(connection.user ?? "?")'"
+        case .kerberos: return "principal '\(connection.principal ?? "from the ticket cache")'"
+        }
+    }
+
+    /// Tells the user about writes still queued at the end of a command: a warning line on standard error
+    /// when HBase was unreachable, or a failure (exit 1) when HBase refused them.
+    /// - Parameters:
+    ///   - pending: What is still queued.
+    ///   - command: The command, for the message.
+    /// - Throws: ``CommandFailure`` when HBase refused the writes (401, 403, 404, …).
+    static func reportPending(_ pending: PendingWrites, command: String) throws {
+        if pending.isBlocked {
+            throw CommandFailure.failed("\(command): \(pending.reason ?? "HBase refused the writes")")
+        }
+        if let summary = pending.summary {
+            printError(
+                "warning: \(summary) (\(pending.reason ?? "no answer")); they are kept and sent when HBase is back: "
+                    + "run `sonarlab sync`")
+        } else if pending.count > 0 {
+            printError("note: \(pending.count) HBase writes are queued behind another sonarlab process sending them")
+        }
+    }
+
     /// An HBase client for the gateway named by the environment (``HBaseConnectionSettings``).
     ///
     /// The client lives for the rest of the process.

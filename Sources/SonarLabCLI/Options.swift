@@ -168,7 +168,9 @@ struct CommandContext {
                     "cannot open the local store in \(configuration.tracking.directory): \(error)")
             }
         case .hbase:
-            return HBaseExperimentStore(client: try makeHBaseClient(), layout: hbaseLayout)
+            let client = try makeHBaseClient()
+            let writer = try makeHBaseWriter(client: client)
+            return HBaseExperimentStore(client: client, layout: hbaseLayout, writer: writer)
         }
     }
 }

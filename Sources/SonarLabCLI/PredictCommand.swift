@@ -132,14 +132,18 @@ struct PredictCommand: AsyncParsableCommand {
                 probability: pair.0 == .mine ? Double(pair.1) : 1 - Double(pair.1), predictedAt: now)
         }
         let client = try context.makeHBaseClient()
+        let writer = try context.makeHBaseWriter(client: client)
         do {
-            try await HBasePredictionStore(client: client, layout: context.hbaseLayout).write(records)
-            try? await client.shutdown()
+            try await HBasePredictionStore(client: client, layout: context.hbaseLayout, writer: writer).write(records)
         } catch let error as HBaseError {
             try? await client.shutdown()
             throw CommandFailure.failed("predict --store hbase: \(error.message)")
         }
-        printError("recorded \(records.count) predictions in \(context.hbaseLayout.predictions.qualified)")
+        let delivery = await writer.deliver(waitingForLockUpTo: .seconds(10))
+        try? await client.shutdown()
+        let verb = delivery.pending.count == 0 ? "recorded" : "queued"
+        printError("\(verb) \(records.count) predictions in \(context.hbaseLayout.predictions.qualified)")
+        try CommandContext.reportPending(delivery.pending, command: "predict --store hbase")
     }
 
 }

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Tracking
 
 /// The tqdm-like progress line of headless training.
 ///
@@ -60,6 +61,7 @@ final class ProgressPrinter: @unchecked Sendable {
     private let lock = NSLock()
     private var lastPrintedStep = -1
     private var lastDraw = ContinuousClock.now - .seconds(1)
+    private var pendingState = 0
 
     init(totalEpochs: Int, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
         line = ProgressLine(total: totalEpochs)
@@ -79,6 +81,40 @@ final class ProgressPrinter: @unchecked Sendable {
                 lastPrintedStep = step
                 printError(line.render(m))
             }
+        }
+    }
+
+    /// Prints a line of its own between progress updates (on a terminal: over the progress line, which the
+    /// next update redraws).
+    /// - Parameter text: The line.
+    func note(_ text: String) {
+        lock.withLock {
+            if isTerminal {
+                FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text + "\n").utf8))
+                lastDraw = ContinuousClock.now - .seconds(1)
+            } else {
+                printError(text)
+            }
+        }
+    }
+
+    /// Tells about queued HBase writes when that changes: once when writes start queuing (or are refused),
+    /// once when the queue has drained.
+    /// - Parameter pending: The store's pending writes.
+    func pendingChanged(_ pending: PendingWrites) {
+        let state = pending.isBlocked ? 2 : (pending.summary != nil ? 1 : 0)
+        let previous = lock.withLock { () -> Int in
+            defer { pendingState = state }
+            return pendingState
+        }
+        guard state != previous else { return }
+        switch state {
+        case 1:
+            note(
+                "\(pending.summary ?? "") — training goes on; they are sent when HBase is back "
+                    + "(or run `sonarlab sync`)")
+        case 2: note("\(pending.summary ?? ""): \(pending.reason ?? "")")
+        default: note("HBase is back — the queued writes were delivered")
         }
     }
 

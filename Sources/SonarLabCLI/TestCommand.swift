@@ -60,6 +60,7 @@ struct TestCommand: AsyncParsableCommand {
         }
         let results = outcome.results
         for error in outcome.storeErrors { printError("warning: \(store.location): \(error)") }
+        try CommandContext.reportPending(await store.deliverPendingWrites(within: .seconds(10)), command: "test")
         try results.write(toDirectory: config.tracking.directory)
         if let junit {
             try TrainCommand.replaceFile(at: junit, with: Data(results.junitXML().utf8))

@@ -61,6 +61,9 @@ struct TrainCommand: AsyncParsableCommand {
 
     /// Fails (exit 1) when the store did not record the run, so scripts can tell: the run folder still holds
     /// the model, log and metrics.
+    ///
+    /// Writes queued in the HBase outbox because HBase was unreachable are not a failure (nothing is lost; the
+    /// warning says so and `sonarlab sync` delivers them); writes HBase refused (401, 403, 404) are.
     static func requireRecorded(_ recorded: Recorded) throws {
         guard recorded.outcome.storeError != nil else { return }
         throw CommandFailure.failed(
@@ -114,10 +117,24 @@ struct TrainCommand: AsyncParsableCommand {
             onStart: { experiment in
                 if !quiet { printError("experiment \(experiment.id) → \(experiment.runDirectory ?? "")") }
             },
-            onEpoch: { metrics in printer.update(metrics) })
+            onEpoch: { metrics in printer.update(metrics) },
+            onPendingWrites: { pending in printer.pendingChanged(pending) })
         printer.finish()
         if let storeError = outcome.storeError {
             printError("warning: \(store.location): some writes failed: \(storeError)")
+        }
+        let pending = outcome.pendingWrites
+        if pending.count > 0, !pending.isBlocked {
+            // Nothing is lost: the run is in the outbox and the run folder; exit 0 with this warning.
+            if let summary = pending.summary {
+                printError(
+                    "warning: \(summary) for \(store.location) (\(pending.reason ?? "no answer")); the run is kept "
+                        + "in the outbox and sent when HBase is back: run `sonarlab sync` to send it now")
+            } else {
+                printError(
+                    "note: \(pending.count) HBase writes are queued behind another sonarlab process that is sending "
+                        + "the outbox now")
+            }
         }
         return Recorded(outcome: outcome, storeLocation: store.location)
     }
@@ -155,6 +172,7 @@ struct TrainCommand: AsyncParsableCommand {
             "model_path": e.modelPath ?? NSNull(), "run_directory": e.runDirectory ?? NSNull(),
             "best_epoch": o.result.bestEpoch, "epochs_trained": o.result.history.count,
             "stopped_early": o.result.stoppedEarly, "data_fingerprint": e.dataFingerprint, "store": store,
+            "queued_writes": o.pendingWrites.count,
             "validation": ["accuracy": best.accuracy, "f1": best.macroF1, "loss": best.loss],
             "train": ["accuracy": train.accuracy, "f1": train.macroF1, "loss": train.loss],
             "confusion_matrix": o.result.validationConfusion.counts,

@@ -27,6 +27,9 @@ public enum Event: Sendable {
     case experimentFailed(id: String, message: String)
     /// The functional scenarios' last results (empty: none yet).
     case testResultsLoaded([ScenarioResult])
+    /// The store's queued writes changed: a line such as "HBase unreachable — 12 writes queued", or `nil`
+    /// once everything was delivered.
+    case storeQueue(String?)
     /// SIGINT, SIGTERM or SIGHUP: leave now.
     case interrupt
 }
@@ -297,6 +300,8 @@ public struct AppState: Equatable, Sendable {
     var store: String
     /// Whether the store answered the last listing (nil: not asked yet).
     var isStoreReachable: Bool?
+    /// Writes the store queued because it is unreachable (HBase outbox), for the status line; nil: none.
+    var storeQueue: String?
     var parameters: Hyperparameters
     var focusedField: FormField = .hiddenSize
     /// The text being typed into the focused field, while editing.
@@ -360,6 +365,9 @@ public struct AppState: Equatable, Sendable {
             return []
         case .interrupt:
             return quit(interrupted: true)
+        case .storeQueue(let note):
+            storeQueue = note
+            return []
         case .runStarted(let id, let name, let planned, let recordedIn, let at):
             if run == nil || run?.state == .running {
                 var r = run ?? LiveRun(name: name, plannedEpochs: planned, startedAt: at, recordedIn: recordedIn)

@@ -89,7 +89,8 @@ final class EffectRunner: @unchecked Sendable {
                     inbox.post(
                         .runStarted(id: id, name: name, plannedEpochs: planned, recordedIn: recordedIn, at: Date()))
                 },
-                onEpoch: { point in inbox.post(.epoch(point, at: Date())) })
+                onEpoch: { point in inbox.post(.epoch(point, at: Date())) },
+                onStoreQueue: { note in inbox.post(.storeQueue(note)) })
             track(
                 Task.detached {
                     defer { done.leave() }

@@ -6,14 +6,23 @@ public struct RunCallbacks: Sendable {
     public var onStart: @Sendable (_ id: String, _ name: String, _ plannedEpochs: Int, _ recordedIn: String) -> Void
     /// Called after every epoch, in order.
     public var onEpoch: @Sendable (EpochMetrics) -> Void
+    /// Called when the store's queued writes change: "HBase unreachable — N writes queued", or `nil` once
+    /// they were delivered.
+    public var onStoreQueue: @Sendable (String?) -> Void
 
     /// Creates the callbacks.
+    /// - Parameters:
+    ///   - onStart: The run is recorded.
+    ///   - onEpoch: An epoch ended.
+    ///   - onStoreQueue: The store's queued writes changed; default ignores it.
     public init(
         onStart: @escaping @Sendable (_ id: String, _ name: String, _ plannedEpochs: Int, _ recordedIn: String) -> Void,
-        onEpoch: @escaping @Sendable (EpochMetrics) -> Void
+        onEpoch: @escaping @Sendable (EpochMetrics) -> Void,
+        onStoreQueue: @escaping @Sendable (String?) -> Void = { _ in }
     ) {
         self.onStart = onStart
         self.onEpoch = onEpoch
+        self.onStoreQueue = onStoreQueue
     }
 }
 

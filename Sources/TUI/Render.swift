@@ -74,10 +74,11 @@ private func renderStatus(_ state: AppState, into buffer: inout CellBuffer) {
         left = hints(for: state.screen)
     }
     let reachable: String
-    switch state.isStoreReachable {
-    case true?: reachable = "● reachable"
-    case false?: reachable = "✕ unreachable"
-    case nil: reachable = "…"
+    switch (state.storeQueue, state.isStoreReachable) {
+    case (let queue?, _): reachable = "✕ \(queue)"
+    case (nil, true?): reachable = "● reachable"
+    case (nil, false?): reachable = "✕ unreachable"
+    case (nil, nil): reachable = "…"
     }
     let storeText = truncated(state.store, to: max(8, buffer.width / 3 - displayWidth(of: reachable) - 1))
     drawStatusBar(

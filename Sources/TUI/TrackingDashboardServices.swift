@@ -48,7 +48,8 @@ public struct TrackingDashboardServices: DashboardServices {
         let outcome = try await TrainingSession(store: store).run(
             request, stop: stop,
             onStart: { experiment in callbacks.onStart(experiment.id, experiment.name, planned, location) },
-            onEpoch: { metrics in callbacks.onEpoch(metrics) })
+            onEpoch: { metrics in callbacks.onEpoch(metrics) },
+            onPendingWrites: { pending in callbacks.onStoreQueue(pending.summary) })
         var snapshot = ExperimentSnapshot(outcome.experiment)
         if let storeError = outcome.storeError, snapshot.failure == nil {
             snapshot.failure = "not all of it reached \(location): \(storeError)"

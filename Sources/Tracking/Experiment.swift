@@ -167,4 +167,28 @@ public protocol ExperimentStore: Sendable {
     /// Checks that the store can be reached (for `history` and the dashboard's status line).
     /// - Throws: the store's error when it cannot.
     func checkReachable() async throws
+
+    /// Writes accepted but not yet delivered (queued in the HBase outbox while HBase is away).
+    ///
+    /// Stores that write through (``LocalStore``) have none: the default returns ``PendingWrites/none``.
+    /// - Returns: The count and the reason.
+    func pendingWrites() async -> PendingWrites
+
+    /// Tries to deliver queued writes now and returns what is still pending.
+    ///
+    /// Waits for another process that is delivering the same outbox for at most `timeout`.
+    /// - Parameter timeout: The longest wait for the outbox lock.
+    /// - Returns: What is left; ``PendingWrites/none`` for stores that write through.
+    func deliverPendingWrites(within timeout: Duration) async -> PendingWrites
+}
+
+extension ExperimentStore {
+    /// Write-through stores have nothing pending.
+    /// - Returns: ``PendingWrites/none``.
+    public func pendingWrites() async -> PendingWrites { PendingWrites.none }
+
+    /// Write-through stores have nothing to deliver.
+    /// - Parameter timeout: Unused.
+    /// - Returns: ``PendingWrites/none``.
+    public func deliverPendingWrites(within timeout: Duration) async -> PendingWrites { PendingWrites.none }
 }

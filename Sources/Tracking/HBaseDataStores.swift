@@ -49,14 +49,20 @@ public struct HBaseDatasetStore: Sendable {
     public let client: HBaseClient
     /// Table names.
     public let layout: HBaseTrackingLayout
+    /// The durable writer every write goes through; `nil` sends each batch directly.
+    public let writer: HBaseOutboxWriter?
 
     /// Creates the store.
     /// - Parameters:
     ///   - client: The HBase client.
     ///   - layout: Table names.
-    public init(client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout()) {
+    ///   - writer: The outbox writer (SonarLab's commands always pass one); `nil` puts directly.
+    public init(
+        client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout(), writer: HBaseOutboxWriter? = nil
+    ) {
         self.client = client
         self.layout = layout
+        self.writer = writer
     }
 
     /// The row key of a sample.
@@ -69,12 +75,12 @@ public struct HBaseDatasetStore: Sendable {
         "\(fingerprint)/\(split.rawValue)/\(String(format: "%05d", index))"
     }
 
-    /// Writes samples, `batchSize` rows per request.
+    /// Writes samples, `batchSize` rows per request (per outbox entry with a writer: queued, then sent).
     /// - Parameters:
     ///   - records: The samples.
     ///   - fingerprint: The data file's fingerprint.
     ///   - batchSize: Rows per request.
-    /// - Throws: ``HBaseError``.
+    /// - Throws: ``HBaseError`` (with a writer: only a refusal seen earlier, see ``HBaseOutboxWriter/write(_:into:origin:)``).
     public func write(_ records: [DatasetRecord], fingerprint: String, batchSize: Int = 500) async throws {
         let rows = records.map { record in
             HBaseRow(
@@ -90,7 +96,12 @@ public struct HBaseDatasetStore: Sendable {
                 ] + (record.line.map { [HBaseCell(column: HBaseColumn("d", "line"), string: String($0))] } ?? []))
         }
         for start in stride(from: 0, to: rows.count, by: max(1, batchSize)) {
-            try await client.put(Array(rows[start..<min(rows.count, start + max(1, batchSize))]), into: layout.datasets)
+            let batch = Array(rows[start..<min(rows.count, start + max(1, batchSize))])
+            if let writer {
+                try await writer.write(batch, into: layout.datasets, origin: "dataset load")
+            } else {
+                try await client.put(batch, into: layout.datasets)
+            }
         }
     }
 
@@ -99,6 +110,7 @@ public struct HBaseDatasetStore: Sendable {
     /// - Returns: The samples.
     /// - Throws: ``HBaseError`` (`invalidResponse` for a malformed row or one whose fingerprint cell differs).
     public func records(fingerprint: String) async throws -> [DatasetRecord] {
+        await writer?.settle()
         let rows = try await client.scan(.prefix(fingerprint + "/", batch: 5000), in: layout.datasets)
         return try rows.map { row in
             func d(_ qualifier: String) -> String? { row.string(of: HBaseColumn("d", qualifier)) }
@@ -154,21 +166,27 @@ public struct HBasePredictionStore: Sendable {
     public let client: HBaseClient
     /// Table names.
     public let layout: HBaseTrackingLayout
+    /// The durable writer every write goes through; `nil` sends each batch directly.
+    public let writer: HBaseOutboxWriter?
 
     /// Creates the store.
     /// - Parameters:
     ///   - client: The HBase client.
     ///   - layout: Table names.
-    public init(client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout()) {
+    ///   - writer: The outbox writer (SonarLab's commands always pass one); `nil` puts directly.
+    public init(
+        client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout(), writer: HBaseOutboxWriter? = nil
+    ) {
         self.client = client
         self.layout = layout
+        self.writer = writer
     }
 
-    /// Writes predictions, `batchSize` rows per request.
+    /// Writes predictions, `batchSize` rows per request (per outbox entry with a writer: queued, then sent).
     /// - Parameters:
     ///   - records: The predictions.
     ///   - batchSize: Rows per request.
-    /// - Throws: ``HBaseError``.
+    /// - Throws: ``HBaseError`` (with a writer: only a refusal seen earlier, see ``HBaseOutboxWriter/write(_:into:origin:)``).
     public func write(_ records: [PredictionRecord], batchSize: Int = 500) async throws {
         let rows = records.map { record in
             HBaseRow(
@@ -184,8 +202,12 @@ public struct HBasePredictionStore: Sendable {
                 ])
         }
         for start in stride(from: 0, to: rows.count, by: max(1, batchSize)) {
-            try await client.put(
-                Array(rows[start..<min(rows.count, start + max(1, batchSize))]), into: layout.predictions)
+            let batch = Array(rows[start..<min(rows.count, start + max(1, batchSize))])
+            if let writer {
+                try await writer.write(batch, into: layout.predictions, origin: "predict")
+            } else {
+                try await client.put(batch, into: layout.predictions)
+            }
         }
     }
 
@@ -194,6 +216,7 @@ public struct HBasePredictionStore: Sendable {
     /// - Returns: The predictions.
     /// - Throws: ``HBaseError``.
     public func predictions(modelID: String) async throws -> [PredictionRecord] {
+        await writer?.settle()
         let rows = try await client.scan(.prefix(modelID + "/", batch: 5000), in: layout.predictions)
         return try rows.map { row in
             func p(_ qualifier: String) -> String? { row.string(of: HBaseColumn("p", qualifier)) }

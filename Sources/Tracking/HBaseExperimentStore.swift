@@ -4,21 +4,39 @@ public import HBase
 
 /// The ``ExperimentStore`` over HBase (issue 4 item 3; layout in ``HBaseTrackingLayout``).
 ///
-/// `create`, `appendEpochs` and `finish` each send one put request; `experiments(limit:)` is one stateful
-/// scan of families `s`, `p`, `m` (no epochs), newest first thanks to the inverted row key.
+/// `create`, `appendEpochs` and `finish` are one write each: with a ``writer`` (as in every SonarLab command) it is
+/// kept in the durable ``HBaseOutbox`` and sent in order in the background, so an HBase outage queues writes
+/// instead of losing them (``pendingWrites()`` says how many); without one it is one direct put request.
+/// `experiments(limit:)` is one stateful scan of families `s`, `p`, `m` (no epochs), newest first thanks to the
+/// inverted row key; reads first wait for a delivery in flight.
 public struct HBaseExperimentStore: ExperimentStore {
     /// The client (shared; the caller shuts it down).
     public let client: HBaseClient
     /// Table names.
     public let layout: HBaseTrackingLayout
+    /// The durable writer every write goes through; `nil` sends each write directly (tests of the layout).
+    public let writer: HBaseOutboxWriter?
 
     /// Creates the store.
     /// - Parameters:
     ///   - client: The HBase client.
     ///   - layout: Table names; default ``HBaseTrackingLayout/init(namespace:experimentsTable:datasetsTable:predictionsTable:)``.
-    public init(client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout()) {
+    ///   - writer: The outbox writer (SonarLab's commands always pass one); `nil` puts directly.
+    public init(
+        client: HBaseClient, layout: HBaseTrackingLayout = HBaseTrackingLayout(), writer: HBaseOutboxWriter? = nil
+    ) {
         self.client = client
         self.layout = layout
+        self.writer = writer
+    }
+
+    /// Sends a write through the outbox writer, or directly without one.
+    func send(_ row: HBaseRow, origin: String) async throws {
+        if let writer {
+            try await writer.write([row], into: layout.experiments, origin: origin)
+        } else {
+            try await client.put(row, into: layout.experiments)
+        }
     }
 
     /// `HBase <table> at scheme://host:port` (never user info).
@@ -149,13 +167,14 @@ public struct HBaseExperimentStore: ExperimentStore {
 
     // MARK: ExperimentStore
 
-    /// Writes the run's status, parameters (and any result or epochs) in one request.
+    /// Writes the run's status, parameters (and any result or epochs) in one request (or one outbox entry).
     /// - Parameter experiment: The run.
-    /// - Throws: ``HBaseError`` (`tableNotFound` before `sonarlab hbase init`, `forbidden`, `unavailable`, …).
+    /// - Throws: ``HBaseError`` (`tableNotFound` before `sonarlab hbase init`, `forbidden`, `unavailable`, …); with a
+    ///   writer only a refusal it saw earlier (an outage queues instead of throwing).
     public func create(_ experiment: Experiment) async throws {
         let row = HBaseRow(
             key: Self.rowKey(forID: experiment.id), cells: try cells(for: experiment, includeEpochs: true))
-        try await client.put(row, into: layout.experiments)
+        try await send(row, origin: experiment.id)
     }
 
     /// Writes a batch of epochs in one request; an epoch number already present is replaced.
@@ -165,8 +184,8 @@ public struct HBaseExperimentStore: ExperimentStore {
     /// - Throws: ``HBaseError``.
     public func appendEpochs(_ epochs: [EpochMetrics], experimentID: String) async throws {
         guard !epochs.isEmpty else { return }
-        try await client.put(
-            HBaseRow(key: Self.rowKey(forID: experimentID), cells: try epochCells(epochs)), into: layout.experiments)
+        try await send(
+            HBaseRow(key: Self.rowKey(forID: experimentID), cells: try epochCells(epochs)), origin: experimentID)
     }
 
     /// Writes the run's final state, with all its epochs, in one request.
@@ -182,6 +201,7 @@ public struct HBaseExperimentStore: ExperimentStore {
     /// - Throws: ``HBaseError``.
     public func experiments(limit: Int?) async throws -> [Experiment] {
         if limit == 0 { return [] }
+        await writer?.settle()
         let scan = HBaseScan(columns: ["s", "p", "m"].map { HBaseColumn($0, nil) }, batch: 1000)
         return try await client.scan(scan, in: layout.experiments, limit: limit).map(decode)
     }
@@ -191,8 +211,22 @@ public struct HBaseExperimentStore: ExperimentStore {
     /// - Returns: The run.
     /// - Throws: ``HBaseError``.
     public func experiment(id: String) async throws -> Experiment? {
+        await writer?.settle()
         guard let row = try await client.row(Self.rowKey(forID: id), in: layout.experiments) else { return nil }
         return try decode(row)
+    }
+
+    /// The writes waiting in the outbox for this store's cluster (all origins), and why.
+    /// - Returns: ``PendingWrites/none`` without a writer.
+    public func pendingWrites() async -> PendingWrites {
+        await writer?.pending() ?? PendingWrites.none
+    }
+
+    /// Delivers the outbox now (see ``HBaseOutboxWriter/deliver(waitingForLockUpTo:retryRefused:)``).
+    /// - Parameter timeout: The longest wait for another process's delivery.
+    /// - Returns: What is still queued.
+    public func deliverPendingWrites(within timeout: Duration) async -> PendingWrites {
+        await writer?.deliver(waitingForLockUpTo: timeout).pending ?? PendingWrites.none
     }
 
     /// Checks that the gateway answers and the experiments table exists.

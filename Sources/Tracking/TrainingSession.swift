@@ -49,8 +49,11 @@ public struct TrainingOutcome: Sendable {
     public let result: TrainingResult
     /// The run folder.
     public let folder: RunFolder
-    /// Store writes that failed and were not recorded (the run folder still has everything).
+    /// Store writes that failed and were not recorded, or were refused (the run folder still has everything).
     public let storeError: String?
+    /// Writes the store accepted but has not delivered yet (HBase unreachable: queued in the outbox, delivered
+    /// later by itself or by `sonarlab sync`); ``PendingWrites/none`` when everything arrived.
+    public let pendingWrites: PendingWrites
 }
 
 /// Runs one training and records it: run folder, run log, model artefact, and the experiment in a store
@@ -76,13 +79,16 @@ public struct TrainingSession: Sendable {
     ///   - stop: raise to cancel between epochs; the run is then recorded as `cancelled` with its epochs.
     ///   - onStart: called once with the experiment as first recorded (id, run folder).
     ///   - onEpoch: called for every epoch, in order, on the caller's task.
+    ///   - onPendingWrites: called on the caller's task whenever the store's pending writes change (for example
+    ///     HBase becomes unreachable and writes start queuing, or the queue drains).
     /// - Returns: the recorded experiment and the result.
     /// - Throws: a file-system error when the run folder or model cannot be written (the experiment is then
     ///   recorded as `failed` where possible).
     public func run(
         _ request: TrainingRequest, stop: StopSignal = StopSignal(),
         onStart: @Sendable (Experiment) -> Void = { _ in },
-        onEpoch: @Sendable (EpochMetrics) -> Void = { _ in }
+        onEpoch: @Sendable (EpochMetrics) -> Void = { _ in },
+        onPendingWrites: @Sendable (PendingWrites) -> Void = { _ in }
     ) async throws -> TrainingOutcome {
         let startedAt = Date()
         let folder = try RunFolder(root: request.experimentsRoot, name: request.name, startedAt: startedAt)
@@ -100,12 +106,28 @@ public struct TrainingSession: Sendable {
                 "id": "\(experiment.id)", "data": "\(request.dataPath)", "sha256": "\(request.data.fingerprint)",
             ])
         var storeErrors = [String]()
+        var warned = Set<String>()
+        var lastPending = PendingWrites.none
+        let storeLocation = store.location
+        /// Records a failed write; each distinct error is logged once (a refused store fails every write alike).
+        func storeFailed(_ what: String, _ error: any Error) {
+            let text = String(describing: error)
+            storeErrors.append("\(what): \(text)")
+            if warned.insert(text).inserted { log.warning("could not record \(what) in \(storeLocation): \(text)") }
+        }
+        func checkPending() async {
+            let pending = await store.pendingWrites()
+            if pending.summary != lastPending.summary {
+                lastPending = pending
+                onPendingWrites(pending)
+            }
+        }
         do {
             try await store.create(experiment)
         } catch {
-            storeErrors.append("create: \(error)")
-            log.warning("could not record the run in \(store.location): \(error)")
+            storeFailed("the run", error)
         }
+        await checkPending()
         onStart(experiment)
 
         let split = StratifiedSplit.split(
@@ -130,9 +152,9 @@ public struct TrainingSession: Sendable {
                         try await store.appendEpochs(pending, experimentID: experiment.id)
                         pending.removeAll()
                     } catch {
-                        storeErrors.append("epochs: \(error)")
-                        log.warning("could not record epochs in \(store.location): \(error)")
+                        storeFailed("epochs", error)
                     }
+                    await checkPending()
                     lastFlush = ContinuousClock.now
                 }
             case .finished(let result):
@@ -166,8 +188,20 @@ public struct TrainingSession: Sendable {
         do {
             try await store.finish(experiment)
         } catch {
-            storeErrors.append("finish: \(error)")
-            log.warning("could not record the final state in \(store.location): \(error)")
+            storeFailed("the final state", error)
+        }
+        // Deliver what is queued now (waiting a little for another process that is delivering the same outbox).
+        let pendingWrites = await store.deliverPendingWrites(within: .seconds(10))
+        if pendingWrites.summary != lastPending.summary { onPendingWrites(pendingWrites) }
+        if pendingWrites.isBlocked, let reason = pendingWrites.reason,
+            !warned.contains(where: { $0.contains(reason) })
+        {
+            storeFailed("the run", RefusedWrites(reason: reason))
+        }
+        if pendingWrites.count > 0, !pendingWrites.isBlocked {
+            log.info(
+                "\(pendingWrites.summary ?? ""): the run is kept in the outbox and delivered when HBase is back (or by `sonarlab sync`)"
+            )
         }
         log.info(
             "run \(experiment.status.rawValue)",
@@ -177,6 +211,12 @@ public struct TrainingSession: Sendable {
             ])
         return TrainingOutcome(
             experiment: experiment, result: result, folder: folder,
-            storeError: storeErrors.isEmpty ? nil : storeErrors.joined(separator: "; "))
+            storeError: storeErrors.isEmpty ? nil : storeErrors.joined(separator: "; "), pendingWrites: pendingWrites)
     }
+}
+
+/// A store's refusal found only when delivering (the writes themselves were accepted into the outbox).
+struct RefusedWrites: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
 }
