@@ -33,11 +33,13 @@ coverage: ## Print the line-coverage table of the last `make test`.
 	@$(LLVM_COV) export -summary-only .build/debug/SonarLabPackageTests.xctest \
 		-instr-profile=.build/debug/codecov/default.profdata | python3 scripts/coverage.py --min $(COVERAGE_MIN)
 
-bench: deps ## Engine vs PyTorch (loop and whole process), 5×10-fold CV time.
+bench: deps ## Engine vs PyTorch (loop and whole process), 5×10-fold CV time, dashboard frame and event budgets.
 	@scripts/install-deps.sh --python bench
 	$(SWIFT) build -c release --product sonarlab
 	$(SWIFT) build -c release --product sonarlab-bench
+	$(SWIFT) build -c release --product dashboard-bench
 	.venv/bin/python scripts/bench.py
+	.build/release/dashboard-bench
 	scripts/dashboard-overhead.sh $(RELEASE_BIN) 2000 3
 
 e2e-hbase: ## HBase end to end through dev-hbase (Kerberos, TLS, grants), rows checked with curl --negotiate.

@@ -122,6 +122,7 @@ let package = Package(
         ),
         .executableTarget(name: "sonarlab", dependencies: ["SonarLabCLI"], swiftSettings: strictSettings),
         .executableTarget(name: "sonarlab-bench", dependencies: ["Engine"], swiftSettings: strictSettings),
+        .executableTarget(name: "dashboard-bench", dependencies: ["Engine", "TUI"], swiftSettings: strictSettings),
         // Fuzzing (docs/fuzzing.md): the checks, shared with the regression tests, and one libFuzzer executable per
         // parser. `make fuzz` builds them with `swift build --sanitize=fuzzer`, where libFuzzer supplies `main`; in an
         // ordinary build SwiftPM points `main` at `<target>_main`, which each defines to replay input files.

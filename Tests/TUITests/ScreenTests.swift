@@ -134,19 +134,14 @@ import Testing
         #expect(lines[4].hasPrefix(Self.historyRow(rows - 1)))
     }
 
-    @Test func historyRendersAThousandRunsQuickly() {
+    @Test func historyMovesThroughAThousandRuns() {
+        // The speed budget of this (a frame within 100 ms) is in `make bench` (dashboard-bench), not here.
         var state = Fixtures.withHistory(1000)
         state.press(.character("2"))
-        let clock = ContinuousClock()
-        let elapsed = clock.measure {
-            for _ in 0..<10 {
-                state.press(.down)
-                _ = Fixtures.screen(state)
-            }
-        }
-        // Moving and drawing ten times over 1,000 runs stays within a 10 Hz frame budget each, even in a
-        // debug build on a busy machine (the sorted list is kept, not recomputed per frame).
-        #expect(elapsed < .seconds(1), "10 frames took \(elapsed)")
+        for _ in 0..<10 { state.press(.down) }
+        let lines = Fixtures.screen(state)
+        #expect(lines.contains { $0.contains("1000 runs") }, "\(lines.joined(separator: "\n"))")
+        #expect(state.history.viewport.selected == 10)
     }
 
     @Test func historyShowsFilterMarksAndFailedRuns() {

@@ -263,17 +263,17 @@ import Testing
     }
 }
 
-@Suite struct StateMachinePerformanceTests {
-    @Test func twentyThousandEpochEventsAreHandledInLinearTime() {
-        // A copy of the run per epoch would copy every earlier epoch each time (quadratic: ~200 million copies).
+@Suite struct StateMachineLongRunTests {
+    @Test func twentyThousandEpochEventsAreAllKeptInOrder() {
+        // The speed budget (linear time: 100 µs an event) is in `make bench` (dashboard-bench), not here.
         var state = Fixtures.state()
         state.press(.character("t"))
-        let point = Fixtures.curve(epochs: 1)[0]
-        let clock = ContinuousClock()
-        let elapsed = clock.measure {
-            for i in 1...20_000 { state.send(.epoch(point, at: Fixtures.epoch0.addingTimeInterval(Double(i) * 0.001))) }
+        var point = Fixtures.curve(epochs: 1)[0]
+        for i in 1...20_000 {
+            point.epoch = i
+            state.send(.epoch(point, at: Fixtures.epoch0.addingTimeInterval(Double(i) * 0.001)))
         }
         #expect(state.run?.epochs.count == 20_000)
-        #expect(elapsed < .seconds(2), "20,000 epochs took \(elapsed)")
+        #expect(state.run?.epochs.map(\.epoch) == Array(1...20_000))
     }
 }
