@@ -167,21 +167,15 @@ struct OutboxFaultTests {
         let sync = try env.sonarlab(["sync", "--json"])
         #expect(sync.stdout.contains("\"sent_rows\" : 260"), "\(sync.stdout)")
         try await env.withClient { client, layout in
-            let datasets = try await client.scan(HBaseScan(maxVersions: 5), in: layout.datasets)
-            #expect(datasets.count == 208)
-            #expect(datasets.allSatisfy { row in Set(row.cells.map(\.column)).count == row.cells.count })
-            let predictions = try await client.scan(HBaseScan(maxVersions: 5), in: layout.predictions)
-            #expect(predictions.count == 52)
-            #expect(predictions.allSatisfy { row in Set(row.cells.map(\.column)).count == row.cells.count })
+            try await expectRowsOnceEach(client, layout.datasets, count: 208)
+            try await expectRowsOnceEach(client, layout.predictions, count: 52)
         }
         try env.sonarlab(["dataset", "show"])
         // Loading again while HBase is up writes the same cells: still 208 rows, one version each.
         let reload = try env.sonarlab(["dataset", "load"])
         #expect(reload.stdout.contains("wrote 208 rows"))
         try await env.withClient { client, layout in
-            let datasets = try await client.scan(HBaseScan(maxVersions: 5), in: layout.datasets)
-            #expect(datasets.count == 208)
-            #expect(datasets.allSatisfy { row in Set(row.cells.map(\.column)).count == row.cells.count })
+            try await expectRowsOnceEach(client, layout.datasets, count: 208)
         }
     }
 
@@ -199,9 +193,7 @@ struct OutboxFaultTests {
         try env.startDouble()
         try env.sonarlab(["sync"])
         try await env.withClient { client, layout in
-            let datasets = try await client.scan(HBaseScan(maxVersions: 5), in: layout.datasets)
-            #expect(datasets.count == 208)
-            #expect(datasets.allSatisfy { row in Set(row.cells.map(\.column)).count == row.cells.count })
+            try await expectRowsOnceEach(client, layout.datasets, count: 208)
         }
     }
 
@@ -522,4 +514,16 @@ final class BackgroundProcess: @unchecked Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
+}
+
+/// Expects `count` rows in `table`, each holding every cell once even when five versions are asked for
+/// (a replay rewrote the same versions instead of adding new ones).
+func expectRowsOnceEach(
+    _ client: HBaseClient, _ table: HBaseTableName, count: Int, sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    let rows = try await client.scan(HBaseScan(maxVersions: 5), in: table)
+    #expect(rows.count == count, "rows in \(table.qualified)", sourceLocation: sourceLocation)
+    #expect(
+        rows.allSatisfy { row in Set(row.cells.map(\.column)).count == row.cells.count },
+        "a cell with more than one version in \(table.qualified)", sourceLocation: sourceLocation)
 }
