@@ -12,7 +12,7 @@ RELEASE_BIN := .build/release/sonarlab
 	fuzz fuzz-smoke
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
 deps: ## Install the missing Debian packages (libncurses-dev, libsqlite3-dev, tmux, python3).
 	@scripts/install-deps.sh

@@ -59,6 +59,10 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Quotes a raw value for a message, shortened so that an error never carries a large payload.
     static func quoted(_ raw: Substring) -> String {
-        raw.count <= 32 ? "'\(raw)'" : "'\(raw.prefix(29))...'"
+        // Control characters (a NUL, an escape sequence) are shown escaped (`\0`, `\u{1B}`), never sent raw.
+        let shown = raw.unicodeScalars.map { scalar in
+            scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
+        }.joined()
+        return shown.count <= 32 ? "'\(shown)'" : "'\(shown.prefix(29))...'"
     }
 }

@@ -45,6 +45,10 @@ public enum SonarData {
     /// Reads a whole file.
     /// - Throws: ``DataError/Code/unreadable``.
     public static func readFile(_ path: String) throws(DataError) -> Data {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw DataError(.unreadable, file: path, reason: "is a directory, not a data file")
+        }
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
@@ -138,12 +142,27 @@ public enum SonarData {
     /// - Throws: ``DataError`` (`notANumber`, `notFinite`, `outOfRange`).
     public static func parseFeature(_ raw: Substring, file: String, line: Int?, field: Int) throws(DataError) -> Float {
         let trimmed = raw.trimmingCharacters(in: .whitespaces)
-        guard let value = Double(trimmed) else {
+        guard Self.isDecimalNotation(trimmed), let value = Double(trimmed) else {
             throw DataError(
                 .notANumber, file: file, line: line, field: field,
                 reason: "\(DataError.quoted(raw)) is not a number")
         }
+        guard value.isFinite else {
+            // Name the text as written (`1e400`), not the value it overflowed to.
+            throw DataError(
+                .notFinite, file: file, line: line, field: field,
+                reason: "\(DataError.quoted(raw)) is not a finite number")
+        }
         return try checkFeature(value, file: file, line: line, field: field)
+    }
+
+    /// Whether `text` is written as a decimal number (`0.02`, `2e-2`, `+.5`) or as NaN/infinity (refused later
+    /// with their own reason). `Double(_:)` alone is too lenient: it also takes hexadecimal floats (`0x1p-2`)
+    /// and stops reading at a NUL byte (`0.1\0junk` reads as 0.1).
+    static func isDecimalNotation(_ text: String) -> Bool {
+        let unsigned = text.hasPrefix("+") || text.hasPrefix("-") ? text.dropFirst() : Substring(text)
+        if ["nan", "inf", "infinity"].contains(unsigned.lowercased()) { return true }
+        return !unsigned.isEmpty && unsigned.unicodeScalars.allSatisfy { "0123456789.eE+-".unicodeScalars.contains($0) }
     }
 
     /// Checks that a feature value is finite and in `[0, 1]`.

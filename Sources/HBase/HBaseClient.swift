@@ -228,7 +228,7 @@ public final class HBaseClient: Sendable {
                 outcome = Self.classify(error)
                 transportError =
                     Self.isTLSFailure(error)
-                    ? HBaseError.transport.with(
+                    ? HBaseError.untrustedCertificate.with(
                         "\(context.summary): TLS handshake with the HBase REST gateway failed: its certificate is not trusted or not issued for '\(host)' (a private CA goes in SONARLAB_HBASE_CA_FILE)"
                     )
                     : Self.transportError(outcome, context: context)

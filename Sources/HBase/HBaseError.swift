@@ -21,6 +21,7 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
         case notImplemented
         case unexpectedResponse
         case transport
+        case untrustedCertificate
         case timeout
         case invalidResponse
         case invalidArgument
@@ -82,8 +83,12 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let notImplemented = HBaseError(.notImplemented, "not implemented")
     /// Any other HTTP status this client does not expect.
     public static let unexpectedResponse = HBaseError(.unexpectedResponse, "unexpected response")
-    /// The connection failed: refused, reset, TLS handshake, DNS.
+    /// The connection failed: refused, reset, DNS, a TLS error other than the certificate check.
     public static let transport = HBaseError(.transport, "transport error")
+    /// The TLS handshake failed because the gateway's certificate is not trusted (no or the wrong CA in
+    /// `SONARLAB_HBASE_CA_FILE`) or not issued for its host name: a setup error that waiting never fixes,
+    /// so callers such as the outbox treat it like 401/403, not like an outage.
+    public static let untrustedCertificate = HBaseError(.untrustedCertificate, "untrusted certificate")
     /// The request did not complete within its timeout.
     public static let timeout = HBaseError(.timeout, "timeout")
     /// The response body could not be decoded as the JSON shape HBASE_REST.md §2 describes.

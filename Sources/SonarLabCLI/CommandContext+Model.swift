@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Settings
 import Tracking
 
 /// A model read for predict, test or export.
@@ -21,8 +22,10 @@ extension CommandContext {
         guard let latest = runs.first(where: { $0.status == .finished && $0.kind == .train && $0.modelPath != nil }),
             let path = latest.modelPath
         else {
+            let elsewhere =
+                configuration.tracking.backend == .hbase ? "" : ", --backend hbase if it was recorded in HBase,"
             throw CommandFailure.badInput(
-                "no finished training run in \(store.location); pass --model or run `sonarlab train`")
+                "no finished training run in \(store.location); pass --model\(elsewhere) or run `sonarlab train`")
         }
         return path
     }

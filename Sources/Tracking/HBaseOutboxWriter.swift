@@ -350,9 +350,12 @@ public actor HBaseOutboxWriter {
                     + "SONARLAB_HBASE_AUTH and the principal's keytab or ticket (KRB5_CLIENT_KTNAME, kinit) or the "
                     + "Basic user; \(kept)")
         case HBaseError.forbidden:
+            // `identity` reads "principal 'name'" or "user 'name'": the grant example uses the name when known.
+            let quoted = identity.split(separator: "'", omittingEmptySubsequences: false)
+            let grantee = quoted.count == 3 && !quoted[1].contains(" ") ? String(quoted[1]) : "<principal>"
             return error.with(
                 message: "HBase refused \(identity) write access to \(table.qualified) (HTTP 403): grant it, e.g. "
-                    + "`grant '<principal>', 'RW', '\(table.qualified)'` in the HBase shell, or turn off read-only "
+                    + "`grant '\(grantee)', 'RW', '\(table.qualified)'` in the HBase shell, or turn off read-only "
                     + "mode; \(kept)")
         case HBaseError.tableNotFound:
             return error.with(

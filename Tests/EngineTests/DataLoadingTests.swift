@@ -119,6 +119,24 @@ struct DataLoadingTests {
         }
     }
 
+    @Test("a directory is refused as unreadable, saying it is a directory")
+    func directoryRefused() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let error = #expect(throws: DataError.self) { try SonarData.load(path: dir.path) }
+        #expect(error?.code == .unreadable)
+        #expect(error?.description == "\(dir.path): is a directory, not a data file")
+    }
+
+    @Test("control characters in a refused value are escaped, never printed raw")
+    func controlCharactersEscaped() {
+        let error = #expect(throws: DataError.self) {
+            try SonarData.parseFeature("0.1\u{0}\u{1B}[2J", file: "f.csv", line: 3, field: 4)
+        }
+        #expect(error?.description.contains("'0.1\\0\\u{1B}[2J' is not a number") == true, "\(String(describing: error))")
+        #expect(error?.description.unicodeScalars.contains { $0.value < 0x20 } == false)
+    }
+
     @Test("a long bad value is shortened in the message")
     func longValueShortened() throws {
         let dir = try TemporaryDirectory()

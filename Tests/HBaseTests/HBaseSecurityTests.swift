@@ -238,7 +238,7 @@ struct HBaseSecurityTests {
         try await Self.withSecuredDouble { url, kdc, certificates, _ in
             for ca in [certificates.otherCA, nil] {
                 try await Self.withClient(url, principal: "trainer", keytab: kdc.keytab("trainer"), ca: ca) { client in
-                    let error = await #expect(throws: HBaseError.transport) {
+                    let error = await #expect(throws: HBaseError.untrustedCertificate) {
                         try await client.put(Self.row("tls"), into: Self.table)
                     }
                     #expect(

@@ -51,6 +51,8 @@ struct HBaseOutboxTests {
     @Test func onlyOutagesAreRetriedAndRefusalsBlock() {
         typealias P = HBaseOutboxPolicy
         #expect(P.disposition(of: HBaseError.transport) == .retryLater)
+        // An untrusted certificate is a setup error (missing CA file, wrong host): never fixed by waiting.
+        #expect(P.disposition(of: HBaseError.untrustedCertificate) == .blocked)
         #expect(P.disposition(of: HBaseError.timeout) == .retryLater)
         #expect(P.disposition(of: HBaseError.unavailable) == .retryLater)
         #expect(P.disposition(of: HBaseError.serverError) == .retryLater)
