@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Syntax: `[section]` headers; `key = value` (also `key: value`); full-line comments starting with `#` or
 /// `;`; blank lines. Keys and sections are case-sensitive and trimmed; values are trimmed, and a value
-/// wrapped in double quotes loses them. A key before any section header is an error.
+/// wrapped in double quotes loses them. A key before any section header is an error, and so is a key given
+/// twice in one section (a section may be opened again; its keys still count once).
 public struct INIDocument: Sendable, Equatable {
     /// One entry: a key's value and where it stands.
     public struct Entry: Sendable, Equatable {
@@ -36,7 +37,8 @@ public struct INIDocument: Sendable, Equatable {
     ///   - text: the content; LF or CRLF (every CR before an LF is dropped, so the CR CR LF of a doubled
     ///     conversion reads as CRLF), an optional UTF-8 byte-order mark.
     ///   - file: the name used in errors.
-    /// - Throws: ``SettingsError`` `syntax` with the file and line.
+    /// - Throws: ``SettingsError`` `syntax` with the file and line (a malformed line, a key before any section,
+    ///   a key given twice).
     public init(text: String, file: String) throws(SettingsError) {
         self.file = file
         var body = text
@@ -50,6 +52,7 @@ public struct INIDocument: Sendable, Equatable {
         entries = []
         sections = []
         var current: String? = nil
+        var firstLine: [String: Int] = [:]  // "section\nkey" → the line that set it first
         for (index, raw) in lines.enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             let number = index + 1
@@ -79,6 +82,13 @@ public struct INIDocument: Sendable, Equatable {
             if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
                 value = String(value.dropFirst().dropLast())
             }
+            if let first = firstLine[section + "\n" + key] {
+                // A second value for a key is a mistake either way: silently keeping one would hide the other.
+                throw SettingsError(
+                    .syntax, place: "\(file):\(number)",
+                    reason: "'\(key)' in [\(section)] is given again (first on line \(first)); keep one")
+            }
+            firstLine[section + "\n" + key] = number
             entries.append(Entry(section: section, key: key, value: value, line: number))
         }
     }
@@ -86,16 +96,26 @@ public struct INIDocument: Sendable, Equatable {
     /// Reads and parses a file.
     /// - Throws: ``SettingsError`` `unreadable` or `syntax`.
     public init(contentsOf path: String) throws(SettingsError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw SettingsError(.unreadable, place: path, reason: "is a directory, not an INI file")
+        }
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw SettingsError(.unreadable, place: path, reason: "cannot read the file")
+            var reason = "not readable as UTF-8 text"
+            if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError,
+                underlying.domain == NSPOSIXErrorDomain
+            {
+                reason = String(cString: strerror(Int32(underlying.code)))  // e.g. "Permission denied"
+            }
+            throw SettingsError(.unreadable, place: path, reason: "cannot read the file (\(reason))")
         }
         try self.init(text: text, file: path)
     }
 
-    /// The last entry for `section`/`key`, if any (a later line wins, as in most INI readers).
+    /// The entry for `section`/`key`, if any (a document holds each key once per section).
     public func entry(section: String, key: String) -> Entry? {
         entries.last { $0.section == section && $0.key == key }
     }

@@ -21,11 +21,20 @@ struct INIDocumentTests {
         "syntax errors name the file and line",
         arguments: [
             ("[a]\nnonsense\n", 2), ("x = 1\n", 1), ("[a]\n= 3\n", 2), ("[a\n", 1),
+            ("[a]\nk = 1\nk = 2\n", 3), ("[a]\nk = 1\n[b]\nk = 1\n[a]\nk = 2\n", 6),
         ])
     func syntaxErrors(text: String, line: Int) {
         #expect(throws: SettingsError(.syntax, place: "t.ini:\(line)", reason: "")) {
             try INIDocument(text: text, file: "t.ini")
         }
+    }
+
+    @Test("a directory is not read as a config file, and the message says so")
+    func directoryIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let error = #expect(throws: SettingsError.self) { try INIDocument(contentsOf: dir.path) }
+        #expect(error?.description.contains("is a directory, not an INI file") == true, "\(String(describing: error))")
     }
 
     @Test("set rewrites a value in place and keeps comments; a new key or section is appended")
