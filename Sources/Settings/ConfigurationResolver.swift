@@ -323,6 +323,11 @@ public enum ConfigurationResolver {
             section: section, key: key, help: help,
             apply: { config, raw in
                 guard let value = Int(raw) else {
+                    // Digits too many for Int are a whole number out of range, not a wrong type.
+                    let digits = raw.hasPrefix("-") || raw.hasPrefix("+") ? raw.dropFirst() : Substring(raw)
+                    if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) {
+                        return .failure(Failure(code: .outOfRange, reason: "\(raw) is outside \(low)…\(high)"))
+                    }
                     return .failure(Failure(code: .wrongType, reason: "'\(raw)' is not a whole number"))
                 }
                 guard (low...high).contains(value) else {

@@ -111,6 +111,9 @@ struct ConfigurationTests {
             BadValue(ini: "[mlp]\nlr = -1\n", code: .outOfRange, line: 2, phrase: "outside"),
             BadValue(ini: "[mlp]\nepochs = many\n", code: .wrongType, line: 2, phrase: "'many' is not a whole number"),
             BadValue(ini: "[mlp]\nepochs = 0\n", code: .outOfRange, line: 2, phrase: "outside 1…100000"),
+            BadValue(
+                ini: "[mlp]\nepochs = 99999999999999999999999\n", code: .outOfRange, line: 2,
+                phrase: "99999999999999999999999 is outside 1…100000"),
             BadValue(ini: "[mlp]\nlr = nan\n", code: .wrongType, line: 2, phrase: "not a finite number"),
             BadValue(ini: "[mlp]\nselect = best\n", code: .outOfRange, line: 2, phrase: "not one of"),
             BadValue(
