@@ -44,8 +44,24 @@ struct SyncCommand: AsyncParsableCommand {
         let client = try context.makeHBaseClient()
         let writer = try context.makeHBaseWriter(client: client)
         let started = ContinuousClock.now
-        let delivery = await writer.deliver(
-            waitingForLockUpTo: .milliseconds(Int64(wait * 1000)), retryRefused: true)
+        // Ctrl-C or SIGTERM cancels the delivery between requests: what was sent is removed from the outbox,
+        // the rest stays queued (an entry is only removed after HBase acknowledged it).
+        let delivering = Task {
+            await writer.deliver(waitingForLockUpTo: .milliseconds(Int64(wait * 1000)), retryRefused: true)
+        }
+        let trap = SignalTrap(notice: "\nstopping the delivery; what is not sent stays queued…") {
+            delivering.cancel()
+        }
+        let delivery = await delivering.value
+        trap.release()
+        if delivering.isCancelled {
+            let left = (try? await writer.outbox.count(cluster: writer.cluster)).map(String.init) ?? "the rest"
+            try? await client.shutdown()
+            printError(
+                "sync interrupted: sent \(delivery.sentEntries) queued writes; \(left) still queued in "
+                    + "\(writer.outbox.path) — run `sonarlab sync` again")
+            throw ExitCode(ExitCodes.cancelled)
+        }
         let elapsedDuration = ContinuousClock.now - started
         let elapsed =
             Double(elapsedDuration.components.seconds) + Double(elapsedDuration.components.attoseconds) / 1e18

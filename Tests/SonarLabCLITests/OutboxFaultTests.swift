@@ -111,6 +111,39 @@ struct OutboxFaultTests {
         #expect(history.stdout.contains("cancelled"))
     }
 
+    @Test("Ctrl-C during sync: exit 130, what was not sent stays queued, the next sync delivers it once")
+    func interruptedSyncKeepsTheRest() async throws {
+        guard try requireFaultPrerequisites() else { return }
+        let env = try FaultEnvironment()
+        defer { env.tearDown() }
+        try env.startDouble()
+        try env.sonarlab(["hbase", "init"])
+        env.double?.kill9()
+        let epochs = 20000
+        let train = try env.background(["train", "--backend", "hbase", "--epochs", "\(epochs)", "--headless"])
+        let id = try await env.experimentID(of: train)
+        #expect(try train.wait(timeout: .seconds(120)) == 0, "\(train.stderr.suffix(600))")
+        let queued = try await env.queued()
+        try env.startDouble()
+        let sync = try env.background(["sync"])
+        try await env.waitUntil("sync has sent part of the outbox") {
+            let left = try await env.queued()
+            return left < queued || !sync.isRunning
+        }
+        sync.signal(SIGINT)
+        let status = try sync.wait(timeout: .seconds(60))
+        if status == 130 {
+            #expect(sync.stderr.contains("sync interrupted: sent "), "\(sync.stderr)")
+            #expect(sync.stderr.contains("run `sonarlab sync` again"))
+        } else {
+            // The delivery can win the race and finish before the signal; then it must have emptied the outbox.
+            #expect(status == 0, "\(sync.stderr)")
+        }
+        let again = try env.sonarlab(["sync"])
+        #expect(again.stdout.contains("outbox empty"), "\(again.stdout)\(again.stderr)")
+        try await env.expectExactlyOnce(id: id, epochs: epochs, status: .finished)
+    }
+
     @Test("sonarlab itself is killed -9 mid-run while HBase is down: every write it queued arrives, once, after sync")
     func queuedWritesSurviveAKilledWriter() async throws {
         guard try requireFaultPrerequisites() else { return }
