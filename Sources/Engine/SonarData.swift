@@ -156,9 +156,10 @@ public enum SonarData {
         return try checkFeature(value, file: file, line: line, field: field)
     }
 
-    /// Whether `text` is written as a decimal number (`0.02`, `2e-2`, `+.5`) or as NaN/infinity (refused later
-    /// with their own reason). `Double(_:)` alone is too lenient: it also takes hexadecimal floats (`0x1p-2`)
-    /// and stops reading at a NUL byte (`0.1\0junk` reads as 0.1).
+    /// Whether `text` is written as a decimal number (`0.02`, `2e-2`, `+.5`) or as NaN or infinity.
+    ///
+    /// NaN and infinity are refused later with their own reason. `Double(_:)` alone is too lenient: it also
+    /// takes hexadecimal floats (`0x1p-2`) and stops reading at a NUL byte (`0.1\0junk` reads as 0.1).
     static func isDecimalNotation(_ text: String) -> Bool {
         let unsigned = text.hasPrefix("+") || text.hasPrefix("-") ? text.dropFirst() : Substring(text)
         if ["nan", "inf", "infinity"].contains(unsigned.lowercased()) { return true }

@@ -2,8 +2,10 @@ import Dispatch
 import Engine
 import Foundation
 
-/// Turns SIGINT and SIGTERM into a request to stop: for a run, a raised ``StopSignal``, so the run ends between
-/// epochs and is recorded as cancelled; for `sync`, a cancelled delivery. A second signal exits at once with 130.
+/// Turns SIGINT and SIGTERM into a request to stop.
+///
+/// For a run, a raised ``StopSignal``, so the run ends between epochs and is recorded as cancelled; for `sync`,
+/// a cancelled delivery. A second signal exits at once with 130.
 final class SignalTrap: @unchecked Sendable {
     private var sources: [any DispatchSourceSignal] = []
     private let lock = NSLock()
