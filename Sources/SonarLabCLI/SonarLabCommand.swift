@@ -4,9 +4,10 @@
 // experiments (Tracking). Errors become exit codes in `mainWithExitCodes()`: 0 success, 1 a failed run or
 // threshold, 2 bad input or configuration (the message names file, line and field), 130 cancelled.
 //
-// May import: Engine, Settings, Tracking, ArgumentParser, Logging. Start at `SonarLabCommand`.
+// May import: Engine, Settings, Tracking, HBase, TUI, ArgumentParser, Logging. Start at `SonarLabCommand`.
 public import ArgumentParser
 import Engine
+import HBase
 import Tracking
 import Foundation
 import Settings
@@ -65,6 +66,10 @@ public struct SonarLabCommand: AsyncParsableCommand {
         case let error as CommandFailure:
             printError("error: \(error.message)")
             return error.exitCode
+        case let error as HBaseError:
+            // Reads (history, show, dataset show, the dashboard's listing) need HBase itself; say what to check.
+            printError("error: HBase: \(error.message)\(Self.hint(for: error))")
+            return ExitCodes.failure
         default:
             let code = exitCode(for: error).rawValue
             if code == ExitCode.success.rawValue {
@@ -76,6 +81,27 @@ public struct SonarLabCommand: AsyncParsableCommand {
             if !message.isEmpty { printError(message) }
             // Usage errors (64) are bad input like any other.
             return code == ExitCode.validationFailure.rawValue ? ExitCodes.badInput : code
+        }
+    }
+}
+
+extension SonarLabCommand {
+    /// What to check for an HBase error that reached the command line (never a secret).
+    static func hint(for error: HBaseError) -> String {
+        switch error {
+        case HBaseError.transport, HBaseError.timeout, HBaseError.unavailable:
+            return " — is the gateway in SONARLAB_HBASE_URL up? (`sonarlab hbase status`; writes would have been "
+                + "queued, reads need HBase)"
+        case HBaseError.unauthorized:
+            return " — check SONARLAB_HBASE_AUTH and the keytab or ticket (KRB5_CLIENT_KTNAME, kinit) or the Basic user"
+        case HBaseError.forbidden:
+            return " — the principal needs read access ('R') to the sonarlab tables: ask for a grant"
+        case HBaseError.tableNotFound, HBaseError.namespaceNotFound:
+            return " — run `sonarlab hbase init`"
+        case HBaseError.untrustedCertificate:
+            return ""  // the message already names SONARLAB_HBASE_CA_FILE
+        default:
+            return ""
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Settings
 import Foundation
+import HBase
 import SonarLabTestSupport
 import Testing
 import Tracking
@@ -120,6 +121,10 @@ struct InProcessCommandTests {
         #expect(SonarLabCommand.report(DataError(.empty, file: "f", reason: "r")) == 2)
         #expect(SonarLabCommand.report(CommandFailure.failed("x")) == 1)
         #expect(SonarLabCommand.report(ExitCode(130)) == 130)
+        #expect(SonarLabCommand.report(HBaseError.transport.with(message: "open scanner: connection refused")) == 1)
+        #expect(SonarLabCommand.hint(for: HBaseError.transport).contains("sonarlab hbase status"))
+        #expect(SonarLabCommand.hint(for: HBaseError.forbidden).contains("read access"))
+        #expect(SonarLabCommand.hint(for: HBaseError.tableNotFound).contains("sonarlab hbase init"))
         #expect(try await ws.store().experiments(limit: nil).isEmpty)
     }
 
