@@ -76,6 +76,10 @@ struct FamilySchema: Codable, Sendable {
 struct TableSchemaRecord: Codable, Sendable {
     var attributes: [String: String]
     var families: [FamilySchema]
+    /// The id of the table's one region: its creation time in ms, like `RegionInfo.getRegionId()`.
+    ///
+    /// Kept when the schema is replaced or altered; `nil` in journals written before regions existed.
+    var regionID: Int64? = nil
 }
 
 struct StoredTable: Sendable {

@@ -4,8 +4,8 @@ import Hummingbird
 import HummingbirdCore
 import NIOCore
 
-/// One answer before it becomes a Hummingbird `Response`.
-struct DoubleReply: Sendable {
+/// One answer before it becomes a Hummingbird `Response`; thrown by a handler to answer early.
+struct DoubleReply: Error, Sendable {
     var status: Int
     var body: Data = Data()
     var contentType: String?
@@ -14,6 +14,13 @@ struct DoubleReply: Sendable {
     static func json(_ body: Data, status: Int = 200, noCache: Bool = false) -> DoubleReply {
         DoubleReply(
             status: status, body: body, contentType: "application/json",
+            headers: noCache ? [("Cache-Control", "no-cache")] : [])
+    }
+
+    /// A 200 in `format`.
+    static func body(_ body: Data, _ format: DoubleFormat, noCache: Bool = false) -> DoubleReply {
+        DoubleReply(
+            status: 200, body: body, contentType: format.mediaType,
             headers: noCache ? [("Cache-Control", "no-cache")] : [])
     }
 
@@ -58,6 +65,8 @@ struct DoubleResponder: HTTPResponder {
                 reply = try await route(request, user: user)
             } catch let failure as StoreFailure {
                 reply = Self.reply(for: failure)
+            } catch let early as DoubleReply {
+                reply = early
             }
         }
         var fields = HTTPFields()
@@ -88,37 +97,65 @@ struct DoubleResponder: HTTPResponder {
 
     // MARK: Content negotiation (§1 media types, §7.7)
 
-    static let knownNonJSON = [
-        "text/plain", "text/xml", "application/x-protobuf", "application/protobuf", "application/octet-stream",
-    ]
-
-    /// `nil` if the response may be JSON; else the refusal.
+    /// The format to answer in, from `Accept` and the resource's `@Produces` list (declared order).
     ///
-    /// No `Accept` or `*/*` would get XML or text
-    /// from a real gateway (§7.7), which the double does not speak: 501. An unknown type: 406.
+    /// - Throws: A ``DoubleReply``: 406 when nothing acceptable is produced (Jersey), 501 when HBase
+    ///   produces the chosen type but the double does not speak it (protobuf, or `speaks` leaves it out).
+    func negotiate(_ request: Request, produces: [DoubleFormat], speaks: Set<DoubleFormat>? = nil) throws
+        -> DoubleFormat
+    {
+        guard let format = DoubleFormat.negotiate(accept: request.headers[.accept], produces: produces) else {
+            throw DoubleReply.text(406, "Not Acceptable\r\n")
+        }
+        let spoken = speaks ?? [.json, .xml, .text, .binary]
+        guard spoken.contains(format) else {
+            throw DoubleReply.notImplemented("\(format.mediaType) responses here (send Accept: application/json)")
+        }
+        return format
+    }
+
+    /// JSON-only resources (namespaces): the `@Produces` list of NamespacesResource, JSON spoken.
     func negotiateAccept(_ request: Request) -> DoubleReply? {
-        let accept = request.headers[.accept]?.lowercased() ?? ""
-        let types = accept.split(separator: ",").map {
-            $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces)
+        do {
+            _ = try negotiate(request, produces: [.text, .xml, .json, .protobuf], speaks: [.json])
+            return nil
+        } catch let reply as DoubleReply {
+            return reply
+        } catch {
+            return .unavailable
         }
-        if types.contains("application/json") { return nil }
-        if types.isEmpty || types.contains("*/*") || types.contains(where: { Self.knownNonJSON.contains($0) }) {
-            return .notImplemented("only application/json responses (send Accept: application/json)")
+    }
+
+    /// The body's format from `Content-Type` against the resource's `@Consumes` list.
+    ///
+    /// No `Content-Type` is `application/octet-stream` (the servlet default).
+    /// - Throws: A ``DoubleReply``: 415 for a type not consumed, 501 for protobuf or one `speaks` leaves out.
+    func consumed(_ request: Request, consumes: [DoubleFormat], speaks: Set<DoubleFormat>? = nil) throws
+        -> DoubleFormat
+    {
+        let type =
+            request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces)
+            .lowercased() ?? "application/octet-stream"
+        guard let format = DoubleFormat(mediaType: type), consumes.contains(format) else {
+            throw DoubleReply.text(415, "Unsupported Media Type\r\n")
         }
-        return .text(406, "Not Acceptable\r\n")
+        guard (speaks ?? [.json, .xml, .binary]).contains(format) else {
+            throw DoubleReply.notImplemented("\(format.mediaType) request bodies here")
+        }
+        return format
     }
 
     /// `nil` if the body is JSON (or absent when `optional`); 501 for XML/protobuf/binary; 415 otherwise.
     func negotiateContentType(_ request: Request, bodyIsEmpty: Bool, optional: Bool = false) -> DoubleReply? {
         if optional && bodyIsEmpty { return nil }
-        let type =
-            request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces)
-            .lowercased() ?? ""
-        if type == "application/json" { return nil }
-        if Self.knownNonJSON.contains(type) && type != "text/plain" {
-            return .notImplemented("only application/json request bodies")
+        do {
+            _ = try consumed(request, consumes: [.xml, .json, .protobuf], speaks: [.json])
+            return nil
+        } catch let reply as DoubleReply {
+            return reply
+        } catch {
+            return .unavailable
         }
-        return .text(415, "Unsupported Media Type\r\n")
     }
 
     // MARK: Routing
@@ -143,8 +180,8 @@ struct DoubleResponder: HTTPResponder {
         }
         switch (route, request.method) {
         case (.tableList, .get): return try await tableList(request)
-        case (.version, .get): return version(request)
-        case (.clusterVersion, .get): return clusterVersion(request)
+        case (.version, .get): return try version(request)
+        case (.clusterVersion, .get): return try clusterVersion(request)
         case (.clusterStatus, .get): return try await clusterStatus(request)
         case (.namespaces, .get): return try await namespaces(request)
         case (.namespace(let ns), .get): return try await namespace(request, ns)
@@ -157,6 +194,7 @@ struct DoubleResponder: HTTPResponder {
         case (.schema(let t), .post): return try await putSchema(request, t, body: body, replace: false, path: path)
         case (.schema(let t), .delete): return try await dropSchema(t)
         case (.exists(let t), .get): return await exists(t)
+        case (.noResource, _): return .text(404, "")
         case (.scanners(let t, _), .put), (.scanners(let t, _), .post):
             return try await createScanner(request, t, body: body, path: path)
         case (.scanner(let t, let id), .get): return try await nextScanner(request, t, id: id, query: query)
@@ -169,9 +207,9 @@ struct DoubleResponder: HTTPResponder {
             return try await statelessScan(request, t, prefix: prefix, query: query)
         case (.row(let t, let spec), .get): return try await getRow(request, t, rawSpec: spec, query: query)
         case (.row(let t, let spec), .put), (.row(let t, let spec), .post):
-            return try await putRow(request, t, rawSpec: spec, query: query, body: body)
-        case (.row(let t, let spec), .delete): return try await deleteRow(t, rawSpec: spec)
-        case (.regions, _): return .notImplemented("table regions")
+            return try await putRow(request, t, rawSpec: spec, query: query, body: body, path: path)
+        case (.row(let t, let spec), .delete): return try await deleteRow(t, rawSpec: spec, path: path)
+        case (.regions(let t), .get): return try await regions(request, t)
         default:
             return .text(405, "Method Not Allowed\r\n")
         }
@@ -179,48 +217,52 @@ struct DoubleResponder: HTTPResponder {
 
     // MARK: Cluster (§1, §2)
 
-    /// GET `/` (§1, §2 TableList): `ns:t` names, no-cache.
+    /// GET `/` (§1, §2 TableList): `ns:t` names, no-cache; text, XML or JSON (RootResource).
     func tableList(_ request: Request) async throws -> DoubleReply {
-        if let refusal = negotiateAccept(request) { return refusal }
+        let format = try negotiate(request, produces: [.text, .xml, .json, .protobuf])
         let names = await store.tableNames()
-        return .json(DoubleWire.json(["table": names.map { ["name": $0] }]), noCache: true)
+        return .body(DoubleRepresentations.tableList(names, as: format), format, noCache: true)
     }
 
-    /// GET `/version[/rest]` (§1, §2 Version): REST 0.0.3, Jersey empty.
-    func version(_ request: Request) -> DoubleReply {
-        if let refusal = negotiateAccept(request) { return refusal }
-        let os = ProcessInfo.processInfo.operatingSystemVersionString
-        return .json(
-            DoubleWire.json([
-                "JVM": "none (hbase-rest-double)", "Jersey": "", "OS": os, "REST": "0.0.3",
-                "Server": "hbase-rest-double",
-            ]),
-            noCache: true
-        )
+    /// GET `/version[/rest]` (§1, §2 Version): REST 0.0.3, Jersey empty; text is VersionModel.toString.
+    func version(_ request: Request) throws -> DoubleReply {
+        let format = try negotiate(request, produces: [.text, .xml, .json, .protobuf])
+        return .body(DoubleRepresentations.version(.init(), as: format), format, noCache: true)
     }
 
-    /// GET `/version/cluster` (§1, §2 ClusterVersion): `{"Version": …}`, no-cache.
-    func clusterVersion(_ request: Request) -> DoubleReply {
-        if let refusal = negotiateAccept(request) { return refusal }
-        return .json(DoubleWire.json(["Version": "2.5.0-hbase-rest-double"]), noCache: true)
+    /// GET `/version/cluster` (§1, §2 ClusterVersion): no protobuf (StorageClusterVersionResource).
+    func clusterVersion(_ request: Request) throws -> DoubleReply {
+        let format = try negotiate(request, produces: [.text, .xml, .json])
+        return .body(DoubleRepresentations.clusterVersion(Self.clusterVersionString, as: format), format, noCache: true)
     }
+
+    static let clusterVersionString = "2.5.0-hbase-rest-double"
+    /// The one region server, `host:port` as StorageClusterStatusResource and RegionsResource name it.
+    static let regionServer = "hbase-rest-double:16020"
 
     /// GET `/status/cluster` (§1, §2 ClusterStatus): one live node serving one region per table.
     func clusterStatus(_ request: Request) async throws -> DoubleReply {
-        if let refusal = negotiateAccept(request) { return refusal }
-        let tables = await store.tableNames()
-        let node: [String: Any] = [
-            "name": "hbase-rest-double",
-            "Region": tables.map { ["name": Data($0.utf8).base64EncodedString(), "stores": 1] },
-            "requests": 0, "startCode": 0, "heapSizeMB": 0, "maxHeapSizeMB": 0,
-        ]
-        return .json(
-            DoubleWire.json([
-                "regions": tables.count, "requests": 0, "averageLoad": Double(tables.count), "LiveNodes": [node],
-                "DeadNodes": [String](),
-            ]),
-            noCache: true
-        )
+        let format = try negotiate(request, produces: [.text, .xml, .json, .protobuf])
+        var regions: [DoubleRepresentations.Region] = []
+        for table in await store.tableNames() {
+            if let region = await region(of: table) { regions.append(region) }
+        }
+        return .body(
+            DoubleRepresentations.clusterStatus(node: Self.regionServer, regions: regions, as: format), format,
+            noCache: true)
+    }
+
+    func region(of table: String) async -> DoubleRepresentations.Region? {
+        guard let id = await store.regionID(of: table) else { return nil }
+        return DoubleRepresentations.Region(table: DoubleStore.canonical(table), id: id, location: Self.regionServer)
+    }
+
+    /// GET `/{t}/regions` (RegionsResource): a TableInfo with the table's one region, no-cache; 404 "Not found".
+    func regions(_ request: Request, _ table: String) async throws -> DoubleReply {
+        let format = try negotiate(request, produces: [.text, .xml, .json, .protobuf])
+        guard let region = await region(of: table) else { return .notFound }
+        return .body(
+            DoubleRepresentations.tableInfo(name: region.table, regions: [region], as: format), format, noCache: true)
     }
 
     // MARK: Namespaces (§1, §2)
@@ -289,9 +331,10 @@ struct DoubleResponder: HTTPResponder {
 
     /// GET `/{t}/schema`: 200 no-cache, or 404 "Not found" (RB, §3.9).
     func getSchema(_ request: Request, _ table: String) async throws -> DoubleReply {
-        if let refusal = negotiateAccept(request) { return refusal }
+        let format = try negotiate(request, produces: [.text, .xml, .json, .protobuf])
         guard let schema = await store.schema(of: table) else { return .notFound }
-        return .json(DoubleWire.schemaJSON(name: DoubleStore.canonical(table), schema: schema), noCache: true)
+        let view = DoubleRepresentations.schemaView(name: DoubleStore.canonical(table), schema: schema)
+        return .body(DoubleRepresentations.schema(view, as: format), format, noCache: true)
     }
 
     /// PUT `/{t}/schema` creates or replaces (201 + Location both ways); POST creates (201) or updates (200).
@@ -300,8 +343,9 @@ struct DoubleResponder: HTTPResponder {
     func putSchema(_ request: Request, _ table: String, body: Data, replace: Bool, path: Substring) async throws
         -> DoubleReply
     {
-        if let refusal = negotiateContentType(request, bodyIsEmpty: body.isEmpty) { return refusal }
-        guard let schema = DoubleWire.parseSchema(body) else { return .badRequest }
+        let format = try consumed(request, consumes: [.xml, .json, .protobuf])
+        let parsed = format == .xml ? DoubleRepresentations.parseSchemaXML(body) : DoubleWire.parseSchema(body)
+        guard let schema = parsed else { return .badRequest }
         if replace {
             try await store.replaceSchema(table, schema: schema)
             return DoubleReply(status: 201, headers: [("Location", location(request, path: String(path)))])
@@ -326,11 +370,17 @@ struct DoubleResponder: HTTPResponder {
     // MARK: Rows (§3.1–§3.6)
 
     /// GET `/{t}/{rowspec}[?v=N]` (§3.1–§3.3): 404 "Not found" when nothing matches or the table is missing.
+    ///
+    /// `Accept: application/octet-stream` answers one cell's raw value with `X-Timestamp`, and needs
+    /// exactly one column (RowResource.getBinary: 400 otherwise).
     func getRow(_ request: Request, _ table: String, rawSpec: Substring, query: [(String, String)]) async throws
         -> DoubleReply
     {
-        if let refusal = negotiateAccept(request) { return refusal }
-        guard let spec = RowSpec(raw: rawSpec) else { return .text(500, "Malformed row specification\r\n") }
+        let format = try negotiate(request, produces: [.xml, .json, .protobuf, .binary])
+        let spec = try RowSpec.parse(rawSpec)
+        if format == .binary && spec.sortedColumns.count != 1 {
+            return .text(400, RowSpec.binaryNeedsOneColumn)
+        }
         var read = ReadSpec(selectors: spec.columns.map { ColumnSelector(wire: $0) })
         if let v = query.last(where: { $0.0 == "v" })?.1 {
             guard let versions = Int(v), versions > 0 else { return .badRequest }
@@ -339,36 +389,34 @@ struct DoubleResponder: HTTPResponder {
         if let range = spec.timeRange { read.timeRange = range }
         let rows: [ReadRow]
         do {
-            if spec.isSingleRow {
-                rows = try await store.get(table, key: spec.startRow, spec: read).map { [$0] } ?? []
+            if let end = spec.endRow {
+                // `start,end` and `row*` (end = prefix + 0xFF) are scans with the end exclusive (RowSpec).
+                rows = try await store.scan(table, start: spec.startRow, end: end, spec: read)
             } else {
-                // `start,end` is a scan with end exclusive; `row*` is a prefix (§3.1).
-                let end = spec.isPrefix ? Self.prefixEnd(spec.startRow) : spec.endRow
-                var found = try await store.scan(table, start: spec.startRow, end: end, spec: read)
-                if spec.isPrefix { found = found.filter { $0.key.starts(with: spec.startRow) } }
-                rows = found
+                rows = try await store.get(table, key: spec.startRow, spec: read).map { [$0] } ?? []
             }
         } catch StoreFailure.notFound {
             return .notFound
         }
-        guard !rows.isEmpty else { return .notFound }
-        return .json(DoubleWire.cellSet(rows))
-    }
-
-    /// The prefix's end bound: prefix + 0xFF (§3.1) used as a filter bound together with `starts(with:)`.
-    static func prefixEnd(_ prefix: Bytes) -> Bytes? {
-        var bytes = prefix
-        while let last = bytes.last, last == 0xFF { bytes.removeLast() }
-        guard let last = bytes.popLast() else { return nil }
-        return bytes + [last + 1]
+        guard let first = rows.first, let cell = first.cells.first else { return .notFound }
+        switch format {
+        case .binary:
+            return DoubleReply(
+                status: 200, body: Data(cell.cell.value), contentType: format.mediaType,
+                headers: [("X-Timestamp", String(cell.cell.timestamp))])
+        case .xml: return .body(DoubleRepresentations.cellSetXML(rows), .xml)
+        default: return .json(DoubleWire.cellSet(rows))
+        }
     }
 
     /// PUT/POST `/{t}/{rowspec}[?check=put]` (§3.4, §3.5).
-    func putRow(_ request: Request, _ table: String, rawSpec: Substring, query: [(String, String)], body: Data)
-        async throws -> DoubleReply
-    {
-        if let refusal = negotiateContentType(request, bodyIsEmpty: body.isEmpty) { return refusal }
-        guard let spec = RowSpec(raw: rawSpec) else { return .text(500, "Malformed row specification\r\n") }
+    func putRow(
+        _ request: Request, _ table: String, rawSpec: Substring, query: [(String, String)], body: Data,
+        path: Substring
+    ) async throws -> DoubleReply {
+        let format = try consumed(request, consumes: [.xml, .json, .protobuf, .binary])
+        let spec = try RowSpec.parse(rawSpec)
+        if format == .binary { return try await putBinary(request, table, spec: spec, body: body) }
         let check = query.last { $0.0 == "check" }?.1
         if let check {
             switch check.lowercased() {
@@ -377,7 +425,11 @@ struct DoubleResponder: HTTPResponder {
             default: return .text(400, "Invalid check value '\(check)'\r\n")
             }
         }
-        guard let cellSet = try? JSONDecoder().decode(DoubleWire.CellSet.self, from: body) else { return .badRequest }
+        let parsed =
+            format == .xml
+            ? DoubleRepresentations.parseCellSetXML(body)
+            : try? JSONDecoder().decode(DoubleWire.CellSet.self, from: body)
+        guard let cellSet = parsed else { return .badRequest }
         let pathColumns = spec.sortedColumns
         var rows: [(key: Bytes, cells: [DoubleStore.PendingCell])] = []
         for row in cellSet.rows ?? [] {
@@ -427,11 +479,43 @@ struct DoubleResponder: HTTPResponder {
         return applied ? .empty(200) : .empty(304)
     }
 
-    /// DELETE `/{t}/{row}[/{cols}][/{ts}]` (§3.6, §3.2): row, family or all versions of a column; 404 for a
-    /// missing table or family.
-    func deleteRow(_ table: String, rawSpec: Substring) async throws -> DoubleReply {
-        guard let spec = RowSpec(raw: rawSpec) else { return .text(500, "Malformed row specification\r\n") }
-        guard spec.isSingleRow else { return .notImplemented("delete of a row range") }
+    /// PUT/POST with `Content-Type: application/octet-stream` (RowResource.updateBinary): the body is one
+    /// cell's value; the row is the path row or `X-Row`, the column the path's first column (which must be
+    /// there: HBase indexes it before reading `X-Column`), or `X-Column`; `X-Timestamp` the time.
+    func putBinary(_ request: Request, _ table: String, spec: RowSpec, body: Data) async throws -> DoubleReply {
+        func header(_ name: String) -> String? {
+            HTTPField.Name(name).flatMap { request.headers[$0] }
+        }
+        guard var column = spec.sortedColumns.first else { return .badRequest }  // columns[0] throws → 400
+        var row = spec.startRow
+        if let xRow = header("X-Row") { row = Bytes(xRow.utf8) }
+        if let xColumn = header("X-Column") { column = Bytes(xColumn.utf8) }
+        var timestamp: Int64?
+        if let xTimestamp = header("X-Timestamp") {
+            guard let value = Int64(xTimestamp) else { return .badRequest }
+            timestamp = value
+        }
+        let selector = ColumnSelector(wire: column)
+        guard let qualifier = selector.qualifier else { return .badRequest }
+        let cell = DoubleStore.PendingCell(
+            column: ColumnKey(family: selector.family, qualifier: qualifier), timestamp: timestamp, value: Bytes(body))
+        do {
+            try await store.put(table, rows: [(row, [cell])])
+        } catch StoreFailure.notFound {
+            return .notFound
+        }
+        return .empty(200)
+    }
+
+    /// DELETE `/{t}/{rowspec}` (§3.6, §3.2): row, family or all versions of a column; 404 for a missing
+    /// table or family.
+    ///
+    /// RowResource.delete deletes `rowspec.getRow()`, the **start** row: `a,b` deletes `a`, and `abc*`
+    /// (also `abc%2A`) deletes the row `abc`. An empty start row (`%2A`) is `new Delete(empty)` →
+    /// IllegalArgumentException outside the handler's try → 500.
+    func deleteRow(_ table: String, rawSpec: Substring, path: Substring) async throws -> DoubleReply {
+        let spec = try RowSpec.parse(rawSpec)
+        guard !spec.startRow.isEmpty else { return .text(500, "Row length is 0\r\n") }
         try await store.delete(
             table, row: spec.startRow, selectors: spec.columns.map { ColumnSelector(wire: $0) }, timestamp: spec.single)
         return .empty(200)
@@ -442,7 +526,7 @@ struct DoubleResponder: HTTPResponder {
     func multiget(_ request: Request, _ table: String, columns: Substring?, query: [(String, String)]) async throws
         -> DoubleReply
     {
-        if let refusal = negotiateAccept(request) { return refusal }
+        let format = try negotiate(request, produces: [.xml, .json, .protobuf])
         if query.contains(where: { $0.0 == "filter" || $0.0 == "filter_b64" }) {
             return .notImplemented("multiget filter (2.6)")
         }
@@ -460,7 +544,7 @@ struct DoubleResponder: HTTPResponder {
         }
         var found: [ReadRow] = []
         for (name, value) in query where name == "row" {
-            guard let spec = RowSpec(raw: Substring(value)), spec.isSingleRow else { return .badRequest }
+            guard let spec = try? RowSpec.parse(Substring(value)), spec.isSingleRow else { return .badRequest }
             let selectors = spec.columns.isEmpty ? common : spec.columns.map { ColumnSelector(wire: $0) }
             do {
                 if let row = try await store.get(
@@ -473,14 +557,14 @@ struct DoubleResponder: HTTPResponder {
             }
         }
         guard !found.isEmpty else { return .text(404, "No rows found.") }
-        return .json(DoubleWire.cellSet(found))
+        return format == .xml ? .body(DoubleRepresentations.cellSetXML(found), .xml) : .json(DoubleWire.cellSet(found))
     }
 
     /// GET `/{t}/{prefix}*?…` (§3.7, §7.1, §7.6): `prefix*` only sets the start row (no filter in 2.5).
     func statelessScan(_ request: Request, _ table: String, prefix: Bytes, query: [(String, String)]) async throws
         -> DoubleReply
     {
-        if let refusal = negotiateAccept(request) { return refusal }
+        let format = try negotiate(request, produces: [.xml, .json, .protobuf])
         var start: Bytes? = prefix.isEmpty ? nil : prefix
         var end: Bytes?
         var read = ReadSpec()
@@ -514,15 +598,19 @@ struct DoubleResponder: HTTPResponder {
         guard startTime <= endTime else { return .badRequest }
         read.timeRange = startTime..<endTime
         let rows = try await store.scan(table, start: start, end: end, spec: read, reversed: reversed, limit: limit)
-        return .json(DoubleWire.cellSet(rows))
+        return format == .xml ? .body(DoubleRepresentations.cellSetXML(rows), .xml) : .json(DoubleWire.cellSet(rows))
     }
 
     // MARK: Stateful scanners (§3.8)
 
     /// PUT/POST `/{t}/scanner`: 201, empty body, `Location: <request-URI>/<id>`, even for a missing table (§3.8).
     func createScanner(_ request: Request, _ table: String, body: Data, path: Substring) async throws -> DoubleReply {
-        if let refusal = negotiateContentType(request, bodyIsEmpty: body.isEmpty) { return refusal }
-        guard let model = try? JSONDecoder().decode(DoubleWire.Scanner.self, from: body) else { return .badRequest }
+        let format = try consumed(request, consumes: [.xml, .json, .protobuf])
+        let parsed =
+            format == .xml
+            ? DoubleRepresentations.parseScannerXML(body)
+            : try? JSONDecoder().decode(DoubleWire.Scanner.self, from: body)
+        guard let model = parsed else { return .badRequest }
         if model.filter != nil { return .notImplemented("scanner filters") }
         if let labels = model.labels, !labels.isEmpty { return .notImplemented("visibility labels") }
         // §2 defaults: all versions, the whole time range, batch Integer.MAX_VALUE.
@@ -547,8 +635,10 @@ struct DoubleResponder: HTTPResponder {
     func nextScanner(_ request: Request, _ table: String, id: String, query: [(String, String)]) async throws
         -> DoubleReply
     {
-        if let refusal = negotiateAccept(request) { return refusal }
-        let cells = query.last { $0.0 == "c" }.flatMap { Int($0.1) }
+        let format = try negotiate(request, produces: [.xml, .json, .protobuf, .binary])
+        // Octet-stream: one cell per GET (ScannerInstanceResource.getBinary).
+        let requestedCells = query.last(where: { $0.0 == "c" }).flatMap { Int($0.1) }
+        let cells = format == .binary ? 1 : requestedCells
         let rows = query.last { $0.0 == "n" }.flatMap { Int($0.1) }
         let scannerTable = await scanners.table(of: id) ?? table
         let exists = await store.tableExists(scannerTable)
@@ -556,7 +646,20 @@ struct DoubleResponder: HTTPResponder {
         case .unknown, .tableMissing: return .notFound
         case .gone: return .text(410, "Gone\r\n")
         case .exhausted: return .empty(204)
-        case .rows(let found): return .json(DoubleWire.cellSet(found), noCache: true)
+        case .rows(let found):
+            switch format {
+            case .binary:
+                guard let row = found.first, let cell = row.cells.first else { return .empty(204) }
+                return DoubleReply(
+                    status: 200, body: Data(cell.cell.value), contentType: format.mediaType,
+                    headers: [
+                        ("Cache-Control", "no-cache"), ("X-Row", Data(row.key).base64EncodedString()),
+                        ("X-Column", Data(cell.column.wire).base64EncodedString()),
+                        ("X-Timestamp", String(cell.cell.timestamp)),
+                    ])
+            case .xml: return .body(DoubleRepresentations.cellSetXML(found), .xml, noCache: true)
+            default: return .json(DoubleWire.cellSet(found), noCache: true)
+            }
         }
     }
 

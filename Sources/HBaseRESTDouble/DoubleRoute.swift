@@ -17,6 +17,8 @@ enum DoubleRoute {
     case multiget(table: String, columns: Substring?)
     case statelessScan(table: String, prefix: Bytes)
     case row(table: String, spec: Substring)
+    /// No TableResource sub-resource matches (Jersey: 404).
+    case noResource
 
     /// `nil` when a segment has a bad percent escape.
     static func parse(path: Substring) -> DoubleRoute?? {
@@ -60,12 +62,30 @@ enum DoubleRoute {
             // `multiget`, `multiget/`, `multiget/{cols}` (TMRR).
             return .some(.multiget(table: table, columns: segments.count > 2 ? segments[2] : nil))
         }
-        if rest.hasSuffix("*") && !rest.dropLast().contains("/") {
-            // §7.1: a path ending in `*` is the stateless scanner.
-            guard let prefix = DoubleDecoding.urlDecoder(rest.dropLast()) else { return nil }
-            return .some(.statelessScan(table: table, prefix: prefix))
+        // TableResource's templates match the *encoded* path: `{rowspec: [^*]+}` (so `%2A` is a row spec,
+        // whose decoded `*` RowSpec then treats as a glob), `{suffixglobbingspec: .*\\*/.+}` (a `*` followed
+        // by a column, also a row spec) and `{scanspec: .*[*]$}` (the stateless scanner, §7.1).
+        if !rest.contains("*") || Self.isSuffixGlobbing(Substring(rest)) {
+            return .some(.row(table: table, spec: Substring(rest)))
         }
-        return .some(.row(table: table, spec: Substring(rest)))
+        if rest.hasSuffix("*") {
+            // The scan spec is a decoded path parameter; the prefix is everything before the first `*`.
+            let raw = rest[..<rest.firstIndex(of: "*")!]
+            guard let prefix = DoubleDecoding.pathParam(raw) else { return nil }
+            return .some(.statelessScan(table: table, prefix: Bytes(prefix.utf8)))
+        }
+        return .some(.noResource)
+    }
+
+    /// `.*\*/.+`: some `*` followed by `/` and at least one more character.
+    static func isSuffixGlobbing(_ path: Substring) -> Bool {
+        var index = path.startIndex
+        while let star = path[index...].firstIndex(of: "*") {
+            let after = path.index(after: star)
+            if after < path.endIndex && path[after] == "/" && path.index(after: after) < path.endIndex { return true }
+            index = after
+        }
+        return false
     }
 
     /// The permission the handler needs, or `nil` for endpoints open to any authenticated user.
@@ -75,7 +95,7 @@ enum DoubleRoute {
             return .table(namespace: namespace, name: name)
         }
         switch self {
-        case .tableList, .version, .clusterVersion, .clusterStatus, .namespaces:
+        case .tableList, .version, .clusterVersion, .clusterStatus, .namespaces, .noResource:
             return nil
         case .namespace(let namespace):
             return method == "GET"

@@ -134,7 +134,15 @@ actor DoubleStore {
     /// A missing namespace is an IOException → 503.
     func replaceSchema(_ table: String, schema: TableSchemaRecord) throws {
         guard namespaces[Self.split(table).namespace] != nil else { throw StoreFailure.unavailable }
+        var schema = schema
+        schema.regionID = tables[Self.canonical(table)]?.schema.regionID ?? wallClock()
         try commit(.setSchema(table: Self.canonical(table), schema: schema))
+    }
+
+    /// The id of the table's one region (GET /{t}/regions), or `nil` if there is no such table.
+    func regionID(of table: String) -> Int64? {
+        guard let stored = tables[Self.canonical(table)] else { return nil }
+        return stored.schema.regionID ?? 0
     }
 
     /// POST schema: create if missing (returns true), else modify or add the given families (§1).

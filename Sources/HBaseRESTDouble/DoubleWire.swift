@@ -78,21 +78,6 @@ enum DoubleWire {
         (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
     }
 
-    /// §2 TableSchema: flat attributes, values as strings on output.
-    static func schemaJSON(name: String, schema: TableSchemaRecord) -> Data {
-        var object: [String: Any] = [:]
-        for (key, value) in schema.attributes { object[key] = value }
-        object["name"] = name
-        object["ColumnSchema"] = schema.families.map { family -> [String: Any] in
-            var column: [String: Any] = [:]
-            for (key, value) in family.attributes { column[key] = value }
-            column["name"] = family.name
-            column["VERSIONS"] = String(family.maxVersions)
-            return column
-        }
-        return json(object)
-    }
-
     /// Parses a TableSchema body; values of any JSON scalar type become strings (§2).
     static func parseSchema(_ data: Data) -> TableSchemaRecord? {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
@@ -184,30 +169,47 @@ enum DoubleDecoding {
     }
 }
 
-/// A parsed row spec: `{row}[,{end}][/{col}[,{col}…][/{ts} | /{start},{end}]]` (§3.1, §3.2).
+/// A parsed row spec: `{row}[,{end}][/{col}[,{col}…][/{ts} | /{start},{end}]]` (§3.1, §3.2, RowSpec).
 struct RowSpec: Sendable {
     var startRow: Bytes
+    /// The exclusive end: the `,end` bound, or for a decoded start row ending in `*` the prefix + 0xFF.
     var endRow: Bytes?
-    var isPrefix: Bool
     var columns: [Bytes]
     /// The path's time: one value is [0, ts), a pair is [start, end) (§3.2); `single` keeps a lone ts for DELETE.
     var timeRange: Range<Int64>?
     var single: Int64?
 
-    /// `nil` for a malformed spec (→ 500, §3.9 [inferred]).
-    init?(raw: Substring) {
+    /// RowResource.getBinary's 400 text for a spec without exactly one column.
+    static let binaryNeedsOneColumn =
+        "Bad request: Default 'GET' method only works if there is exactly 1 column in the row. Using the 'Accept' "
+        + "header with one of these formats lets you retrieve the entire row if it has multiple columns: text/xml, "
+        + "application/json, application/x-protobuf, application/protobuf\r\n"
+
+    /// Parses the raw (still encoded) spec as RowSpec does.
+    ///
+    /// The row part splits at `,` before decoding; each part is decoded with `URLDecoder` (so `%FF` is
+    /// U+FFFD); the glob `*` is looked for **after** decoding, so `%2A` is a glob too.
+    /// - Throws: A 500 ``DoubleReply`` for what RowSpec rejects with an exception thrown from Jersey's
+    ///   sub-resource locator (an empty start row, a glob with an end row, a bad escape or time).
+    static func parse(_ raw: Substring) throws -> RowSpec {
+        guard let spec = RowSpec(raw: raw) else { throw DoubleReply.text(500, "Malformed row specification\r\n") }
+        return spec
+    }
+
+    private init?(raw: Substring) {
         let segments = raw.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-        let rowPart = segments[0]
-        let rowBounds = rowPart.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-        var start = rowBounds[0]
-        isPrefix = rowBounds.count == 1 && start.hasSuffix("*")
-        if isPrefix { start = start.dropLast() }
-        guard let startBytes = DoubleDecoding.urlDecoder(start) else { return nil }
-        startRow = startBytes
+        let rowBounds = segments[0].split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+        guard var start = DoubleDecoding.urlDecoder(rowBounds[0]), !start.isEmpty else { return nil }
         if rowBounds.count == 2 {
             guard let end = DoubleDecoding.urlDecoder(rowBounds[1]) else { return nil }
             endRow = end
         }
+        if start.last == UInt8(ascii: "*") {
+            guard endRow == nil else { return nil }  // "invalid path: start row specified with wildcard"
+            start.removeLast()
+            endRow = start + [0xFF]
+        }
+        startRow = start
         columns = []
         if segments.count > 1 && !segments[1].isEmpty {
             for column in segments[1].split(separator: ",") {
@@ -231,5 +233,5 @@ struct RowSpec: Sendable {
     /// Path columns in sorted, de-duplicated byte order, as RowSpec keeps them (§7.3).
     var sortedColumns: [Bytes] { Array(Set(columns)).sorted(by: bytesLess) }
 
-    var isSingleRow: Bool { endRow == nil && !isPrefix }
+    var isSingleRow: Bool { endRow == nil }
 }

@@ -1,6 +1,7 @@
 // HBaseRESTDouble: an HBase REST gateway test double, faithful to ../shared/design/HBASE_REST.md.
 //
-// What it does: the endpoints and statuses SonarLab's client uses, JSON only, in memory with an optional
+// What it does: the endpoints and statuses SonarLab's client uses, in JSON, XML and text (as HBase's
+// resources declare them; protobuf answers 501), in memory with an optional
 // fsync'd journal. Every behaviour cites its HBASE_REST.md section; where the spec is silent it answers 501.
 // May import: Hummingbird, swift-service-lifecycle, SwiftNIO, swift-log. Test support only, never in the product.
 // Start at `HBaseRESTDouble.withRunning` (tests) or `HBaseRESTDouble.makeService` (the executable).

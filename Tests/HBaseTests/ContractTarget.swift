@@ -1,5 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import HBase
 import HBaseRESTDouble
 import NIOCore
@@ -137,6 +140,49 @@ enum RawHTTP {
             headers: response.headers.map { ($0.name, $0.value) },
             body: Data(bytes.readableBytesView)
         )
+    }
+
+    /// GET with a request target sent byte for byte over a plain socket (AsyncHTTPClient's URL parsing
+    /// drops a path with a percent escape that is not UTF-8, such as `%FF`); `Connection: close`.
+    static func getRawTarget(_ base: String, _ target: String) throws -> Reply {
+        guard let url = URL(string: base), let host = url.host, let port = url.port else {
+            throw HBaseError.invalidArgument.with(message: "not a base URL: \(base)")
+        }
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HBaseError.transport.with(message: "socket() failed") }
+        defer { Glibc.close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw HBaseError.transport.with(message: "connect() failed") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request =
+            "GET \(target) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+        _ = Array(request.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+        var response = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = Glibc.recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            response.append(contentsOf: buffer[0..<count])
+        }
+        guard let split = response.range(of: Data("\r\n\r\n".utf8)) else {
+            throw HBaseError.invalidResponse.with(message: "no HTTP head")
+        }
+        let head = String(decoding: response[..<split.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        let status = Int(head.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let headers = head.dropFirst().compactMap { line -> (String, String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        return Reply(status: status, headers: headers, body: Data(response[split.upperBound...]))
     }
 
     static func json(_ method: HTTPMethod, _ url: String, _ body: String) async throws -> Reply {
