@@ -52,6 +52,23 @@ extension HBaseClient {
         return (wire.table ?? []).map { HBaseTableName(qualified: $0.name) }
     }
 
+    /// The regions of a table: GET `/{t}/regions` (§1, RegionsResource, TableInfoModel).
+    /// - Parameter table: The table.
+    /// - Returns: Its regions in the order the gateway lists them (by start key).
+    /// - Throws: ``HBaseError/tableNotFound`` (404), ``HBaseError/unavailable`` (503), ``HBaseError/unauthorized``,
+    ///   ``HBaseError/forbidden``, ``HBaseError/transport``, ``HBaseError/timeout``, ``HBaseError/invalidResponse``.
+    public func regions(of table: HBaseTableName) async throws -> [HBaseRegion] {
+        let reply = try await expect(
+            [200], .GET, HBasePath.table(table) + "/regions", isIdempotent: true,
+            context: .init(operation: "list regions of", table: table))
+        let wire = try HBaseCodec.decode(HBaseCodec.WireTableInfo.self, from: reply.body, what: "TableInfo")
+        return (wire.regions ?? []).map {
+            HBaseRegion(
+                name: $0.name, id: $0.id, startKey: $0.startKey ?? Data(), endKey: $0.endKey ?? Data(),
+                location: $0.location)
+        }
+    }
+
     // MARK: Namespaces (§1, §2)
 
     /// All namespaces: GET `/namespaces` (§1, §2 Namespaces).

@@ -25,10 +25,9 @@ extension HBaseClient {
             )
         }
         let idempotent = rows.allSatisfy { $0.cells.allSatisfy { $0.timestamp != nil } }
-        // Every row carries its key, so the path row is only a default (§3.4). A path ending in `*` would
-        // route to the stateless scanner on a gateway that decodes before routing (§7.1), so such a key is
-        // not used as the path row.
-        let pathKey = first.key.last == UInt8(ascii: "*") ? Data("row".utf8) : first.key
+        // Every row carries its key, so the path row is only a default (§3.4).
+        // A key the path cannot name exactly (§3.1) is not used as the path row either.
+        let pathKey = HBasePath.isPathAddressable(first.key) ? first.key : Data("row".utf8)
         _ = try await expect(
             [200], .PUT, HBasePath.row(table, key: pathKey), body: try HBaseCodec.encodeCellSet(rows),
             isIdempotent: idempotent, context: context)
@@ -46,8 +45,12 @@ extension HBaseClient {
     /// Reads one row: GET `/{t}/{row}[/{cols}][/{start},{end}][?v=N]` (§3.1, §3.2, §3.3).
     ///
     /// HBase answers 404 both for a missing row and for a missing table on a row GET (§3.3); both give `nil`.
+    ///
+    /// A key the path cannot name exactly (not valid UTF-8, which RowSpec would read as U+FFFD, or
+    /// ending in `*`, which RowSpec reads as a prefix glob) is read with a stateful scanner whose start
+    /// and end rows are the key and the key + 0x00: the Scanner model carries them as base64 bytes, exactly.
     /// - Parameters:
-    ///   - key: The row key (valid UTF-8 keys only in HBase 2.5, §3.1).
+    ///   - key: The row key, any bytes.
     ///   - table: The table.
     ///   - columns: Columns or whole families to read; empty for all.
     ///   - maxVersions: Versions per column (HBase's default is 1).
@@ -67,12 +70,36 @@ extension HBaseClient {
             throw HBaseError.invalidArgument.with(
                 "get of table '\(table.qualified)' row '\(Self.printable(key))': a time range needs columns (§3.1)")
         }
+        guard HBasePath.isPathAddressable(key) else {
+            return try await rowThroughScanner(
+                key, in: table, columns: columns, maxVersions: maxVersions, timeRange: timeRange)
+        }
         let context = Context(operation: "get", table: table, row: key, notFound: .rowNotFound)
         var path = HBasePath.row(table, key: key, columns: columns, timeRange: timeRange)
         if let maxVersions { path += "?v=\(maxVersions)" }
         let reply = try await expect([200, 404], .GET, path, isIdempotent: true, context: context)
         guard reply.status == 200 else { return nil }
         return try HBaseCodec.decodeCellSet(reply.body).first { $0.key == key }
+    }
+
+    /// One row through a scanner on `[key, key + 0x00)`: the only row in that range is `key` itself.
+    ///
+    /// The row GET defaults apply: one version unless `maxVersions` says otherwise. A missing table is
+    /// `nil`, as on the path form (§3.3).
+    func rowThroughScanner(
+        _ key: Data, in table: HBaseTableName, columns: [HBaseColumn], maxVersions: Int?, timeRange: Range<Int64>?
+    ) async throws -> HBaseRow? {
+        guard !key.isEmpty else {
+            throw HBaseError.invalidArgument.with("get of table '\(table.qualified)': an empty row key is not a row")
+        }
+        let scan = HBaseScan(
+            startRow: key, endRow: key + [0], columns: columns, maxVersions: maxVersions ?? 1,
+            startTime: timeRange?.lowerBound, endTime: timeRange?.upperBound)
+        do {
+            return try await self.scan(scan, in: table).first { $0.key == key }
+        } catch HBaseError.tableNotFound {
+            return nil
+        }
     }
 
     /// Reads one row by UTF-8 key; see ``row(_:in:columns:maxVersions:timeRange:)-(Data,_,_,_,_)``.
@@ -103,7 +130,13 @@ extension HBaseClient {
     public func rows(_ keys: [Data], in table: HBaseTableName, columns: [HBaseColumn] = [], maxVersions: Int? = nil)
         async throws -> [HBaseRow]
     {
-        guard !keys.isEmpty else { return [] }
+        // Keys the path cannot name exactly (§3.1) would be read as other rows: read those one by one.
+        var found: [HBaseRow] = []
+        for key in keys where !HBasePath.isPathAddressable(key) {
+            if let row = try await row(key, in: table, columns: columns, maxVersions: maxVersions) { found.append(row) }
+        }
+        let keys = keys.filter(HBasePath.isPathAddressable)
+        guard !keys.isEmpty else { return found }
         let context = Context(operation: "multiget \(keys.count) rows of", table: table, notFound: .rowNotFound)
         var path = HBasePath.table(table) + "/multiget"
         if !columns.isEmpty { path += "/" + HBasePath.columns(columns) }
@@ -111,22 +144,39 @@ extension HBaseClient {
         if let maxVersions { query.append("v=\(maxVersions)") }
         path += "?" + query.joined(separator: "&")
         let reply = try await expect([200, 404], .GET, path, isIdempotent: true, context: context)
-        guard reply.status == 200 else { return [] }
-        return try HBaseCodec.decodeCellSet(reply.body)
+        guard reply.status == 200 else { return found }
+        return try HBaseCodec.decodeCellSet(reply.body) + found
     }
 
     /// Deletes a whole row, or only some columns or families of it: DELETE `/{t}/{row}[/{cols}]` (§3.6).
     ///
     /// A `family:qualifier` column deletes all its versions; a family-only column deletes the family.
     /// HBase keeps tombstones: a later put with an older timestamp stays hidden (§7.8).
+    ///
+    /// RowResource.delete deletes the spec's start row, so a key the path cannot name exactly is refused
+    /// before any request: one that is not valid UTF-8 would delete the U+FFFD row, one ending in `*` the
+    /// key without it. HBase 2.5 reaches such rows only with `check=delete` (the key travels base64 in
+    /// the body, but a current value must be named as the condition) or, from 2.6, with `e=b64` keys.
     /// - Parameters:
     ///   - key: The row key.
     ///   - table: The table.
     ///   - columns: What to delete; empty deletes the row.
-    /// - Throws: ``HBaseError/tableNotFound`` (404: no table or family), ``HBaseError/badRequest``,
+    /// - Throws: ``HBaseError/rowKeyNotAddressable`` (no request sent),
+    ///   ``HBaseError/tableNotFound`` (404: no table or family), ``HBaseError/badRequest``,
     ///   ``HBaseError/forbidden``, ``HBaseError/unavailable``, ``HBaseError/unauthorized``,
     ///   ``HBaseError/transport``, ``HBaseError/timeout``.
     public func delete(_ key: Data, from table: HBaseTableName, columns: [HBaseColumn] = []) async throws {
+        guard HBasePath.isPathAddressable(key) else {
+            let why =
+                String(data: key, encoding: .utf8) == nil
+                ? "is not valid UTF-8 (RowSpec would decode it to U+FFFD and delete another row)"
+                : key.isEmpty
+                    ? "is empty" : "ends in '*' (RowSpec would read a prefix glob and delete the key without it)"
+            throw HBaseError.rowKeyNotAddressable.with(
+                "delete from table '\(table.qualified)' row '\(Self.printable(key))': the key \(why); an HBase 2.5 "
+                    + "REST path cannot name it, so nothing was sent (HBase allows only check=delete with the key in "
+                    + "the body, or 2.6's e=b64 keys)")
+        }
         let context = Context(operation: "delete", table: table, row: key)
         _ = try await expect(
             [200], .DELETE, HBasePath.row(table, key: key, columns: columns), isIdempotent: true, context: context)
@@ -162,7 +212,10 @@ extension HBaseClient {
         let condition = HBaseCell(column: column, value: expected)
         let body = try HBaseCodec.encodeCellSet([HBaseRow(key: key, cells: cells + [condition])])
         let reply = try await expect(
-            [200, 304], .PUT, HBasePath.row(table, key: key) + "?check=put", body: body, isIdempotent: false,
+            // The body carries the key (RowResource.checkAndPut), so any key works; the path row is a default.
+            [200, 304], .PUT,
+            HBasePath.row(table, key: HBasePath.isPathAddressable(key) ? key : Data("row".utf8)) + "?check=put",
+            body: body, isIdempotent: false,
             context: context)
         return reply.status == 200
     }

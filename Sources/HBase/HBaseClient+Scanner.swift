@@ -17,14 +17,30 @@ public struct HBaseScanner: Sendable {
     /// A batch holds at most the scanner's `batch` cells; a row can be split across batches, and then the
     /// next batch repeats its key (§3.8). ``HBaseClient/scan(_:in:)`` merges such pieces.
     /// - Returns: The rows of this batch, or `nil` when the scanner is exhausted (204).
-    /// - Throws: ``HBaseError/tableNotFound`` (404 on the first batch: the table does not exist, §3.8),
-    ///   ``HBaseError/scannerNotFound`` (404 later), ``HBaseError/scannerGone`` (410),
+    /// A 404 is ambiguous on the wire (§3.8): an unknown table, or a scanner id this gateway does not
+    /// know. The client then asks whether the table exists: if it does, the scanner expired
+    /// (`hbase.rest.scannercache.expire.time`, §6) or the request reached another gateway than the one
+    /// holding the scanner (a load balancer without sticky sessions).
+    /// - Throws: ``HBaseError/tableNotFound`` (404 and the table does not exist, §3.8),
+    ///   ``HBaseError/scannerNotFound`` (404 while the table exists), ``HBaseError/scannerGone`` (410),
     ///   ``HBaseError/forbidden``, ``HBaseError/unauthorized``, ``HBaseError/transport``,
     ///   ``HBaseError/timeout``, ``HBaseError/invalidResponse``.
     public func next() async throws -> [HBaseRow]? {
         // Not idempotent: a repeated GET would skip a batch.
         let context = HBaseClient.Context(operation: "read scanner \(id) of", table: table, notFound: .tableNotFound)
-        let reply = try await client.expect([200, 204], .GET, path, isIdempotent: false, context: context)
+        let reply = try await client.expect([200, 204, 404], .GET, path, isIdempotent: false, context: context)
+        if reply.status == 404 {
+            guard try await client.tableExists(table) else {
+                throw HBaseClient.error(status: 404, body: reply.body, context: context)
+            }
+            throw HBaseError.scannerNotFound.with(
+                "\(context.summary): the gateway no longer knows this scanner (HTTP 404) although the table exists: "
+                    + "the scanner expired (idle longer than hbase.rest.scannercache.expire.time) or this request "
+                    + "reached another gateway than the one that created it (a load balancer without sticky "
+                    + "sessions; scanners live in one gateway's memory). Scan again; behind a load balancer, "
+                    + "enable sticky sessions or point SONARLAB_HBASE_URL at one gateway",
+                status: 404)
+        }
         guard reply.status == 200 else { return nil }
         return try HBaseCodec.decodeCellSet(reply.body)
     }

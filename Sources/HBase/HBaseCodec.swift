@@ -219,6 +219,23 @@ enum HBaseCodec {
         }
     }
 
+    /// TableInfo (RegionsResource, TableInfoModel / TableRegionModel): byte keys are base64.
+    struct WireTableInfo: Decodable {
+        struct Region: Decodable {
+            var name: String
+            var id: Int64
+            var startKey: Data?
+            var endKey: Data?
+            var location: String?
+        }
+        var name: String
+        var regions: [Region]?
+        enum CodingKeys: String, CodingKey {
+            case name
+            case regions = "Region"
+        }
+    }
+
     static func decode<T: Decodable>(_ type: T.Type, from data: Data, what: String) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: data)

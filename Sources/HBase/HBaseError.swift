@@ -26,6 +26,7 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidResponse
         case invalidArgument
         case invalidConfiguration
+        case rowKeyNotAddressable
     }
 
     private let code: Code
@@ -95,6 +96,12 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let invalidResponse = HBaseError(.invalidResponse, "invalid response")
     /// A caller-supplied value cannot be sent (for example a row key that is not valid UTF-8 in a query, §3.1).
     public static let invalidArgument = HBaseError(.invalidArgument, "invalid argument")
+    /// A row key that HBase 2.5's REST path cannot name exactly, for an operation with only a path form.
+    ///
+    /// That is DELETE, for a key that is not valid UTF-8 (RowSpec decodes the path as UTF-8, so `%FF` is the
+    /// U+FFFD row) or that ends in `*` (a prefix glob; DELETE would remove the key without the `*`).
+    /// Reads of such keys go through a scanner instead; see ``HBaseClient/delete(_:from:columns:)``.
+    public static let rowKeyNotAddressable = HBaseError(.rowKeyNotAddressable, "row key not addressable")
     /// The configuration is unusable or unsafe (for example plain http to a non-loopback host).
     public static let invalidConfiguration = HBaseError(.invalidConfiguration, "invalid configuration")
 

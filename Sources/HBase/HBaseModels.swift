@@ -314,3 +314,32 @@ public struct HBaseClusterStatus: Hashable, Sendable {
     /// Names of dead region servers.
     public var deadNodes: [String]
 }
+
+/// One region of a table as GET `/{t}/regions` lists it (RegionsResource, TableRegionModel).
+public struct HBaseRegion: Hashable, Sendable {
+    /// The region name, `table,startKey,id.encodedName.` (RegionInfo.createRegionName).
+    public var name: String
+    /// The region id (its creation time in ms).
+    public var id: Int64
+    /// First row, inclusive; empty for the first region.
+    public var startKey: Data
+    /// Last row, exclusive; empty for the last region.
+    public var endKey: Data
+    /// `host:port` of the region server hosting it, if the gateway knows.
+    public var location: String?
+
+    /// Creates a region description.
+    /// - Parameters:
+    ///   - name: The region name.
+    ///   - id: The region id.
+    ///   - startKey: First row, inclusive (empty: the table's start).
+    ///   - endKey: Last row, exclusive (empty: the table's end).
+    ///   - location: `host:port` of the region server, or `nil`.
+    public init(name: String, id: Int64, startKey: Data, endKey: Data, location: String?) {
+        self.name = name
+        self.id = id
+        self.startKey = startKey
+        self.endKey = endKey
+        self.location = location
+    }
+}

@@ -44,6 +44,30 @@ enum HBasePath {
         columns.map { encode($0.wire) }.joined(separator: ",")
     }
 
+    /// TableResource's literal sub-resources; Jersey matches them on the encoded path, before `{rowspec}`.
+    static let reservedSegments: Set<String> = ["exists", "regions", "scanner", "schema"]
+
+    /// Whether a row key can be named exactly in a path row spec (§3.1, RowSpec).
+    ///
+    /// RowSpec decodes the path to a Java string (`URLDecoder`, UTF-8) and back to bytes, so bytes that
+    /// are not valid UTF-8 become U+FFFD and address another row; a decoded key ending in `*` is a
+    /// prefix glob (its DELETE deletes the key without the `*`); an empty key is not a row.
+    static func isPathAddressable(_ key: Data) -> Bool {
+        !key.isEmpty && key.last != UInt8(ascii: "*") && String(data: key, encoding: .utf8) != nil
+    }
+
+    /// The path segment for a row key: every byte outside unreserved characters percent-encoded, and
+    /// the first byte too when the key would otherwise read as a reserved segment (`schema`, `regions`,
+    /// `scanner`, `exists`, `multiget…`), which Jersey routes before the row spec (§1 Routing).
+    static func rowSegment(_ key: Data) -> String {
+        let encoded = encode(key)
+        guard reservedSegments.contains(encoded) || encoded.hasPrefix("multiget"), let first = key.first else {
+            return encoded
+        }
+        return "%" + String(decoding: [hex[Int(first >> 4)], hex[Int(first & 0x0F)]], as: UTF8.self)
+            + encode(key.dropFirst())
+    }
+
     /// `/{t}/{row}[/{cols}][/{start},{end}]` (§3.1, §3.2).
     static func row(
         _ table: HBaseTableName,
@@ -51,7 +75,7 @@ enum HBasePath {
         columns: [HBaseColumn] = [],
         timeRange: Range<Int64>? = nil
     ) -> String {
-        var path = Self.table(table) + "/" + encode(key)
+        var path = Self.table(table) + "/" + rowSegment(key)
         if !columns.isEmpty || timeRange != nil {
             // A time range needs a column segment; an empty family list is not expressible, so the
             // caller passes columns when it passes a time range.

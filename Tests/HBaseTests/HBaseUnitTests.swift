@@ -102,6 +102,25 @@ struct HBaseCodecTests {
         #expect(HBasePath.encode("é") == "%C3%A9")
     }
 
+    @Test func rowKeysNamedLikeTableResourcesGetTheirFirstByteEncoded() {
+        // Jersey routes `exists`, `regions`, `scanner`, `schema` and `multiget…` before `{rowspec}`,
+        // matching the encoded path: `%73chema` is a row spec that RowSpec decodes to `schema`.
+        #expect(HBasePath.rowSegment(Data("schema".utf8)) == "%73chema")
+        #expect(HBasePath.rowSegment(Data("multiget-7".utf8)) == "%6Dultiget-7")
+        #expect(HBasePath.rowSegment(Data("exists".utf8)) == "%65xists")
+        #expect(HBasePath.rowSegment(Data("schemas".utf8)) == "schemas")
+        #expect(HBasePath.row(HBaseTableName("t"), key: Data("regions".utf8)) == "/t/%72egions")
+    }
+
+    @Test func onlyValidUTF8KeysWithoutATrailingStarAreAddressableInAPath() {
+        #expect(HBasePath.isPathAddressable(Data("row 1/é".utf8)))
+        #expect(HBasePath.isPathAddressable(Data("a*b".utf8)))
+        #expect(!HBasePath.isPathAddressable(Data([0xFF])))
+        #expect(!HBasePath.isPathAddressable(Data([0x61, 0xC3])))
+        #expect(!HBasePath.isPathAddressable(Data("ab*".utf8)))
+        #expect(!HBasePath.isPathAddressable(Data()))
+    }
+
     @Test func rowPathsNameTableRowColumnsAndTimeRange() {
         let table = HBaseTableName("t", namespace: "ns")
         #expect(HBasePath.row(table, key: Data("r/1".utf8)) == "/ns%3At/r%2F1")
