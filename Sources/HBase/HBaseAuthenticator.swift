@@ -70,7 +70,8 @@ public protocol HBaseAuthenticator: Sendable {
     /// Headers to add to one attempt of a request.
     /// - Parameter request: The request being signed.
     /// - Returns: Headers such as `Authorization` (secret: never logged).
-    /// - Throws: ``HBaseError/unauthorized`` when no credentials can be produced.
+    /// - Throws: ``HBaseError/credentialsUnavailable`` or ``HBaseError/credentialsExpired`` when no credentials
+    ///   can be produced.
     func headers(for request: HBaseAuthenticationRequest) async throws -> [HBaseHeader]
 
     /// Called with the response headers of every attempt.
@@ -78,7 +79,7 @@ public protocol HBaseAuthenticator: Sendable {
     ///   - status: The HTTP status.
     ///   - headers: The response headers.
     ///   - request: The request that was answered.
-    /// - Throws: ``HBaseError/unauthorized`` when a mutual-authentication check fails.
+    /// - Throws: ``HBaseError/mutualAuthenticationFailed`` when a mutual-authentication check fails.
     func responseReceived(status: Int, headers: [HBaseHeader], for request: HBaseAuthenticationRequest) async throws
 
     /// Reacts to a 401 answer.

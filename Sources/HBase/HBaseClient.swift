@@ -18,7 +18,7 @@ public final class HBaseClient: Sendable {
     public let configuration: HBaseClientConfiguration
     private let http: HTTPClient
     private let base: String
-    private let host: String
+    let host: String
     private let logger: Logger
     private let isShutDown = Mutex(false)
     private let nextRequestID = Mutex<UInt64>(0)
@@ -228,10 +228,7 @@ public final class HBaseClient: Sendable {
                 outcome = Self.classify(error)
                 transportError =
                     Self.isTLSFailure(error)
-                    ? HBaseError.untrustedCertificate.with(
-                        "\(context.summary): TLS handshake with the HBase REST gateway failed: its certificate is not trusted or not issued for '\(host)' (a private CA goes in SONARLAB_HBASE_CA_FILE)"
-                    )
-                    : Self.transportError(outcome, context: context)
+                    ? await certificateError(context: context) : Self.transportError(outcome, context: context)
             }
             let action = configuration.retryPolicy.action(after: outcome, attempt: attempt, isIdempotent: isIdempotent)
             guard case .retry(let wait) = action else {

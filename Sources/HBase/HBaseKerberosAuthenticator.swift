@@ -13,12 +13,17 @@ import Synchronization
 ///
 /// Credentials come from a client keytab (`KRB5_CLIENT_KTNAME`) or the ticket cache (`KRB5CCNAME`);
 /// `KRB5_CONFIG` selects the realm. GSS calls block (they may talk to the KDC) and run on NIO's
-/// blocking thread pool, never on an event loop or the cooperative pool. Failures become
-/// ``HBaseError/unauthorized`` with the library's explanation; no token, cookie or keytab path is ever
-/// put in a message.
+/// blocking thread pool, never on an event loop or the cooperative pool. Failures to make a token become
+/// ``HBaseError/credentialsExpired`` (an expired ticket without a keytab: run `kinit`) or
+/// ``HBaseError/credentialsUnavailable`` with the library's explanation, and a failed mutual authentication
+/// ``HBaseError/mutualAuthenticationFailed``; only the gateway's own 401 is ``HBaseError/unauthorized``. No
+/// token, cookie or keytab path is ever put in a message. Without a keytab the ticket cache is checked with
+/// libkrb5 first (``KerberosTicketCache``).
 public final class HBaseKerberosAuthenticator: HBaseAuthenticator, CustomStringConvertible {
     /// The client principal, when not the credential's default one.
     public let principal: String?
+    /// The gateway's service principal (`HTTP/gw.example@REALM`), when not `HTTP@<host of the URL>`.
+    public let servicePrincipal: String?
     private let keytab: String?
     private let credentialsCache: String?
     private let threadPool: NIOThreadPool
@@ -40,8 +45,14 @@ public final class HBaseKerberosAuthenticator: HBaseAuthenticator, CustomStringC
     ///   - principal: The client principal (`trainer` or `trainer@REALM`), `nil` for the credential's default.
     ///   - keytab: A client keytab to get tickets from; `nil` for `KRB5_CLIENT_KTNAME` / the ticket cache.
     ///   - credentialsCache: A ticket cache to use instead of `KRB5CCNAME`'s.
-    public init(principal: String? = nil, keytab: String? = nil, credentialsCache: String? = nil) {
+    ///   - servicePrincipal: The gateway's service principal (`HTTP/gw.example@REALM`, `SONARLAB_HBASE_SPN`) for a
+    ///     gateway behind a CNAME or a load balancer; `nil` for the host-based `HTTP@<host of the URL>`.
+    public init(
+        principal: String? = nil, keytab: String? = nil, credentialsCache: String? = nil,
+        servicePrincipal: String? = nil
+    ) {
         self.principal = principal
+        self.servicePrincipal = servicePrincipal
         self.keytab = keytab.map { $0.hasPrefix("FILE:") ? String($0.dropFirst(5)) : $0 }
         self.credentialsCache = credentialsCache
         self.threadPool = .singleton
@@ -54,11 +65,13 @@ public final class HBaseKerberosAuthenticator: HBaseAuthenticator, CustomStringC
     public var description: String { "HBaseKerberosAuthenticator(principal: \(principal ?? "<default>"))" }
 
     /// The cookie if there is a session, else `Authorization: Negotiate <token>`.
-    /// - Parameter request: The request; its host names the service `HTTP@host`.
+    /// - Parameter request: The request; its host names the service `HTTP@host` unless ``servicePrincipal`` is set.
     /// - Returns: One header.
-    /// - Throws: ``HBaseError/unauthorized`` when GSSAPI cannot make a token.
+    /// - Throws: ``HBaseError/credentialsExpired`` when the ticket expired and there is no keytab (run `kinit`);
+    ///   ``HBaseError/credentialsUnavailable`` when GSSAPI cannot make a token for another reason (no or an unusable
+    ///   ticket cache, unknown principal, clock skew). Nothing is sent in either case.
     public func headers(for request: HBaseAuthenticationRequest) async throws -> [HBaseHeader] {
-        let service = "HTTP@\(request.host)"
+        let service = servicePrincipal ?? "HTTP@\(request.host)"
         let (cookie, reused) = state.withLock { state -> (String?, SPNEGOInitiator?) in
             if let pending = state.pending.removeValue(forKey: request.id) {
                 state.idle[pending.service, default: []].append(pending.initiator)
@@ -79,9 +92,10 @@ public final class HBaseKerberosAuthenticator: HBaseAuthenticator, CustomStringC
         do {
             token = try await threadPool.runIfActive { try initiator.makeToken() }
         } catch let error as KerberosError {
-            throw HBaseError.unauthorized.with(message: failureMessage(error, service: service))
+            let kind: HBaseError = error.code == .expiredTicket ? .credentialsExpired : .credentialsUnavailable
+            throw kind.with(message: failureMessage(error, service: service))
         } catch {
-            throw HBaseError.unauthorized.with(
+            throw HBaseError.credentialsUnavailable.with(
                 message: "Kerberos authentication to \(service) failed: no thread to run GSSAPI on")
         }
         state.withLock { state in
@@ -97,8 +111,8 @@ public final class HBaseKerberosAuthenticator: HBaseAuthenticator, CustomStringC
     ///   - status: The HTTP status.
     ///   - headers: The response headers.
     ///   - request: The request that was answered.
-    /// - Throws: ``HBaseError/unauthorized`` when the gateway's token does not prove it holds the service key,
-    ///   or a successful answer to a token carries none.
+    /// - Throws: ``HBaseError/mutualAuthenticationFailed`` when the gateway's token does not prove it holds the
+    ///   service key, or a successful answer to a token carries none (the message gives the HTTP status).
     public func responseReceived(status: Int, headers: [HBaseHeader], for request: HBaseAuthenticationRequest)
         async throws
     {
@@ -114,25 +128,19 @@ public final class HBaseKerberosAuthenticator: HBaseAuthenticator, CustomStringC
             let serverToken = headers.lazy.filter { $0.name.lowercased() == "www-authenticate" }
                 .compactMap { Self.negotiateToken($0.value) }.first
             defer { state.withLock { $0.idle[pending.service, default: []].append(pending.initiator) } }
+            let failed =
+                "Kerberos mutual authentication with \(pending.service) failed after the gateway answered HTTP \(status)"
             if let serverToken {
                 guard let bytes = Data(base64Encoded: serverToken) else {
-                    throw HBaseError.unauthorized.with(
-                        message:
-                            "Kerberos mutual authentication with \(pending.service) failed: the gateway's token is not base64"
-                    )
+                    throw HBaseError.mutualAuthenticationFailed.with(message: "\(failed): its token is not base64")
                 }
                 do {
                     try await threadPool.runIfActive { try pending.initiator.verifyServerToken(Array(bytes)) }
                 } catch let error as KerberosError {
-                    throw HBaseError.unauthorized.with(
-                        message:
-                            "Kerberos mutual authentication with \(pending.service) failed: \(scrub(error.message))")
+                    throw HBaseError.mutualAuthenticationFailed.with(message: "\(failed): \(scrub(error.message))")
                 }
             } else if (200..<300).contains(status) {
-                throw HBaseError.unauthorized.with(
-                    message:
-                        "Kerberos mutual authentication with \(pending.service) failed: the gateway accepted the token but sent no Negotiate token back"
-                )
+                throw HBaseError.mutualAuthenticationFailed.with(message: "\(failed): it sent no Negotiate token back")
             }
         }
         if status == 401 { cookie = .some(nil) }
@@ -163,6 +171,10 @@ public final class HBaseKerberosAuthenticator: HBaseAuthenticator, CustomStringC
 
     private func failureMessage(_ error: KerberosError, service: String) -> String {
         let who = principal.map { " as \($0)" } ?? ""
+        // The ticket cache check already says which cache, what is wrong and to run kinit.
+        if error.operation.hasPrefix("krb5_cc") {
+            return scrub(error.message) + " (authenticating\(who) to \(service))"
+        }
         let hint: String
         switch error.code {
         case .noCredentials where keytab != nil:
@@ -170,8 +182,8 @@ public final class HBaseKerberosAuthenticator: HBaseAuthenticator, CustomStringC
         case .noCredentials:
             hint = "no usable Kerberos credentials (set KRB5_CLIENT_KTNAME to a readable keytab, or kinit)"
         case .unknownPrincipal: hint = "a principal is unknown to the KDC"
-        case .clockSkew: hint = "the clocks of this host and the KDC differ too much"
-        case .expiredTicket: hint = "the ticket has expired (kinit again, or use a keytab)"
+        case .clockSkew: hint = "clock skew: the clocks of this host and the KDC or gateway differ too much (check NTP)"
+        case .expiredTicket: hint = "Kerberos ticket expired; run kinit (or use a keytab)"
         default: hint = "GSSAPI refused"
         }
         return "Kerberos authentication\(who) to \(service) failed: \(hint): \(scrub(error.message))"

@@ -4,9 +4,10 @@
 // principal `HTTP@host` from a keytab or a ticket cache and checks the server's mutual-authentication
 // token; `SPNEGOAcceptor` validates a client's token with the service keytab and names the client
 // principal (the HBase REST test double uses it, as HBase's gateway uses hadoop-auth). GSS failures
-// become `KerberosError`s with the library's own words (gss_display_status).
+// become `KerberosError`s with the library's own words (gss_display_status). `KerberosTicketCache` reads a
+// ticket cache with libkrb5 (`krb5_cc_*`: missing, empty, unreadable, no TGT, expired) before GSSAPI is given it.
 //
-// May import: CGSSAPI (MIT libgssapi_krb5). GSS calls block (the initiator talks to the KDC): call them
+// May import: CGSSAPI (MIT libgssapi_krb5 and libkrb5). GSS calls block (the initiator talks to the KDC): call them
 // off event loops. Start at `SPNEGOInitiator`.
 @preconcurrency import CGSSAPI
 import Foundation

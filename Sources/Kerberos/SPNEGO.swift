@@ -23,7 +23,9 @@ public final class SPNEGOInitiator: @unchecked Sendable {
 
     /// Creates an initiator.
     /// - Parameters:
-    ///   - service: host-based service name, `HTTP@host`.
+    ///   - service: host-based service name, `HTTP@host`, or a service principal such as `HTTP/gw.example@REALM`
+    ///     (any name with a `/`, imported as a Kerberos principal name), for a gateway behind a CNAME or a load
+    ///     balancer.
     ///   - clientPrincipal: the client principal (`trainer` or `trainer@REALM`); `nil` for the default one.
     ///   - clientKeytab: a keytab to get tickets from; `nil` for the ticket cache / default client keytab.
     ///   - credentialsCache: a ticket cache (`FILE:/path`) to use instead of `KRB5CCNAME`'s.
@@ -46,41 +48,78 @@ public final class SPNEGOInitiator: @unchecked Sendable {
     /// - Throws: ``KerberosError`` (`noCredentials`, `unknownPrincipal`, `clockSkew`, `expiredTicket`, `failure`).
     public func makeToken() throws -> [UInt8] {
         try lock.withLock {
-            var minor: OM_uint32 = 0
-            if target == nil { target = try GSS.importName(service, hostBasedService: true) }
-            if credential == nil {
-                var store = [(String, String)]()
-                if let clientKeytab { store.append(("client_keytab", clientKeytab)) }
-                var name: gss_name_t? = nil
-                if let clientPrincipal { name = try GSS.importName(clientPrincipal, hostBasedService: false) }
-                defer { if name != nil { gss_release_name(&minor, &name) } }
-                if !store.isEmpty, let keytab = clientKeytab, !FileManager.default.isReadableFile(atPath: keytab) {
-                    throw KerberosError(.noCredentials, operation: "gss_acquire_cred", message: "cannot read the client keytab")
-                }
-                if let credentialsCache {
-                    store.append(("ccache", credentialsCache))
-                } else if !store.isEmpty {
-                    store.append(("ccache", "MEMORY:sonarlab-\(UInt32.random(in: 0...UInt32.max))"))
-                }
-                do {
-                    credential = try GSS.acquire(name: name, usage: gss_cred_usage_t(GSS_C_INITIATE), store: store)
-                } catch {
-                    throw diagnoseWithKerberosMechanism() ?? error
-                }
+            if target == nil { target = try GSS.importName(service, hostBasedService: !service.contains("/")) }
+            if credential == nil { try acquireCredential() }
+            do {
+                return try initiate()
+            } catch let error as KerberosError where error.code == .expiredTicket && clientKeytab != nil {
+                // The keytab's ticket expired (a long run): get a new one from the keytab and go on.
+                var minor: OM_uint32 = 0
+                if credential != nil { gss_release_cred(&minor, &credential) }
+                try acquireCredential()
+                return try initiate()
             }
-            if context != nil { gss_delete_sec_context(&minor, &context, nil) }
-            var output = gss_buffer_desc()
-            let flags = OM_uint32(GSS_C_MUTUAL_FLAG) | OM_uint32(GSS_C_SEQUENCE_FLAG)
-            let major = gss_init_sec_context(
-                &minor, credential, &context, target, GSS.spnego, flags, 0, nil, nil, nil, &output, nil, nil)
-            defer { gss_release_buffer(&minor, &output) }
-            guard !GSS.isError(major) else {
-                let error = KerberosError.from(major: major, minor: minor, operation: "gss_init_sec_context")
-                // SPNEGO hides the Kerberos reason behind "cannot find mechanisms to negotiate": ask the
-                // Kerberos mechanism directly for the real one (unknown client, expired ticket, …).
-                throw diagnoseWithKerberosMechanism() ?? error
-            }
-            return GSS.bytes(output)
+        }
+    }
+
+    /// Acquires the initiator's credential (lock held): from the client keytab into a private in-memory cache
+    /// (or ``credentialsCache``), else from the ticket cache after checking it.
+    private func acquireCredential() throws {
+        var minor: OM_uint32 = 0
+        // Without a keytab GSSAPI reads the ticket cache; MIT crashes on an empty or garbage FILE: cache
+        // when no name is given, so look at the cache first and say what is wrong with it.
+        if clientKeytab == nil { try requireUsableCache() }
+        var store = [(String, String)]()
+        if let clientKeytab { store.append(("client_keytab", clientKeytab)) }
+        var name: gss_name_t? = nil
+        if let clientPrincipal { name = try GSS.importName(clientPrincipal, hostBasedService: false) }
+        defer { if name != nil { gss_release_name(&minor, &name) } }
+        if let keytab = clientKeytab, !FileManager.default.isReadableFile(atPath: keytab) {
+            throw KerberosError(.noCredentials, operation: "gss_acquire_cred", message: "cannot read the client keytab")
+        }
+        if let credentialsCache {
+            store.append(("ccache", credentialsCache))
+        } else if !store.isEmpty {
+            store.append(("ccache", "MEMORY:sonarlab-\(UInt32.random(in: 0...UInt32.max))"))
+        }
+        do {
+            credential = try GSS.acquire(name: name, usage: gss_cred_usage_t(GSS_C_INITIATE), store: store)
+        } catch {
+            throw diagnoseWithKerberosMechanism() ?? error
+        }
+    }
+
+    /// Starts a new context with the held credential; returns the initial token.
+    private func initiate() throws -> [UInt8] {
+        var minor: OM_uint32 = 0
+        if context != nil { gss_delete_sec_context(&minor, &context, nil) }
+        var output = gss_buffer_desc()
+        let flags = OM_uint32(GSS_C_MUTUAL_FLAG) | OM_uint32(GSS_C_SEQUENCE_FLAG)
+        let major = gss_init_sec_context(
+            &minor, credential, &context, target, GSS.spnego, flags, 0, nil, nil, nil, &output, nil, nil)
+        defer { gss_release_buffer(&minor, &output) }
+        guard !GSS.isError(major) else {
+            let error = KerberosError.from(major: major, minor: minor, operation: "gss_init_sec_context")
+            // A ticket cache that expired (or was replaced) since the credential was acquired: name it and when.
+            if clientKeytab == nil { try requireUsableCache() }
+            // SPNEGO hides the Kerberos reason behind "cannot find mechanisms to negotiate": ask the
+            // Kerberos mechanism directly for the real one (unknown client, expired ticket, …).
+            throw diagnoseWithKerberosMechanism() ?? error
+        }
+        return GSS.bytes(output)
+    }
+
+    /// Throws unless the ticket cache (``credentialsCache`` or the default one) holds a valid ticket-granting
+    /// ticket: `expiredTicket` for an expired one, `noCredentials` for a missing, empty, unreadable cache or
+    /// one without a TGT; the message names the cache and suggests `kinit`.
+    private func requireUsableCache() throws {
+        let cache = KerberosTicketCache.inspect(credentialsCache)
+        switch cache.state {
+        case .valid: return
+        case .expired:
+            throw KerberosError(.expiredTicket, operation: "krb5_cc_next_cred", message: cache.explanation)
+        default:
+            throw KerberosError(.noCredentials, operation: "krb5_cc_get_principal", message: cache.explanation)
         }
     }
 

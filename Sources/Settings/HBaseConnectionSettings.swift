@@ -6,7 +6,9 @@ public import Foundation
 /// Variables: `SONARLAB_HBASE_URL` (required), `SONARLAB_HBASE_AUTH` (`none` | `basic` | `kerberos`,
 /// default `none`), `SONARLAB_HBASE_PRINCIPAL`, `SONARLAB_HBASE_USER`, `SONARLAB_HBASE_PASSWORD` or
 /// `SONARLAB_HBASE_PASSWORD_FILE`, `SONARLAB_HBASE_CA_FILE`, `SONARLAB_HBASE_ALLOW_PLAIN_HTTP` (`1` lets
-/// Basic credentials go over plain http to a loopback host), and the MIT Kerberos variables
+/// Basic credentials go over plain http to a loopback host), `SONARLAB_HBASE_SPN` (the gateway's service
+/// principal, e.g. `HTTP/gw.example@REALM`, for a gateway behind a CNAME or a load balancer; default
+/// `HTTP@<host of the URL>`), and the MIT Kerberos variables
 /// `KRB5_CONFIG`, `KRB5_CLIENT_KTNAME`, `KRB5CCNAME` (used by the GSSAPI library itself).
 public struct HBaseConnectionSettings: Sendable, Equatable, CustomStringConvertible {
     /// How requests authenticate.
@@ -25,6 +27,11 @@ public struct HBaseConnectionSettings: Sendable, Equatable, CustomStringConverti
     public var auth: AuthKind
     /// Kerberos client principal to use (`SONARLAB_HBASE_PRINCIPAL`), when not the default one.
     public var principal: String?
+    /// The gateway's Kerberos service principal (`SONARLAB_HBASE_SPN`).
+    ///
+    /// For example `HTTP/gw.example@REALM` or the host-based `HTTP@gw.example`; `nil` (the default) means
+    /// `HTTP@<host of the URL>`.
+    public var servicePrincipal: String?
     /// Basic user name.
     public var user: String?
     /// Basic password.
@@ -46,7 +53,8 @@ public struct HBaseConnectionSettings: Sendable, Equatable, CustomStringConverti
     /// - Parameter environment: the process environment.
     /// - Throws: ``SettingsError``: `missing` (no URL, or Basic without user/password), `wrongType` (a malformed
     ///   URL), `outOfRange` (unknown auth kind, unsupported scheme, plain http where it is not allowed),
-    ///   `secretUnreadable` (a `_FILE` secret or the CA file cannot be read).
+    ///   `secretUnreadable` (a `_FILE` secret or the CA file cannot be read), `wrongType` (a `SONARLAB_HBASE_SPN`
+    ///   that is not a service principal).
     public init(environment: [String: String]) throws(SettingsError) {
         guard let raw = environment["SONARLAB_HBASE_URL"], !raw.isEmpty else {
             throw SettingsError(
@@ -79,6 +87,7 @@ public struct HBaseConnectionSettings: Sendable, Equatable, CustomStringConverti
         self.url = url
         self.auth = auth
         self.principal = environment["SONARLAB_HBASE_PRINCIPAL"].flatMap { $0.isEmpty ? nil : $0 }
+        self.servicePrincipal = try Self.servicePrincipal(environment["SONARLAB_HBASE_SPN"])
         self.user = environment["SONARLAB_HBASE_USER"].flatMap { $0.isEmpty ? nil : $0 }
         self.password = try Secret.fromEnvironment("SONARLAB_HBASE_PASSWORD", environment)
         self.allowPlainHTTP = allowPlain
@@ -114,8 +123,25 @@ public struct HBaseConnectionSettings: Sendable, Equatable, CustomStringConverti
     public static let environmentNames: Set<String> = [
         "SONARLAB_HBASE_URL", "SONARLAB_HBASE_AUTH", "SONARLAB_HBASE_PRINCIPAL", "SONARLAB_HBASE_USER",
         "SONARLAB_HBASE_PASSWORD", "SONARLAB_HBASE_PASSWORD_FILE", "SONARLAB_HBASE_CA_FILE",
-        "SONARLAB_HBASE_ALLOW_PLAIN_HTTP",
+        "SONARLAB_HBASE_ALLOW_PLAIN_HTTP", "SONARLAB_HBASE_SPN",
     ]
+
+    /// Checks `SONARLAB_HBASE_SPN`: `service/host[@REALM]` or the host-based `service@host`, no spaces.
+    static func servicePrincipal(_ raw: String?) throws(SettingsError) -> String? {
+        guard let raw, !raw.isEmpty else { return nil }
+        let parts = raw.split(separator: "@", omittingEmptySubsequences: false)
+        let name = parts[0]
+        let isPrincipal = name.contains("/") && !name.hasPrefix("/") && !name.hasSuffix("/")
+        let isHostBased = !name.contains("/") && !name.isEmpty && parts.count == 2 && !parts[1].isEmpty
+        guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty }), isPrincipal || isHostBased,
+            !raw.contains(where: { $0.isWhitespace || $0.isNewline || ($0.asciiValue ?? 0x20) < 0x20 })
+        else {
+            throw SettingsError(
+                .wrongType, place: "environment SONARLAB_HBASE_SPN",
+                reason: "not a service principal such as HTTP/gw.example@REALM (or HTTP@gw.example)")
+        }
+        return raw
+    }
 
     /// Whether `host` is a loopback name or address: `localhost`, the IPv4 loopback range (first octet 127), or `::1`.
     public static func isLoopback(_ host: String) -> Bool {

@@ -44,7 +44,7 @@ struct DatasetCommand: AsyncParsableCommand {
                     records, fingerprint: fingerprint)
             } catch let error as HBaseError {
                 try? await client.shutdown()
-                throw CommandFailure.failed("dataset load: \(error.message)")
+                throw CommandFailure.hbase("dataset load", error)
             }
             let delivery = await writer.deliver(waitingForLockUpTo: .seconds(10))
             try? await client.shutdown()
@@ -75,7 +75,7 @@ struct DatasetCommand: AsyncParsableCommand {
                 try? await client.shutdown()
             } catch let error as HBaseError {
                 try? await client.shutdown()
-                throw CommandFailure.failed("dataset show: \(error.message)")
+                throw CommandFailure.hbase("dataset show", error)
             }
             let train = stored.filter { $0.split == .train }.count
             print(

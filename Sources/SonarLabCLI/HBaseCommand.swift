@@ -46,6 +46,11 @@ extension CommandContext {
     /// - Throws: ``CommandFailure`` when HBase refused the writes (401, 403, 404, …).
     static func reportPending(_ pending: PendingWrites, command: String) throws {
         if pending.isBlocked {
+            if pending.refusal == HBaseError.credentialsExpired {
+                throw CommandFailure(
+                    message: "\(command): \(pending.reason ?? "Kerberos ticket expired; run kinit")",
+                    exitCode: ExitCodes.ticketExpired)
+            }
             throw CommandFailure.failed("\(command): \(pending.reason ?? "HBase refused the writes")")
         }
         if let summary = pending.summary {
@@ -78,7 +83,8 @@ extension CommandContext {
             // ticket cache (KRB5CCNAME, e.g. from kinit) is used.
             authenticator = HBaseKerberosAuthenticator(
                 principal: connection.principal,
-                keytab: environment["KRB5_CLIENT_KTNAME"].flatMap { $0.isEmpty ? nil : $0 })
+                keytab: environment["KRB5_CLIENT_KTNAME"].flatMap { $0.isEmpty ? nil : $0 },
+                servicePrincipal: connection.servicePrincipal)
         }
         let timeout = Duration.milliseconds(Int64(configuration.hbase.timeoutSeconds * 1000))
         let client = HBaseClientConfiguration(
@@ -123,7 +129,7 @@ struct HBaseCommand: AsyncParsableCommand {
                         : "created " + created.joined(separator: ", "))
             } catch let error as HBaseError {
                 try? await client.shutdown()
-                throw CommandFailure.failed("hbase init: \(error.message)")
+                throw CommandFailure.hbase("hbase init", error)
             }
         }
     }
@@ -148,7 +154,7 @@ struct HBaseCommand: AsyncParsableCommand {
                 if !status.isInitialized { throw CommandFailure.failed("tables missing; run `sonarlab hbase init`") }
             } catch let error as HBaseError {
                 try? await client.shutdown()
-                throw CommandFailure.failed("hbase status: \(error.message)")
+                throw CommandFailure.hbase("hbase status", error)
             }
         }
     }

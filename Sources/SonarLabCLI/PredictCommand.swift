@@ -108,7 +108,7 @@ struct PredictCommand: AsyncParsableCommand {
             try? await client.shutdown()
         } catch let error as HBaseError {
             try? await client.shutdown()
-            throw CommandFailure.failed("predict --from-hbase: \(error.message)")
+            throw CommandFailure.hbase("predict --from-hbase", error)
         }
         guard !records.isEmpty else {
             throw CommandFailure.badInput(
@@ -137,7 +137,7 @@ struct PredictCommand: AsyncParsableCommand {
             try await HBasePredictionStore(client: client, layout: context.hbaseLayout, writer: writer).write(records)
         } catch let error as HBaseError {
             try? await client.shutdown()
-            throw CommandFailure.failed("predict --store hbase: \(error.message)")
+            throw CommandFailure.hbase("predict --store hbase", error)
         }
         let delivery = await writer.deliver(waitingForLockUpTo: .seconds(10))
         try? await client.shutdown()

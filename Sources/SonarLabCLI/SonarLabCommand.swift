@@ -2,7 +2,8 @@
 //
 // Each subcommand resolves the configuration (Settings), loads data (Engine), and runs or reads
 // experiments (Tracking). Errors become exit codes in `mainWithExitCodes()`: 0 success, 1 a failed run or
-// threshold, 2 bad input or configuration (the message names file, line and field), 130 cancelled.
+// threshold, 2 bad input or configuration (the message names file, line and field), 75 the Kerberos ticket
+// expired (run kinit; queued writes stay queued), 130 cancelled.
 //
 // May import: Engine, Settings, Tracking, HBase, TUI, ArgumentParser, Logging. Start at `SonarLabCommand`.
 public import ArgumentParser
@@ -24,7 +25,8 @@ public struct SonarLabCommand: AsyncParsableCommand {
             Configuration: flags > environment (SONARLAB_<SECTION>_<KEY>) > config.ini > built-in defaults. \
             `sonarlab config` shows every effective value and where it came from.
 
-            Exit codes: 0 success, 1 a failed run, 2 bad input or configuration, 130 cancelled.
+            Exit codes: 0 success, 1 a failed run, 2 bad input or configuration, 75 the Kerberos ticket expired \
+            (run kinit, then `sonarlab sync`), 130 cancelled.
             """,
         subcommands: [
             RunCommand.self, PrepareCommand.self, TrainCommand.self, CrossValidateCommand.self,
@@ -69,7 +71,7 @@ public struct SonarLabCommand: AsyncParsableCommand {
         case let error as HBaseError:
             // Reads (history, show, dataset show, the dashboard's listing) need HBase itself; say what to check.
             printError("error: HBase: \(error.message)\(Self.hint(for: error))")
-            return ExitCodes.failure
+            return error == HBaseError.credentialsExpired ? ExitCodes.ticketExpired : ExitCodes.failure
         default:
             let code = exitCode(for: error).rawValue
             if code == ExitCode.success.rawValue {
@@ -98,8 +100,10 @@ extension SonarLabCommand {
             return " — the principal needs read access ('R') to the sonarlab tables: ask for a grant"
         case HBaseError.tableNotFound, HBaseError.namespaceNotFound:
             return " — run `sonarlab hbase init`"
-        case HBaseError.untrustedCertificate:
-            return ""  // the message already names SONARLAB_HBASE_CA_FILE
+        case HBaseError.untrustedCertificate, HBaseError.certificateNotValid:
+            return ""  // the message already names SONARLAB_HBASE_CA_FILE or the certificate's dates
+        case HBaseError.credentialsUnavailable, HBaseError.credentialsExpired, HBaseError.mutualAuthenticationFailed:
+            return ""  // the message already names the cache or keytab problem and what to run
         default:
             return ""
         }
@@ -112,6 +116,9 @@ enum ExitCodes {
     static let failure: Int32 = 1
     /// Bad input or configuration.
     static let badInput: Int32 = 2
+    /// The Kerberos ticket expired and there is no keytab to renew it (sysexits `EX_TEMPFAIL`): run `kinit`;
+    /// writes stay queued in the outbox and `sonarlab sync` delivers them.
+    static let ticketExpired: Int32 = 75
     /// The run was cancelled (SIGINT, SIGTERM or a key).
     static let cancelled: Int32 = 130
 }
@@ -127,6 +134,12 @@ struct CommandFailure: Error, CustomStringConvertible {
     }
     static func failed(_ message: String) -> CommandFailure {
         CommandFailure(message: message, exitCode: ExitCodes.failure)
+    }
+    /// An HBase error of `command`: exit 75 for an expired Kerberos ticket (run kinit), 1 otherwise.
+    static func hbase(_ command: String, _ error: HBaseError) -> CommandFailure {
+        CommandFailure(
+            message: "\(command): \(error.message)",
+            exitCode: error == HBaseError.credentialsExpired ? ExitCodes.ticketExpired : ExitCodes.failure)
     }
 }
 

@@ -99,6 +99,12 @@ struct SyncCommand: AsyncParsableCommand {
                     + "(\(delivery.sentRows) rows) to \(writer.cluster) in \(String(format: "%.2f", elapsed)) s")
             if reasons.isEmpty { print("outbox empty (\(writer.outbox.path))") }
         }
-        guard reasons.isEmpty else { throw CommandFailure.failed("sync: " + reasons.joined(separator: "; ")) }
+        guard reasons.isEmpty else {
+            // An expired Kerberos ticket is exit 75 like everywhere else: kinit, then sync again.
+            let expired = delivery.pending.refusal == HBaseError.credentialsExpired
+            throw CommandFailure(
+                message: "sync: " + reasons.joined(separator: "; "),
+                exitCode: expired ? ExitCodes.ticketExpired : ExitCodes.failure)
+        }
     }
 }

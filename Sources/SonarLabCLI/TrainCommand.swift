@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import HBase
 import Logging
 import Settings
 import Tracking
@@ -66,6 +67,13 @@ struct TrainCommand: AsyncParsableCommand {
     /// warning says so and `sonarlab sync` delivers them); writes HBase refused (401, 403, 404) are.
     static func requireRecorded(_ recorded: Recorded) throws {
         guard recorded.outcome.storeError != nil else { return }
+        if recorded.outcome.pendingWrites.refusal == HBaseError.credentialsExpired {
+            // Nothing is lost: the writes wait in the outbox until a new ticket lets `sonarlab sync` send them.
+            throw CommandFailure(
+                message: "the run is kept in the outbox because the Kerberos ticket expired: run kinit, then "
+                    + "`sonarlab sync`; its folder \(recorded.outcome.folder.path) holds the model, log and metrics",
+                exitCode: ExitCodes.ticketExpired)
+        }
         throw CommandFailure.failed(
             "the run was not fully recorded in \(recorded.storeLocation) (see the warnings above); "
                 + "its folder \(recorded.outcome.folder.path) holds the model, log and metrics")

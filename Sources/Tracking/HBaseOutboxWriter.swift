@@ -215,7 +215,8 @@ public actor HBaseOutboxWriter {
     public func pending() async -> PendingWrites {
         let count = (try? await outbox.count(cluster: cluster)) ?? 0
         return PendingWrites(
-            count: count, reason: refusal?.message ?? (count > 0 ? lastError : nil), isBlocked: refusal != nil)
+            count: count, reason: refusal?.message ?? (count > 0 ? lastError : nil), isBlocked: refusal != nil,
+            refusal: refusal)
     }
 
     /// Waits for a background delivery in flight, if any (read-your-writes before a read).

@@ -1,3 +1,5 @@
+public import HBase
+
 /// Writes a store accepted but has not delivered yet, and why (see ``ExperimentStore/pendingWrites()``).
 ///
 /// Only the HBase stores with an ``HBaseOutboxWriter`` ever have any: their writes wait in the durable
@@ -11,16 +13,21 @@ public struct PendingWrites: Sendable, Equatable {
     /// Whether delivery stopped on a refusal that waiting will not fix (401, 403, 404, 400): someone must fix
     /// the configuration, grants or tables, then run `sonarlab sync`.
     public var isBlocked: Bool
+    /// The refusal that stopped delivery, when ``isBlocked``, so callers can tell its kind (for example
+    /// ``HBase/HBaseError/credentialsExpired``: run `kinit`, then `sonarlab sync`); `nil` otherwise.
+    public var refusal: HBaseError?
 
     /// Creates a value.
     /// - Parameters:
     ///   - count: Queued writes.
     ///   - reason: The last failure.
     ///   - isBlocked: Whether a refusal stopped delivery.
-    public init(count: Int, reason: String? = nil, isBlocked: Bool = false) {
+    ///   - refusal: The refusal that stopped delivery.
+    public init(count: Int, reason: String? = nil, isBlocked: Bool = false, refusal: HBaseError? = nil) {
         self.count = count
         self.reason = reason
         self.isBlocked = isBlocked
+        self.refusal = refusal
     }
 
     /// Nothing pending.

@@ -2,6 +2,7 @@
 //
 //   hbase-rest-double --host ADDRESS --port N --auth none|kerberos|basic [--data-dir DIR]
 //       [--keytab FILE] [--users FILE] [--grants FILE] [--tls-cert FILE --tls-key FILE]
+//       [--cookie-validity SECONDS]
 //
 // Port 0 picks a free port. Once bound it prints one line `listening HOST:PORT` on stdout.
 // SIGTERM / SIGINT stop it gracefully. `--auth kerberos` accepts SPNEGO with the service keytab
@@ -16,7 +17,7 @@ import UnixSignals
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "hbase-rest-double: \(message)\nusage: hbase-rest-double --host ADDRESS --port N --auth none|kerberos|basic [--data-dir DIR] [--keytab FILE] [--users FILE] [--grants FILE] [--tls-cert FILE --tls-key FILE]\n"
+            "hbase-rest-double: \(message)\nusage: hbase-rest-double --host ADDRESS --port N --auth none|kerberos|basic [--data-dir DIR] [--keytab FILE] [--users FILE] [--grants FILE] [--tls-cert FILE --tls-key FILE] [--cookie-validity SECONDS]\n"
                 .utf8))
     exit(64)
 }
@@ -30,6 +31,7 @@ var usersFile: String?
 var grantsFile: String?
 var tlsCert: String?
 var tlsKey: String?
+var cookieValidity: TimeInterval = 36000
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     func value() -> String {
@@ -48,6 +50,10 @@ while let argument = arguments.popFirst() {
     case "--grants": grantsFile = value()
     case "--tls-cert": tlsCert = value()
     case "--tls-key": tlsKey = value()
+    case "--cookie-validity":
+        // hadoop-auth's token.validity: how long the hadoop.auth session cookie is honoured (0: never reused).
+        guard let seconds = TimeInterval(value()), seconds >= 0 else { usage("--cookie-validity must be seconds >= 0") }
+        cookieValidity = seconds
     case "--help", "-h": usage("help")
     default: usage("unknown argument \(argument)")
     }
@@ -81,7 +87,8 @@ case "kerberos", "basic":
             authentication = .basic(users: try HBaseDoubleSecuredGateway.parseUsers(readFile(usersFile, "--users")))
         } catch { usage("\(error)") }
     }
-    security = HBaseDoubleSecuredGateway(authentication: authentication, grants: grants, secureCookie: tlsCert != nil)
+    security = HBaseDoubleSecuredGateway(
+        authentication: authentication, grants: grants, secureCookie: tlsCert != nil, cookieValidity: cookieValidity)
 default:
     usage("--auth must be none, kerberos or basic")
 }

@@ -99,11 +99,13 @@ struct HBaseSecurityTests {
     }
 
     static func withClient(
-        _ url: URL, principal: String?, keytab: String?, ca: String?,
+        _ url: URL, principal: String?, keytab: String?, ca: String?, servicePrincipal: String? = nil,
         _ body: (HBaseClient) async throws -> Void
     ) async throws {
         let authenticator: any HBaseAuthenticator =
-            keytab == nil ? HBaseNoAuthenticator() : HBaseKerberosAuthenticator(principal: principal, keytab: keytab)
+            keytab == nil
+            ? HBaseNoAuthenticator()
+            : HBaseKerberosAuthenticator(principal: principal, keytab: keytab, servicePrincipal: servicePrincipal)
         let configuration = HBaseClientConfiguration(
             baseURL: url, retryPolicy: .never, authenticator: authenticator, tls: .init(caFile: ca))
         try await HBaseClient.withClient(configuration: configuration, body)
@@ -172,7 +174,7 @@ struct HBaseSecurityTests {
         try await Self.withSecuredDouble { url, kdc, certificates, _ in
             try await Self.withClient(url, principal: "ghost", keytab: kdc.keytab("ghost"), ca: certificates.ca) {
                 client in
-                let error = await #expect(throws: HBaseError.unauthorized) {
+                let error = await #expect(throws: HBaseError.credentialsUnavailable) {
                     try await client.put(Self.row("ghost"), into: Self.table)
                 }
                 #expect(
@@ -189,7 +191,7 @@ struct HBaseSecurityTests {
         try await Self.withSecuredDouble { url, kdc, certificates, _ in
             try await Self.withClient(url, principal: "trainer", keytab: kdc.keytab("viewer"), ca: certificates.ca) {
                 client in
-                let error = await #expect(throws: HBaseError.unauthorized) {
+                let error = await #expect(throws: HBaseError.credentialsUnavailable) {
                     try await client.put(Self.row("wrong"), into: Self.table)
                 }
                 #expect(
@@ -326,8 +328,97 @@ struct HBaseSecurityTests {
             let url = URL(string: "https://localhost:\(port)")!
             try await Self.withClient(url, principal: "trainer", keytab: kdc.keytab("trainer"), ca: certificates.ca) {
                 client in
-                let error = await #expect(throws: HBaseError.unauthorized) { _ = try await client.clusterVersion() }
-                #expect(error?.message.hasPrefix("Kerberos mutual authentication with HTTP@localhost failed: ") == true)
+                // The gateway answered 200: a failed mutual authentication is exactly that, never a 401.
+                let error = await #expect(throws: HBaseError.mutualAuthenticationFailed) {
+                    _ = try await client.clusterVersion()
+                }
+                let expected =
+                    "Kerberos mutual authentication with HTTP@localhost failed after the gateway answered HTTP 200: "
+                #expect(error?.message.hasPrefix(expected) == true, "\(error?.message ?? "")")
+                #expect(error?.status == nil)
+            }
+        }
+    }
+}
+
+/// Kerberos and TLS states around the secured double: the gateway's service principal override, certificates
+/// outside their validity period (made with openssl under `faketime`).
+@Suite("HBase security: service principal and certificate validity", .serialized)
+struct HBaseSecurityStateTests {
+    @Test func aServicePrincipalOverrideReachesAGatewayByAnotherName() async throws {
+        try await HBaseSecurityTests.withSecuredDouble { url, kdc, certificates, _ in
+            // The certificate also names 127.0.0.1, but the KDC knows only HTTP/localhost: HTTP@127.0.0.1 fails.
+            var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
+            components.host = "127.0.0.1"
+            let byAddress = components.url!
+            try await HBaseSecurityTests.withClient(
+                byAddress, principal: "trainer", keytab: kdc.keytab("trainer"), ca: certificates.ca
+            ) { client in
+                let error = await #expect(throws: HBaseError.credentialsUnavailable) {
+                    _ = try await client.clusterVersion()
+                }
+                #expect(error?.message.contains("HTTP@127.0.0.1") == true, "\(error?.message ?? "")")
+            }
+            try await HBaseSecurityTests.withClient(
+                byAddress, principal: "trainer", keytab: kdc.keytab("trainer"), ca: certificates.ca,
+                servicePrincipal: "HTTP/localhost@\(kdc.realm)"
+            ) { client in
+                try await client.put(HBaseSecurityTests.row("spn"), into: HBaseSecurityTests.table)
+            }
+            #expect(try await HBaseSecurityTests.stored("spn", url, kdc, certificates) != nil)
+        }
+    }
+
+    /// A server certificate from the test CA whose validity starts at `start` (openssl under faketime), 2 days.
+    static func certificate(startingAt start: String, in certificates: TestCertificates, name: String) throws
+        -> String?
+    {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/faketime") else {
+            if TestPaths.isCI { Issue.record("faketime is not installed; `scripts/install-deps.sh` installs it") }
+            return nil
+        }
+        let script = """
+            set -e
+            cd "$1"
+            faketime "$2" openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "$3" \
+              -days 2 -extfile server.ext
+            """
+        let result = try SonarLabProcess.runProcess(
+            "/bin/bash", ["-c", script, "cert", certificates.directory, start, name], in: "/",
+            environment: ["TZ": "UTC"])
+        #expect(result.status == 0, "\(result.stderr)")
+        return certificates.directory + "/" + name
+    }
+
+    @Test(
+        "a certificate not yet valid or expired names its dates and is not 'not trusted'",
+        arguments: [
+            (
+                "2099-01-01 00:00:00", "is not valid yet",
+                "valid from 2099-01-01 00:00:00 UTC to 2099-01-03 00:00:00 UTC"
+            ),
+            ("2020-01-01 00:00:00", "has expired", "valid from 2020-01-01 00:00:00 UTC to 2020-01-03 00:00:00 UTC"),
+        ])
+    func certificateOutsideItsValidity(start: String, state: String, period: String) async throws {
+        guard let (_, certificates) = requireSecurityPrerequisites(),
+            let certificate = try Self.certificate(
+                startingAt: start, in: certificates, name: "dated-\(start.prefix(4)).pem")
+        else { return }
+        let configuration = HBaseRESTDoubleConfiguration(
+            host: "127.0.0.1", port: 0, security: HBaseDoubleOpenSecurity(),
+            tls: (certificateFile: certificate, keyFile: certificates.key))
+        try await HBaseRESTDouble.withRunning(configuration: configuration) { port in
+            let client = HBaseClientConfiguration(
+                baseURL: URL(string: "https://localhost:\(port)")!, retryPolicy: .never,
+                tls: .init(caFile: certificates.ca))
+            try await HBaseClient.withClient(configuration: client) { client in
+                let error = await #expect(throws: HBaseError.certificateNotValid) {
+                    _ = try await client.clusterVersion()
+                }
+                let message = error?.message ?? ""
+                #expect(
+                    message.contains("the HBase REST gateway's certificate \(state) (\(period); now "), "\(message)")
+                #expect(!message.contains("not trusted"))
             }
         }
     }

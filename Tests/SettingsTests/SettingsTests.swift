@@ -277,6 +277,36 @@ struct SecretsTests {
         #expect(!c.description.contains("pw-123"))
         let local = try HBaseConnectionSettings(environment: ["SONARLAB_HBASE_URL": "http://127.0.0.1:9"])
         #expect(local.auth == .none)
+        #expect(local.servicePrincipal == nil)
+    }
+
+    @Test(
+        "SONARLAB_HBASE_SPN names the gateway's service principal",
+        arguments: ["HTTP/gw.example@EXAMPLE.COM", "HTTP/gw.example", "HTTP@gw.example"])
+    func servicePrincipal(spn: String) throws {
+        let c = try HBaseConnectionSettings(environment: [
+            "SONARLAB_HBASE_URL": "https://lb.example:8443", "SONARLAB_HBASE_AUTH": "kerberos",
+            "SONARLAB_HBASE_SPN": spn,
+        ])
+        #expect(c.servicePrincipal == spn)
+        try ConfigurationResolver.checkEnvironment(["SONARLAB_HBASE_SPN": spn])
+    }
+
+    @Test(
+        "a SONARLAB_HBASE_SPN that is not a service principal is refused naming the variable",
+        arguments: ["HTTP", "HTTP/", "/gw", "HTTP/gw@", "HTTP@", "a@b@c", "HTTP/gw example@R", "HTTP/gw\u{1B}[2J@R"])
+    func badServicePrincipal(spn: String) {
+        #expect(throws: SettingsError.self) {
+            _ = try HBaseConnectionSettings(environment: [
+                "SONARLAB_HBASE_URL": "https://lb.example:8443", "SONARLAB_HBASE_AUTH": "kerberos",
+                "SONARLAB_HBASE_SPN": spn,
+            ])
+        }
+        do {
+            _ = try HBaseConnectionSettings.servicePrincipal(spn)
+        } catch {
+            #expect(error.place == "environment SONARLAB_HBASE_SPN")
+        }
     }
 
     @Test(

@@ -294,6 +294,12 @@ final class FaultEnvironment: @unchecked Sendable {
     private(set) var port = 0
     private(set) var double: DoubleProcess?
     private var started: [BackgroundProcess] = []
+    /// Variables added to every `sonarlab` run (for example Kerberos ones).
+    var extraEnvironment: [String: String] = [:]
+    /// How the double authenticates (`--auth none` unless a test says otherwise).
+    var doubleArguments = ["--auth", "none"]
+    /// How this test process authenticates to the double (``withClient(_:)``).
+    var authenticator: any HBaseAuthenticator = HBaseNoAuthenticator()
 
     static var doubleBinary: String {
         (TestPaths.sonarlabBinary as NSString).deletingLastPathComponent + "/hbase-rest-double"
@@ -319,12 +325,13 @@ final class FaultEnvironment: @unchecked Sendable {
 
     var environment: [String: String] {
         ["SONARLAB_HBASE_URL": "http://127.0.0.1:\(port)", "SONARLAB_HBASE_AUTH": "none", "NO_COLOR": "1"]
+            .merging(extraEnvironment) { $1 }
     }
 
     /// Starts the double: on a free port the first time, then on the same port and data dir.
     func startDouble() throws {
         double?.kill9()
-        double = try DoubleProcess(port: port, dataDirectory: dataDir)
+        double = try DoubleProcess(port: port, dataDirectory: dataDir, arguments: doubleArguments)
         port = double?.port ?? 0
     }
 
@@ -392,7 +399,8 @@ final class FaultEnvironment: @unchecked Sendable {
     func withClient<R: Sendable>(_ body: (HBaseClient, HBaseTrackingLayout) async throws -> R) async throws -> R {
         let configuration = HBaseClientConfiguration(
             baseURL: URL(string: "http://127.0.0.1:\(port)")!,
-            timeouts: .init(connect: .seconds(2), read: .seconds(30), request: .seconds(30)), retryPolicy: .never)
+            timeouts: .init(connect: .seconds(2), read: .seconds(30), request: .seconds(30)), retryPolicy: .never,
+            authenticator: authenticator)
         return try await HBaseClient.withClient(configuration: configuration) { client in
             try await body(client, HBaseTrackingLayout())
         }
@@ -471,9 +479,9 @@ final class DoubleProcess: @unchecked Sendable {
     let port: Int
 
     /// Starts it and reads its `listening 127.0.0.1:PORT` line (bounded: the process ends on a bind error).
-    init(port: Int, dataDirectory: String) throws {
+    init(port: Int, dataDirectory: String, arguments: [String] = ["--auth", "none"]) throws {
         process.executableURL = URL(fileURLWithPath: FaultEnvironment.doubleBinary)
-        process.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--auth", "none", "--data-dir", dataDirectory]
+        process.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

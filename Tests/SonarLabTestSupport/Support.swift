@@ -246,4 +246,47 @@ public final class TestKDC: Sendable {
 
     /// The keytab of `name` (`http`, `trainer`, `viewer`, `intruder`, `ghost`).
     public func keytab(_ name: String) -> String { directory + "/\(name).keytab" }
+
+    /// The variables that point MIT tools and libraries at this KDC (`KRB5_CONFIG`, `KRB5_KDC_PROFILE`).
+    public var environment: [String: String] {
+        ["KRB5_CONFIG": directory + "/krb5.conf", "KRB5_KDC_PROFILE": directory + "/kdc.conf"]
+    }
+
+    /// `kinit -k` from `name`'s keytab into `cache` (`FILE:/path`), with a lifetime such as `1s` or `10h`, and
+    /// with `service` a ticket for that service instead of a ticket-granting ticket (`kinit -S`).
+    /// - Returns: kinit's result (status 0 on success).
+    /// - Throws: when kinit cannot be started.
+    @discardableResult
+    public func kinit(
+        _ name: String, keytab: String? = nil, cache: String, lifetime: String = "10h", service: String? = nil
+    ) throws -> ProcessResult {
+        var arguments = ["-l", lifetime, "-c", cache, "-kt", keytab ?? self.keytab(name)]
+        if let service { arguments += ["-S", service] }
+        return try SonarLabProcess.runProcess(
+            "/usr/bin/kinit", arguments + [name], in: directory, environment: environment)
+    }
+
+    /// Adds a principal with its own keytab (`<name>.keytab` here) and a maximum ticket life such as
+    /// `"20 seconds"` (kadmin.local `addprinc -maxlife`); an existing one is given a new key.
+    /// - Returns: The keytab's path.
+    /// - Throws: when kadmin.local cannot be started or fails (its standard error in the message).
+    @discardableResult
+    public func addPrincipal(_ name: String, maxlife: String = "10 hours") throws -> String {
+        let kadmin =
+            FileManager.default.isExecutableFile(atPath: "/usr/sbin/kadmin.local")
+            ? "/usr/sbin/kadmin.local" : "/usr/bin/kadmin.local"
+        let queries = [
+            "addprinc -randkey -maxlife \"\(maxlife)\" \(name)", "modprinc -maxlife \"\(maxlife)\" \(name)",
+            "ktadd -k \(keytab(name)) \(name)",
+        ]
+        for query in queries {
+            let result = try SonarLabProcess.runProcess(kadmin, ["-q", query], in: directory, environment: environment)
+            // kadmin.local exits 0 even when a query fails; it says so on standard error.
+            if result.status != 0 || (!query.hasPrefix("addprinc") && result.stderr.contains("kadmin.local:")) {
+                throw CocoaError(
+                    .fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "kadmin.local \(query): \(result.stderr)"])
+            }
+        }
+        return keytab(name)
+    }
 }

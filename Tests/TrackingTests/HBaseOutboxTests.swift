@@ -57,6 +57,11 @@ struct HBaseOutboxTests {
         #expect(P.disposition(of: HBaseError.unavailable) == .retryLater)
         #expect(P.disposition(of: HBaseError.serverError) == .retryLater)
         #expect(P.disposition(of: HBaseError.unauthorized) == .blocked)
+        // Kerberos and TLS states of this host: kinit, a new certificate or the clock fixes them, not waiting.
+        #expect(P.disposition(of: HBaseError.credentialsExpired) == .blocked)
+        #expect(P.disposition(of: HBaseError.credentialsUnavailable) == .blocked)
+        #expect(P.disposition(of: HBaseError.mutualAuthenticationFailed) == .blocked)
+        #expect(P.disposition(of: HBaseError.certificateNotValid) == .blocked)
         #expect(P.disposition(of: HBaseError.forbidden) == .blocked)
         #expect(P.disposition(of: HBaseError.tableNotFound) == .blocked)
         #expect(P.disposition(of: HBaseError.badRequest) == .blocked)
