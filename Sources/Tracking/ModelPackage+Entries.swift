@@ -8,11 +8,11 @@ extension ModelPackage {
     /// A real package is a few hundred kilobytes: `model.json` of the largest network `[mlp] hidden_size` allows
     /// (60-4096-2) is about 5 MB, the other entries a few kilobytes.
     public struct Limits: Sendable, Equatable {
-        /// Most uncompressed bytes one entry may state or inflate to. Default 16 MiB.
+        /// Most uncompressed bytes one entry may state or inflate to (default 16 MiB).
         public var maxEntryBytes: UInt64
-        /// Most uncompressed bytes of all entries together. Default 32 MiB.
+        /// Most uncompressed bytes of all entries together (default 32 MiB).
         public var maxTotalBytes: UInt64
-        /// Most entries in the archive. Default 32 (a package has 6).
+        /// Most entries in the archive (default 32; a package has 6).
         public var maxEntries: Int
 
         /// Creates limits; the defaults are ``standard``'s.

@@ -122,6 +122,23 @@ struct ModelPackageEntryTests {
         }
     }
 
+    @Test("metrics.json and the model card carry the data file's own sha256 beside the data fingerprint")
+    func fileSHA256InPackage() throws {
+        var artefact = makeArtefact()
+        artefact.dataFileSHA256 = String(repeating: "ef", count: 32)
+        let contents = ModelPackage.Contents(
+            modelBytes: artefact.encoded(), artefact: artefact, parameters: [:], dataPath: "d.csv")
+        var files = [String: Data]()
+        for (name, data) in ModelPackage.entries(contents) { files[name] = data }
+        let metricsData = try #require(files["metrics.json"])
+        let metrics = try #require(try JSONSerialization.jsonObject(with: metricsData) as? [String: Any])
+        #expect(metrics["data_file_sha256"] as? String == artefact.dataFileSHA256)
+        #expect(metrics["data_fingerprint"] as? String == artefact.dataFingerprint)
+        let card = String(decoding: try #require(files["MODEL_CARD.md"]), as: UTF8.self)
+        #expect(card.contains("file sha256 `\(String(repeating: "ef", count: 32))`"))
+        #expect(try ModelArtefact.decode(artefact.encoded(), file: "m.json").dataFileSHA256 == artefact.dataFileSHA256)
+    }
+
     @Test("a manifest listing a name twice is refused with its line")
     func manifestDuplicateLine() throws {
         let dir = try TemporaryDirectory()
