@@ -47,6 +47,8 @@ public final class LocalStore: ExperimentStore {
             }
         }
         migrator.registerMigration("v2-data-file-sha256") { db in
+            // Idempotent like v1: a process racing this one may have added the column already (see below).
+            guard try !db.columns(in: "experiment").contains(where: { $0.name == "data_file_sha256" }) else { return }
             try db.alter(table: "experiment") { t in t.add(column: "data_file_sha256", .text) }
         }
         do {
