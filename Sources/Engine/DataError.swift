@@ -3,6 +3,10 @@
 /// The message has the form `FILE:LINE: field N: what is wrong` (line and field when known), so a
 /// person can open the file at the right place. Values from the file are quoted only when they are
 /// short (at most 32 characters); the error never holds more of the file than that.
+///
+/// A file with several bad rows or cells is refused once with all of them: the error is the first problem
+/// and ``others`` holds the next ones (at most ``listLimit`` listed in all), ``unlistedCount`` counts the rest.
+/// ``description`` is then a heading line followed by one indented line per listed problem.
 public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of problem this is; compare errors by code.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
@@ -36,6 +40,13 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: Int?
     /// What is wrong, in plain words.
     public let reason: String
+    /// Further problems of the same file, in file order, after this one (empty for a single problem).
+    public private(set) var others: [DataError] = []
+    /// Problems found beyond the ``listLimit`` listed ones (counted, not kept).
+    public private(set) var unlistedCount = 0
+
+    /// How many problems one refusal lists at most (the first one and ``others``).
+    public static let listLimit = 20
 
     /// Creates an error for a place in a file.
     public init(_ code: Code, file: String, line: Int? = nil, field: Int? = nil, reason: String) {
@@ -46,11 +57,54 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String {
+    /// Every problem this error reports: 1 + ``others`` + ``unlistedCount``.
+    public var problemCount: Int { 1 + others.count + unlistedCount }
+
+    /// `FILE:LINE: field N: reason` of this problem alone.
+    public var singleDescription: String {
         var place = file
         if let line { place += ":\(line)" }
         if let field { place += ": field \(field)" }
         return "\(place): \(reason)"
+    }
+
+    public var description: String {
+        guard problemCount > 1 else { return singleDescription }
+        let listed = [self] + others
+        var text = "\(file): \(problemCount) problems in the data"
+        text += unlistedCount > 0 ? ", the first \(listed.count) listed:" : ":"
+        for problem in listed { text += "\n  " + problem.singleDescription }
+        if unlistedCount > 0 { text += "\n  … and \(unlistedCount) more" }
+        return text
+    }
+
+    /// Collects the problems of one file so that one refusal reports them all (capped at ``listLimit``).
+    struct Collector {
+        private(set) var listed: [DataError] = []
+        private(set) var unlisted = 0
+
+        /// Whether no problem was added.
+        var isEmpty: Bool { listed.isEmpty }
+
+        /// Adds one problem (or every problem a combined error carries).
+        mutating func add(_ error: DataError) {
+            var single = error
+            single.others = []
+            single.unlistedCount = 0
+            for problem in [single] + error.others {
+                if listed.count < DataError.listLimit { listed.append(problem) } else { unlisted += 1 }
+            }
+            unlisted += error.unlistedCount
+        }
+
+        /// Throws the collected problems as one error, if there are any.
+        /// - Throws: ``DataError`` whose code, line and field are the first problem's.
+        func check() throws(DataError) {
+            guard var first = listed.first else { return }
+            first.others = Array(listed.dropFirst())
+            first.unlistedCount = unlisted
+            throw first
+        }
     }
 
     public static func == (lhs: DataError, rhs: DataError) -> Bool {
@@ -58,7 +112,9 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Quotes a raw value for a message, shortened so that an error never carries a large payload.
-    static func quoted(_ raw: Substring) -> String {
+    /// - Parameter raw: text from the input (a field, an entry name).
+    /// - Returns: `'text'` with control characters escaped, at most 32 characters inside the quotes.
+    public static func quoted(_ raw: Substring) -> String {
         // Control characters (a NUL, an escape sequence) are shown escaped (`\0`, `\u{1B}`), never sent raw.
         let shown = raw.unicodeScalars.map { scalar in
             scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)

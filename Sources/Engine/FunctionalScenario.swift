@@ -124,7 +124,7 @@ public struct FunctionalScenario: Sendable {
         }
         return FunctionalScenario(
             name: name, file: file, description: try string("description"), minAccuracy: minAccuracy, minF1: minF1,
-            expectError: expectError, dataset: dataset, refusal: refusal, fingerprint: SonarData.fingerprint(of: bytes))
+            expectError: expectError, dataset: dataset, refusal: refusal, fingerprint: SonarData.sha256Hex(of: bytes))
     }
 
     /// Scores a model on the scenario and checks its thresholds (or its expected refusal).

@@ -27,8 +27,11 @@ public struct ModelArtefact: Sendable, Codable, Equatable {
     public var activation: String = "relu"
     /// The weights and standardisation.
     public var model: TrainedModel
-    /// SHA-256 of the data file the model was trained on.
+    /// The data fingerprint of the training data (SHA-256 of its canonical form; see
+    /// ``SonarData/canonicalForm(of:headerLine:)``).
     public var dataFingerprint: String
+    /// SHA-256 of the training data file's exact bytes; absent in models saved before it was kept.
+    public var dataFileSHA256: String?
     /// The training hyper-parameters.
     public var configuration: TrainingConfiguration
     /// 1-based epoch whose weights these are.
@@ -131,13 +134,17 @@ public enum PredictionInput {
     /// - CSV (any name not ending in `.json`): 60 features per row, optionally the label as a 61st field
     ///   (all rows alike), validated as ``SonarData``.
     /// - JSON: `{"X": [[60 numbers], …], "y": ["R" | "M", …]}`; `y` optional, but if present one per row.
-    /// - Parameter path: the file; named in every error.
+    /// - Parameters:
+    ///   - path: the file; named in every error.
+    ///   - header: for CSV, whether the first line is a header (`[data] header`); default
+    ///     ``SonarData/HeaderPolicy/auto``.
     /// - Returns: features and, per row, the label when given.
-    /// - Throws: ``DataError`` naming the file and the row/field (CSV line, or JSON `X[i][j]`).
-    public static func load(path: String) throws(DataError) -> SonarData.Rows {
+    /// - Throws: ``DataError`` naming the file and the row/field (CSV line, or JSON `X[i][j]`); for CSV every bad
+    ///   row and cell in one error.
+    public static func load(path: String, header: SonarData.HeaderPolicy = .auto) throws(DataError) -> SonarData.Rows {
         let bytes = try SonarData.readFile(path)
         if path.lowercased().hasSuffix(".json") { return try decodeScenario(bytes, file: path) }
-        return try SonarData.parse(bytes: bytes, file: path, labelled: .optional)
+        return try SonarData.parse(bytes: bytes, file: path, labelled: .optional, header: header)
     }
 
     /// Decodes scenario JSON (`X` and optional `y`), checking every value.
@@ -218,6 +225,6 @@ public enum PredictionInput {
         }
         return SonarData.Rows(
             features: Matrix(rows: xs.count, columns: SonarData.featureCount, values: values), labels: labels,
-            lineNumbers: Array(1...xs.count))
+            lineNumbers: Array(1...xs.count), fingerprint: SonarData.sha256Hex(of: bytes), header: nil)
     }
 }

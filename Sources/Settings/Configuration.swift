@@ -10,6 +10,10 @@ public struct SonarLabConfiguration: Sendable, Equatable {
         public var path = "data/sonar.all-data"
         /// `prepared_dir`: where `sonarlab prepare` writes the split. Default `prepared`.
         public var preparedDirectory = "prepared"
+        /// `header`: whether the data file's first line is a header — `auto` (a first line none of whose fields is
+        /// a number is a header, and the run log says so), `true` (always skip the first line) or `false` (every
+        /// line is data). Default `auto`.
+        public var header = "auto"
     }
 
     /// `[split]`: the train/validation split.

@@ -102,6 +102,9 @@ public enum ConfigurationResolver {
     public static let keys: [Key] = [
         text("data", "path", "labelled Sonar CSV (60 features + R/M)", \.data.path),
         text("data", "prepared_dir", "folder for the prepared split", \.data.preparedDirectory),
+        choice(
+            "data", "header", "first line a header: auto (when no field is a number), true or false", \.data.header,
+            ["auto", "true", "false"]),
         real("split", "test_size", "validation fraction, 0 < x < 1", \.split.testSize, open: 0, 1),
         seed("split", "seed", "split shuffle seed", \.split.seed),
         integer("mlp", "hidden_size", "hidden units H of 60-H-2", \.mlp.hiddenSize, 1, 4096),

@@ -52,6 +52,7 @@ struct CrossValidateCommand: AsyncParsableCommand {
         var experiment = Experiment(
             id: Experiment.makeID(startingAt: startedAt), name: name, kind: .crossValidation, startedAt: startedAt,
             parameters: parameters, dataFingerprint: data.fingerprint)
+        experiment.dataFileSHA256 = data.fileSHA256
         experiment.runDirectory = folder.path
         try await store.create(experiment)
         let total = config.crossValidation.folds * config.crossValidation.repeats

@@ -59,10 +59,11 @@ struct DashboardCommand: AsyncParsableCommand {
         let config = context.configuration
         let base = context.trainingConfiguration
         let baseParameters = context.runParameters
+        let header = context.headerPolicy
         let services = TrackingDashboardServices(store: store) { form in
             let name = form.name.isEmpty ? "sonar" : form.name
             try validateRunName(name)
-            let data = try SonarData.load(path: config.data.path)
+            let data = try SonarData.load(path: config.data.path, header: header)
             return TrainingRequest(
                 name: name, data: data, dataPath: config.data.path, testSize: config.split.testSize,
                 splitSeed: config.split.seed, configuration: form.applied(to: base),

@@ -42,6 +42,7 @@ struct HistoryCommand: AsyncParsableCommand {
             "validation_accuracy": v?.accuracy ?? NSNull(), "validation_f1": v?.macroF1 ?? NSNull(),
             "validation_loss": v?.loss ?? NSNull(), "best_epoch": e.result?.bestEpoch ?? NSNull(),
             "model_path": e.modelPath ?? NSNull(), "data_fingerprint": e.dataFingerprint,
+            "data_file_sha256": e.dataFileSHA256 ?? NSNull(),
         ]
     }
 
@@ -101,7 +102,7 @@ struct ShowCommand: AsyncParsableCommand {
         var lines = ["experiment \(e.id) \"\(e.name)\" (\(e.kind.rawValue), \(e.status.rawValue))"]
         lines.append("started \(ISO8601DateFormatter().string(from: e.startedAt))")
         if let m = e.message { lines.append("note    \(m)") }
-        lines.append("data    sha256 \(e.dataFingerprint)")
+        lines.append("data    sha256 \(e.dataFingerprint)\(fileHash(e))")
         lines.append("model   \(e.modelPath ?? "-")")
         lines.append("folder  \(e.runDirectory ?? "-")")
         lines.append("parameters:")

@@ -24,6 +24,11 @@ struct GlobalOptions: ParsableArguments {
 struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Labelled Sonar CSV. [data] path", valueName: "path"))
     var data: String?
+    @Option(
+        help: ArgumentHelp(
+            "Whether the data's first line is a header: auto, true or false. [data] header, default auto",
+            valueName: "mode"))
+    var header: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Training epochs. [mlp] epochs, default 80", valueName: "n"))
     var epochs: String?
     @Option(
@@ -62,6 +67,7 @@ struct TrainingOptions: ParsableArguments {
             if let value { f[key] = FlagValue(flag: flag, value: value) }
         }
         add("data.path", "--data", data)
+        add("data.header", "--header", header)
         add("mlp.epochs", "--epochs", epochs)
         add("mlp.hidden_size", "--hidden", hidden)
         add("mlp.lr", "--lr", lr)
@@ -132,7 +138,7 @@ struct CommandContext {
     var runParameters: [String: String] {
         var p = [String: String]()
         for row in resolved.table
-        where ["data.path", "split.test_size", "split.seed"].contains(row.key)
+        where ["data.path", "data.header", "split.test_size", "split.seed"].contains(row.key)
             || row.key.hasPrefix("mlp.")
         {
             p[row.key] = row.value
@@ -140,10 +146,15 @@ struct CommandContext {
         return p
     }
 
+    /// `[data] header` as the loader's policy.
+    var headerPolicy: SonarData.HeaderPolicy {
+        SonarData.HeaderPolicy(rawValue: configuration.data.header) ?? .auto
+    }
+
     /// Loads and validates the configured data file.
     /// - Throws: ``DataError`` naming file, line and field.
     func loadData() throws -> SonarData.LoadedFile {
-        let loaded = try SonarData.load(path: configuration.data.path)
+        let loaded = try SonarData.load(path: configuration.data.path, header: headerPolicy)
         let split = StratifiedSplit.split(
             labels: loaded.dataset.labels, testSize: configuration.split.testSize, seed: configuration.split.seed)
         let trainClasses = Set(split.train.map { loaded.dataset.labels[$0] })

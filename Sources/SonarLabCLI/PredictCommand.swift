@@ -54,7 +54,7 @@ struct PredictCommand: AsyncParsableCommand {
             rows = try await hbaseValidationRows(context, fingerprint: artefact.dataFingerprint)
         } else {
             let path = self.input ?? ""
-            let loaded = try PredictionInput.load(path: path)
+            let loaded = try PredictionInput.load(path: path, header: context.headerPolicy)
             rows = (loaded.features, loaded.labels, loaded.lineNumbers.map { "\(path):\($0)" })
         }
         let input = fromHbase ? context.hbaseLayout.datasets.qualified : (self.input ?? "")

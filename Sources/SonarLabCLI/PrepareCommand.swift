@@ -65,7 +65,8 @@ struct PrepareCommand: AsyncParsableCommand {
             return ["rows": indices.count, "R": rocks, "M": indices.count - rocks]
         }
         let summary: [String: Any] = [
-            "data_path": dataPath, "data_fingerprint": loaded.fingerprint, "test_size": testSize, "seed": seed,
+            "data_path": dataPath, "data_fingerprint": loaded.fingerprint, "data_file_sha256": loaded.fileSHA256,
+            "test_size": testSize, "seed": seed,
             "train": counts(split.train), "validation": counts(split.validation),
             // 1-based lines of the data file, so a row can be found by eye.
             "train_lines": split.train.map { loaded.lineNumbers[$0] },

@@ -167,7 +167,7 @@ struct TrainCommand: AsyncParsableCommand {
             model   \(e.modelPath ?? "-")
             folder  \(e.runDirectory ?? "-")
             store   \(recorded.storeLocation)
-            data    sha256 \(e.dataFingerprint)
+            data    sha256 \(e.dataFingerprint)\(fileHash(e))
             """
     }
 
@@ -179,7 +179,8 @@ struct TrainCommand: AsyncParsableCommand {
             "experiment_id": e.id, "name": e.name, "status": e.status.rawValue,
             "model_path": e.modelPath ?? NSNull(), "run_directory": e.runDirectory ?? NSNull(),
             "best_epoch": o.result.bestEpoch, "epochs_trained": o.result.history.count,
-            "stopped_early": o.result.stoppedEarly, "data_fingerprint": e.dataFingerprint, "store": store,
+            "stopped_early": o.result.stoppedEarly, "data_fingerprint": e.dataFingerprint,
+            "data_file_sha256": e.dataFileSHA256 ?? NSNull(), "store": store,
             "queued_writes": o.pendingWrites.count,
             "validation": ["accuracy": best.accuracy, "f1": best.macroF1, "loss": best.loss],
             "train": ["accuracy": train.accuracy, "f1": train.macroF1, "loss": train.loss],
@@ -199,4 +200,11 @@ func pad(_ n: Int, _ width: Int = 4) -> String {
 func jsonText(_ object: Any) throws -> String {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     return String(decoding: data, as: UTF8.self)
+}
+
+/// ` (file sha256 X)` when the data file's raw SHA-256 differs from the data fingerprint (a CRLF, byte-order-mark
+/// or blank-line copy of the data), else empty.
+func fileHash(_ e: Experiment) -> String {
+    guard let raw = e.dataFileSHA256, raw != e.dataFingerprint else { return "" }
+    return " (file sha256 \(raw))"
 }

@@ -96,8 +96,13 @@ public struct Experiment: Sendable, Codable, Equatable, Identifiable {
     public var endedAt: Date?
     /// Effective parameters as text (`mlp.lr = 0.01`, …), keys as in config.ini.
     public var parameters: [String: String]
-    /// SHA-256 of the data file.
+    /// The data fingerprint: SHA-256 of the data file's canonical form (LF line ends, no byte-order mark, no blank
+    /// or header lines; see `SonarData.canonicalForm(of:headerLine:)`), the same for a CRLF or BOM copy. Dataset row
+    /// keys in HBase start with it.
     public var dataFingerprint: String
+    /// SHA-256 of the data file's exact bytes (`sha256sum FILE`), when known (`nil` in records made before it was
+    /// kept, and for test runs, whose data is a scenario).
+    public var dataFileSHA256: String?
     /// Per-epoch metrics, in epoch order (may be empty in listings).
     public var epochs: [EpochMetrics]
     /// Final metrics, once ended.

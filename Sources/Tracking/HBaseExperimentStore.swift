@@ -90,7 +90,8 @@ public struct HBaseExperimentStore: ExperimentStore {
             // Seconds since 2001 as Foundation holds them, so a Date reads back bit-identical.
             s("started_ref", Self.number(experiment.startedAt.timeIntervalSinceReferenceDate)),
             s("ended_ref", experiment.endedAt.map { Self.number($0.timeIntervalSinceReferenceDate) }),
-            s("data_fingerprint", experiment.dataFingerprint), s("model_path", experiment.modelPath),
+            s("data_fingerprint", experiment.dataFingerprint), s("data_file_sha256", experiment.dataFileSHA256),
+            s("model_path", experiment.modelPath),
             s("run_directory", experiment.runDirectory), s("message", experiment.message),
         ].compactMap { $0 }
         for (key, value) in experiment.parameters.sorted(by: { $0.key < $1.key }) {
@@ -146,6 +147,7 @@ public struct HBaseExperimentStore: ExperimentStore {
         )
         experiment.endedAt = Self.date(exact: s("ended_ref"), unix: s("ended_at"))
         experiment.modelPath = s("model_path")
+        experiment.dataFileSHA256 = s("data_file_sha256")
         experiment.runDirectory = s("run_directory")
         experiment.message = s("message")
         if let result = row.value(of: HBaseColumn("m", "result")) {

@@ -46,6 +46,11 @@ public final class LocalStore: ExperimentStore {
                 t.primaryKey(["experiment_id", "epoch"])
             }
         }
+        migrator.registerMigration("v2-data-file-sha256") { db in
+            // Idempotent like v1: a process racing this one may have added the column already (see below).
+            guard try !db.columns(in: "experiment").contains(where: { $0.name == "data_file_sha256" }) else { return }
+            try db.alter(table: "experiment") { t in t.add(column: "data_file_sha256", .text) }
+        }
         do {
             try migrator.migrate(pool)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -108,12 +113,12 @@ public final class LocalStore: ExperimentStore {
             sql: """
                 INSERT OR REPLACE INTO experiment
                 (id, name, kind, status, started_at, ended_at, parameters, data_fingerprint, result, model_path,
-                 run_directory, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 run_directory, message, data_file_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 e.id, e.name, e.kind.rawValue, e.status.rawValue, e.startedAt.timeIntervalSince1970,
                 e.endedAt?.timeIntervalSince1970, try json(e.parameters), e.dataFingerprint,
-                try e.result.map { try json($0) }, e.modelPath, e.runDirectory, e.message,
+                try e.result.map { try json($0) }, e.modelPath, e.runDirectory, e.message, e.dataFileSHA256,
             ])
     }
 
@@ -137,6 +142,7 @@ public final class LocalStore: ExperimentStore {
             e.result = try decoder.decode(ExperimentResult.self, from: Data(result.utf8))
         }
         e.modelPath = row["model_path"]
+        e.dataFileSHA256 = row["data_file_sha256"]
         e.runDirectory = row["run_directory"]
         e.message = row["message"]
         return e

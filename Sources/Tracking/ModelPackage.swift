@@ -9,7 +9,9 @@ import ZIPFoundation
 /// - `config.ini` — the `[data]`, `[split]` and `[mlp]` values the model was trained with;
 /// - `metrics.json` — kept epoch, train and validation metrics, confusion matrix, and the cross-validation
 ///   scores of a `cv` run on the same data when one was recorded;
-/// - `DATA_FINGERPRINT` — `<sha256>  <data file>` (`sha256sum` format) of the training data;
+/// - `DATA_FINGERPRINT` — `<fingerprint>  <data file>` of the training data: the data fingerprint (SHA-256 of the
+///   file's canonical form, `SonarData.canonicalForm(of:headerLine:)`; equal to `sha256sum` of a canonical file);
+///   `metrics.json` and the model card also hold the file's own SHA-256 when known;
 /// - `MODEL_CARD.md` — intended use, data, metrics, limits;
 /// - `MANIFEST.sha256` — `<sha256>  <name>` of every other entry, in `sha256sum -c` format.
 ///
@@ -102,13 +104,19 @@ public enum ModelPackage {
         public let files: [String: Data]
     }
 
-    /// Opens a package and checks it before anything is used: every entry must be listed in the manifest
-    /// with the SHA-256 of its bytes, every listed entry must exist, and the model must decode.
-    /// - Parameter path: the zip; named in every error.
+    /// Opens a package and checks it before anything is used.
+    ///
+    /// First the archive's structure, before any entry is extracted (``checkedEntries(of:path:limits:)``): no
+    /// duplicate, absolute, `..`, backslash or drive-letter name, only regular files, sizes within `limits`. Then
+    /// each entry is extracted with its CRC-32 checked and never past its stated size; every entry must be listed
+    /// in the manifest with the SHA-256 of its bytes, every listed entry must exist, and the model must decode.
+    /// - Parameters:
+    ///   - path: the zip; named in every error.
+    ///   - limits: the zip-bomb caps; default ``Limits/standard`` (16 MiB per entry, 32 MiB in all).
     /// - Returns: the model and the entries.
-    /// - Throws: ``DataError`` `unreadable` (not a zip, damaged data) or `malformed` (no manifest, a hash
-    ///   that does not match, an entry missing from or extra to the manifest), each naming the zip and entry.
-    public static func open(path: String) throws(DataError) -> Opened {
+    /// - Throws: ``DataError`` `unreadable` (not a zip, damaged data) or `malformed` (an unsafe entry, no manifest,
+    ///   a hash that does not match, an entry missing from or extra to the manifest), each naming the zip and entry.
+    public static func open(path: String, limits: Limits = .standard) throws(DataError) -> Opened {
         let archive: Archive
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
@@ -116,20 +124,10 @@ public enum ModelPackage {
             let reason = FileManager.default.fileExists(atPath: path) ? "not a readable zip archive" : "no such file"
             throw DataError(.unreadable, file: path, reason: reason)
         }
+        let entries = try checkedEntries(of: archive, path: path, limits: limits)
         var files = [String: Data]()
-        for entry in archive where entry.type == .file {
-            var data = Data()
-            do {
-                let crc = try archive.extract(entry, skipCRC32: false) { data.append($0) }
-                guard crc == entry.checksum else {
-                    throw DataError(.unreadable, file: path, reason: "\(entry.path): CRC32 mismatch")
-                }
-            } catch {
-                throw DataError(
-                    .unreadable, file: path,
-                    reason: "\(entry.path): the entry is damaged (\(error)); the archive was altered — refusing it")
-            }
-            files[entry.path] = data
+        for entry in entries {
+            files[entry.path] = try extract(entry, from: archive, path: path)
         }
         guard let manifestData = files[manifestName], let manifestText = String(data: manifestData, encoding: .utf8)
         else {
@@ -143,14 +141,20 @@ public enum ModelPackage {
                     .malformed, file: path, line: index + 1,
                     reason: "\(manifestName): expected '<sha256>  <name>' — the manifest was altered")
             }
-            listed[String(parts[1].dropFirst())] = String(parts[0])
+            let name = String(parts[1].dropFirst())
+            guard listed.updateValue(String(parts[0]), forKey: name) == nil else {
+                throw DataError(
+                    .malformed, file: path, line: index + 1,
+                    reason: "\(manifestName): \(DataError.quoted(Substring(name))) is listed twice — the manifest "
+                        + "was altered")
+            }
         }
         for name in files.keys.sorted() where name != manifestName {
             guard let expected = listed[name] else {
                 throw DataError(
                     .malformed, file: path, reason: "\(name) is not in \(manifestName) — the archive was altered")
             }
-            let actual = SonarData.fingerprint(of: files[name]!)
+            let actual = SonarData.sha256Hex(of: files[name]!)
             guard actual == expected else {
                 throw DataError(
                     .malformed, file: path,
@@ -167,9 +171,39 @@ public enum ModelPackage {
         return Opened(artefact: try ModelArtefact.decode(model, file: "\(path):\(modelName)"), files: files)
     }
 
+    /// Extracts one checked entry: CRC-32 verified, never more bytes than the entry states (a lying size is a
+    /// zip bomb's trick), and exactly that many.
+    /// - Throws: ``DataError`` `unreadable` naming the entry.
+    static func extract(_ entry: Entry, from archive: Archive, path: String) throws(DataError) -> Data {
+        struct Overflow: Error {}
+        let stated = entry.uncompressedSize
+        var data = Data()
+        let name = DataError.quoted(Substring(entry.path))
+        do {
+            let crc = try archive.extract(entry, skipCRC32: false) { chunk in
+                guard UInt64(data.count + chunk.count) <= stated else { throw Overflow() }
+                data.append(chunk)
+            }
+            guard crc == entry.checksum, UInt64(data.count) == stated else {
+                throw DataError(.unreadable, file: path, reason: "\(name): CRC32 or size mismatch")
+            }
+        } catch is Overflow {
+            throw DataError(
+                .unreadable, file: path,
+                reason: "\(name) inflates past its stated \(stated) bytes (a zip bomb?) — refusing the archive")
+        } catch let error as DataError {
+            throw DataError(error.code, file: path, reason: error.reason + "; the archive was altered — refusing it")
+        } catch {
+            throw DataError(
+                .unreadable, file: path,
+                reason: "\(name): the entry is damaged (\(error)); the archive was altered — refusing it")
+        }
+        return data
+    }
+
     /// `sha256sum`-format lines for the given entries, sorted by name.
     static func manifest(_ files: [(name: String, data: Data)]) -> String {
-        files.sorted { $0.name < $1.name }.map { "\(SonarData.fingerprint(of: $0.data))  \($0.name)\n" }.joined()
+        files.sorted { $0.name < $1.name }.map { "\(SonarData.sha256Hex(of: $0.data))  \($0.name)\n" }.joined()
     }
 
     /// The effective training configuration as INI text.
@@ -206,6 +240,7 @@ public enum ModelPackage {
             "validation": m(a.validation),
             "validation_confusion_matrix": a.validationConfusion.counts, "data_fingerprint": a.dataFingerprint,
         ]
+        if let raw = a.dataFileSHA256 { object["data_file_sha256"] = raw }
         if let cv = c.crossValidation {
             object["cross_validation"] =
                 [
@@ -231,6 +266,7 @@ public enum ModelPackage {
                 + "`\(c.crossValidationExperimentID ?? "-")`): accuracy **\(f(s.accuracyMean)) ± \(f(s.accuracySD))**, "
                 + "macro-F1 \(f(s.f1Mean)) ± \(f(s.f1SD)). Each fit is scored with its last epoch's model."
         }
+        let fileSHA = a.dataFileSHA256.map { ", file sha256 `\($0)`" } ?? ""
         let split = "test_size \(c.parameters["split.test_size"] ?? "0.25"), seed \(c.parameters["split.seed"] ?? "42")"
         return """
             # Model card: SonarLab MLP \(a.experimentID)
@@ -253,7 +289,7 @@ public enum ModelPackage {
             ## Data
 
             UCI "Connectionist Bench (Sonar, Mines vs. Rocks)" (Gorman & Sejnowski, 1988; CC BY 4.0): 208 rows, \
-            97 rocks and 111 mines. File `\(c.dataPath)`, sha256 `\(a.dataFingerprint)` (see `DATA_FINGERPRINT`). \
+            97 rocks and 111 mines. File `\(c.dataPath)`, data fingerprint `\(a.dataFingerprint)` (see `DATA_FINGERPRINT`)\(fileSHA). \
             Stratified split \(split); features standardised with the training split's mean and deviation, \
             which the model carries.
 

@@ -83,6 +83,7 @@ public struct RunFolder: Sendable {
         ]
         if let ended = e.endedAt { pairs.append((Node("ended"), Node(iso.string(from: ended)))) }
         pairs.append((Node("data_fingerprint"), Node(e.dataFingerprint)))
+        if let raw = e.dataFileSHA256 { pairs.append((Node("data_file_sha256"), Node(raw))) }
         pairs.append(
             (
                 Node("params"),

@@ -99,12 +99,15 @@ public struct TrainingSession: Sendable {
         var experiment = Experiment(
             id: Experiment.makeID(startingAt: startedAt), name: request.name, kind: .train, startedAt: startedAt,
             parameters: request.parameters, dataFingerprint: request.data.fingerprint)
+        experiment.dataFileSHA256 = request.data.fileSHA256
         experiment.runDirectory = folder.path
         log.info(
             "run started",
             metadata: [
-                "id": "\(experiment.id)", "data": "\(request.dataPath)", "sha256": "\(request.data.fingerprint)",
+                "id": "\(experiment.id)", "data": "\(request.dataPath)", "fingerprint": "\(request.data.fingerprint)",
+                "file_sha256": "\(request.data.fileSHA256)",
             ])
+        if let header = request.data.header { log.info("\(request.dataPath): \(header)") }
         var storeErrors = [String]()
         var warned = Set<String>()
         var lastPending = PendingWrites.none
@@ -172,9 +175,10 @@ public struct TrainingSession: Sendable {
             bestEpoch: result.bestEpoch, train: result.history[result.bestEpoch - 1].train,
             validation: result.bestValidation, validationConfusion: result.validationConfusion)
         do {
-            let artefact = ModelArtefact(
+            var artefact = ModelArtefact(
                 experimentID: experiment.id, name: request.name, createdAt: experiment.endedAt!, result: result,
                 dataFingerprint: request.data.fingerprint, configuration: request.configuration)
+            artefact.dataFileSHA256 = request.data.fileSHA256
             try artefact.write(to: URL(fileURLWithPath: folder.modelPath))
             experiment.modelPath = folder.modelPath
             try folder.writeEpochs(experiment.epochs)

@@ -94,6 +94,27 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("[data] header defaults to auto and takes true or false from flag, environment or file, in that order")
+    func headerKey() throws {
+        let defaults = try ConfigurationResolver.resolve(configFile: "/nonexistent", environment: [:])
+        #expect(defaults.configuration.data.header == "auto")
+        try withConfig("[data]\nheader = false\n") { path in
+            let file = try ConfigurationResolver.resolve(configFile: path, environment: [:])
+            #expect(file.configuration.data.header == "false" && file.sources["data.header"] == .file(path, line: 2))
+            let env = try ConfigurationResolver.resolve(configFile: path, environment: ["SONARLAB_DATA_HEADER": "true"])
+            #expect(env.configuration.data.header == "true")
+            let flag = try ConfigurationResolver.resolve(
+                configFile: path, environment: ["SONARLAB_DATA_HEADER": "true"],
+                flags: ["data.header": FlagValue(flag: "--header", value: "auto")])
+            #expect(flag.configuration.data.header == "auto" && flag.sources["data.header"] == .flag("--header"))
+        }
+        try withConfig("[data]\nheader = yes\n") { path in
+            #expect(throws: SettingsError(.outOfRange, place: "\(path):2: [data] header", reason: "")) {
+                try ConfigurationResolver.resolve(configFile: path, environment: [:])
+            }
+        }
+    }
+
     struct BadValue: Sendable, CustomTestStringConvertible {
         let ini: String
         let code: SettingsError.Code

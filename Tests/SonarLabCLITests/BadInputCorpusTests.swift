@@ -10,7 +10,7 @@ struct InputCorpus: Decodable, Sendable {
     struct Case: Decodable, Sendable, CustomTestStringConvertible {
         /// Unique id, also the row of the table in docs/bad-input.md.
         let id: String
-        /// `csv`, `scenario`, `config` or `environment`.
+        /// `csv`, `scenario`, `config`, `environment` or `zip` (a model zip for `predict`, `test`, `export`).
         let input: String
         /// The case in words.
         let what: String
@@ -112,6 +112,7 @@ struct BadInputCorpusTests {
         let counts = Dictionary(grouping: corpus.cases, by: \.input).mapValues(\.count)
         #expect(counts["csv"] ?? 0 >= 11 && counts["scenario"] ?? 0 >= 5, "\(counts)")
         #expect(counts["config"] ?? 0 >= 5 && counts["environment"] ?? 0 >= 5, "\(counts)")
+        #expect(counts["zip"] ?? 0 >= 10, "\(counts)")
         #expect(Set(corpus.good.map(\.input)) == ["csv", "scenario", "config"])
         for c in corpus.cases {
             #expect(c.exit == 2, "\(c.id)")
@@ -119,7 +120,8 @@ struct BadInputCorpusTests {
         }
         // Every file in the corpus folders is a case, and every case's file exists.
         var onDisk = Set<String>()
-        for folder in ["bad/csv", "bad/scenario", "bad/config", "bad/env", "good/csv", "good/scenario", "good/config"] {
+        let folders = ["bad/csv", "bad/scenario", "bad/config", "bad/env", "bad/zip"]
+        for folder in folders + ["good/csv", "good/scenario", "good/config"] {
             for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.fixtures + "/" + folder) {
                 onDisk.insert(folder + "/" + name)
             }

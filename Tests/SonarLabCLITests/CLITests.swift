@@ -154,7 +154,7 @@ struct BinaryTests {
         let r = try ws.run(["train", "--epochs", "12", "--name", "j", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let summary = try json(r.stdout)
-        for key in ["experiment_id", "model_path", "best_epoch", "validation", "data_fingerprint"] {
+        for key in ["experiment_id", "model_path", "best_epoch", "validation", "data_fingerprint", "data_file_sha256"] {
             #expect(summary[key] != nil, "missing \(key)")
         }
         let validation = try #require(summary["validation"] as? [String: Double])
@@ -168,13 +168,16 @@ struct BinaryTests {
         let list = try #require(try JSONSerialization.jsonObject(with: Data(h.stdout.utf8)) as? [[String: Any]])
         #expect(list.count == 1)
         #expect(list[0]["id"] as? String == summary["experiment_id"] as? String)
-        for key in ["id", "name", "status", "started", "validation_accuracy"] { #expect(list[0][key] != nil) }
+        for key in ["id", "name", "status", "started", "validation_accuracy", "data_file_sha256"] {
+            #expect(list[0][key] != nil)
+        }
 
         // `show --json` uses the same snake_case convention as the other --json outputs, nested keys included.
         let shown = try ws.run(["show", "latest", "--json"])
         #expect(shown.status == 0, "\(shown.stderr)")
         let run = try json(shown.stdout)
-        for key in ["id", "started_at", "ended_at", "data_fingerprint", "model_path", "run_directory", "epochs"] {
+        let keys = ["id", "started_at", "ended_at", "data_fingerprint", "data_file_sha256", "model_path"]
+        for key in keys + ["run_directory", "epochs"] {
             #expect(run[key] != nil, "show --json lacks \(key)")
         }
         let epochs = try #require(run["epochs"] as? [[String: Any]])
@@ -285,6 +288,7 @@ struct BinaryTests {
         let split = try json(try String(contentsOfFile: ws.dir.file("prepared/split.json"), encoding: .utf8))
         #expect((split["train"] as? [String: Int])?["rows"] == 156)
         #expect((split["validation"] as? [String: Int]) == ["rows": 52, "R": 24, "M": 28])
+        #expect(split["data_fingerprint"] as? String == split["data_file_sha256"] as? String, "the data is canonical")
         #expect(try ws.run(["prepare", "--config", ws.config]).status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: ws.dir.file("prepared/train.csv"))) == train1)
         // The written rows are valid Sonar data with the original values.

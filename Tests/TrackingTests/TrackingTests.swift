@@ -42,6 +42,7 @@ enum ExperimentStoreContract {
             bestEpoch: 3, train: epoch(3).train, validation: epoch(3).validation,
             validationConfusion: ConfusionMatrix(counts: [[1, 2], [3, 4]]))
         a.modelPath = "experiments/x/model.json"
+        a.dataFileSHA256 = String(repeating: "cd", count: 32)
         try await store.finish(a)
         try await store.finish(a)
         #expect(try await store.experiment(id: "a") == a)
@@ -157,6 +158,38 @@ struct TrainingSessionTests {
         let model = try ModelArtefact.load(path: try #require(e.modelPath))
         #expect(model.experimentID == e.id)
         #expect(model.bestEpoch == outcome.result.bestEpoch)
+    }
+
+    @Test("a CRLF copy of the data with a header records the same fingerprint, its own sha256, and logs the header")
+    func headerAndCRLFCopy() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let original = try String(contentsOfFile: TestPaths.sonarData, encoding: .utf8)
+        let header = ((1...60).map { "band_\($0)" } + ["class"]).joined(separator: ",")
+        let copy = header + "\r\n" + original.replacingOccurrences(of: "\n", with: "\r\n")
+        let path = try dir.write("copy.csv", copy)
+        let data = try SonarData.load(path: path)
+        let reference = try SonarData.load(path: TestPaths.sonarData)
+        #expect(data.fingerprint == reference.fingerprint)
+        var config = TrainingConfiguration()
+        config.epochs = 2
+        let store = try LocalStore(directory: dir.file("store"))
+        let request = TrainingRequest(
+            name: "copy", data: data, dataPath: path, testSize: 0.25, splitSeed: 42, configuration: config,
+            parameters: [:], experimentsRoot: dir.file("experiments"))
+        let outcome = try await TrainingSession(store: store).run(request)
+        let e = try #require(try await store.experiment(id: outcome.experiment.id))
+        #expect(e.dataFingerprint == reference.fingerprint)
+        #expect(e.dataFileSHA256 == SonarData.sha256Hex(of: Data(copy.utf8)))
+        #expect(e.dataFileSHA256 != e.dataFingerprint)
+        let log = try String(contentsOfFile: outcome.folder.logPath, encoding: .utf8)
+        let note = "line 1 is a header (every field is non-numeric; [data] header = auto): skipped"
+        #expect(log.contains(note), "\(log)")
+        #expect(log.contains("file_sha256=\(try #require(e.dataFileSHA256))"), "\(log)")
+        let yaml = try String(contentsOfFile: outcome.folder.configPath, encoding: .utf8)
+        #expect(yaml.contains("data_file_sha256: \(try #require(e.dataFileSHA256))"))
+        let model = try ModelArtefact.load(path: try #require(e.modelPath))
+        #expect(model.dataFingerprint == reference.fingerprint && model.dataFileSHA256 == e.dataFileSHA256)
     }
 
     @Test("a stop signal records the run as cancelled with its epochs so far")

@@ -1,0 +1,154 @@
+import Engine
+import Foundation
+import SonarLabTestSupport
+import Testing
+import Tracking
+
+/// The entries of a real package, as crafted-zip entries (regular files, true sizes).
+func packageEntries() -> [CraftedZip.Entry] {
+    let artefact = makeArtefact()
+    let contents = ModelPackage.Contents(
+        modelBytes: artefact.encoded(), artefact: artefact, parameters: ["data.path": "d.csv"], dataPath: "d.csv")
+    return ModelPackage.entries(contents).map { CraftedZip.Entry(name: $0.name, data: $0.data) }
+}
+
+@Suite("model zip entries: unsafe names, types and sizes are refused before anything is extracted")
+struct ModelPackageEntryTests {
+    /// Writes `entries` as `name`.zip and opens it; returns the refusal's text, or `nil` when it opened.
+    func refusal(
+        _ dir: TemporaryDirectory, _ name: String, _ entries: [CraftedZip.Entry],
+        limits: ModelPackage.Limits = .standard
+    ) throws -> String? {
+        let path = dir.file("\(name).zip")
+        try CraftedZip.write(entries, to: path)
+        do {
+            _ = try ModelPackage.open(path: path, limits: limits)
+            return nil
+        } catch {
+            #expect(error.file == path)
+            return error.description
+        }
+    }
+
+    @Test("a crafted archive of a real package's entries opens (the crafted writer makes valid zips)")
+    func craftedPackageOpens() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        #expect(try refusal(dir, "ok", packageEntries()) == nil)
+    }
+
+    @Test("a duplicate entry name, also one differing only in case, is refused naming the entry")
+    func duplicateNames() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let entries = packageEntries()
+        let model = try #require(entries.first { $0.name == "model.json" })
+        let twice = try refusal(dir, "twice", entries + [CraftedZip.Entry(name: "model.json", data: Data("{}".utf8))])
+        #expect(twice?.contains("entry 'model.json' appears twice") == true, "\(twice ?? "opened")")
+        // The second copy identical to the first: still two entries of one name.
+        let same = try refusal(dir, "same", entries + [model])
+        #expect(same?.contains("appears twice") == true, "\(same ?? "opened")")
+        let cased = try refusal(dir, "cased", entries + [CraftedZip.Entry(name: "Model.JSON", data: model.data)])
+        #expect(cased?.contains("'Model.JSON' differs from 'model.json' only in letter case") == true)
+    }
+
+    @Test(
+        "absolute, '..', backslash, drive-letter, control-character and empty names are refused",
+        arguments: [
+            ("/etc/passwd", "an absolute path"), ("../model.json", "a '..' component"),
+            ("docs/../../x", "a '..' component"), ("..", "a '..' component"), ("dir\\model.json", "a backslash"),
+            ("C:model.json", "a drive letter"), ("c:/x", "a drive letter"), ("a\u{1B}[2J", "a control character"),
+            ("", "an empty name"),
+        ])
+    func unsafeNames(name: String, reason: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let text = try refusal(dir, "name", packageEntries() + [CraftedZip.Entry(name: name, data: Data("x".utf8))])
+        #expect(text?.contains(reason) == true, "\(name): \(text ?? "opened")")
+        #expect(text?.contains("\u{1B}") == false, "the name is escaped in the message")
+    }
+
+    @Test(
+        "a symlink, a directory, a FIFO or a device entry is refused, not skipped",
+        arguments: [
+            (CraftedZip.Entry.symlink("MODEL_CARD.md", to: "/etc/passwd"), "is a symbolic link"),
+            (CraftedZip.Entry.symlink("extra", to: "model.json"), "is a symbolic link"),
+            (CraftedZip.Entry(name: "sub/", data: Data(), unixMode: 0o040755), "is a directory"),
+            (CraftedZip.Entry(name: "pipe", data: Data(), unixMode: 0o010644), "is a FIFO (named pipe)"),
+            (CraftedZip.Entry(name: "dev", data: Data(), unixMode: 0o020644), "is a character device"),
+        ])
+    func nonRegularEntries(entry: CraftedZip.Entry, reason: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let entries = packageEntries().filter { $0.name != entry.name } + [entry]
+        let text = try refusal(dir, "special", entries)
+        #expect(text?.contains("entry '\(entry.name)' \(reason), not a regular file") == true, "\(text ?? "opened")")
+    }
+
+    @Test("an entry stating more than the cap, or all entries together, is refused before extraction")
+    func statedSizeCaps() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var entries = packageEntries()
+        // 4 GiB − 1 stated for a few bytes of data: refused on the stated size, nothing is read.
+        entries[1].statedSize = UInt32.max
+        let text = try refusal(dir, "bomb", entries)
+        #expect(text?.contains("states 4294967295 bytes uncompressed, over the cap of 16777216 bytes") == true)
+        let small = ModelPackage.Limits(maxEntryBytes: 1 << 20, maxTotalBytes: 1000, maxEntries: 32)
+        let total = try refusal(dir, "total", packageEntries(), limits: small)
+        #expect(total?.contains("more than 1000 bytes uncompressed in all") == true, "\(total ?? "opened")")
+        let few = ModelPackage.Limits(maxEntryBytes: 1 << 20, maxTotalBytes: 1 << 24, maxEntries: 3)
+        let many = try refusal(dir, "many", packageEntries(), limits: few)
+        #expect(many?.contains("more than 3 entries") == true, "\(many ?? "opened")")
+    }
+
+    @Test("a deflated entry that inflates past its stated size stops at the stated size and is refused")
+    func lyingSize() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var files = [String: Data]()
+        for entry in packageEntries() { files[entry.name] = entry.data }
+        files["MODEL_CARD.md"] = Data(repeating: UInt8(ascii: "a"), count: 1 << 20)
+        let honest = dir.file("honest.zip")
+        try TestZip.write(files, to: honest)
+        let patched = try #require(
+            CraftedZip.statingSize(100, for: "MODEL_CARD.md", in: try Data(contentsOf: URL(fileURLWithPath: honest))))
+        let path = dir.file("lying.zip")
+        try patched.write(to: URL(fileURLWithPath: path))
+        #expect {
+            try ModelPackage.open(path: path)
+        } throws: { error in
+            "\(error)".contains("'MODEL_CARD.md' inflates past its stated 100 bytes")
+        }
+    }
+
+    @Test("metrics.json and the model card carry the data file's own sha256 beside the data fingerprint")
+    func fileSHA256InPackage() throws {
+        var artefact = makeArtefact()
+        artefact.dataFileSHA256 = String(repeating: "ef", count: 32)
+        let contents = ModelPackage.Contents(
+            modelBytes: artefact.encoded(), artefact: artefact, parameters: [:], dataPath: "d.csv")
+        var files = [String: Data]()
+        for (name, data) in ModelPackage.entries(contents) { files[name] = data }
+        let metricsData = try #require(files["metrics.json"])
+        let metrics = try #require(try JSONSerialization.jsonObject(with: metricsData) as? [String: Any])
+        #expect(metrics["data_file_sha256"] as? String == artefact.dataFileSHA256)
+        #expect(metrics["data_fingerprint"] as? String == artefact.dataFingerprint)
+        let card = String(decoding: try #require(files["MODEL_CARD.md"]), as: UTF8.self)
+        #expect(card.contains("file sha256 `\(String(repeating: "ef", count: 32))`"))
+        #expect(try ModelArtefact.decode(artefact.encoded(), file: "m.json").dataFileSHA256 == artefact.dataFileSHA256)
+    }
+
+    @Test("a manifest listing a name twice is refused with its line")
+    func manifestDuplicateLine() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var entries = packageEntries()
+        let index = try #require(entries.firstIndex { $0.name == ModelPackage.manifestName })
+        let text = String(decoding: entries[index].data, as: UTF8.self)
+        let first = try #require(text.split(separator: "\n").first)
+        entries[index].data = Data((text + first + "\n").utf8)
+        let refused = try refusal(dir, "manifest", entries)
+        #expect(refused?.contains(":6: MANIFEST.sha256: ") == true && refused?.contains("is listed twice") == true)
+    }
+}
