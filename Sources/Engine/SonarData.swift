@@ -39,7 +39,7 @@ public enum SonarData {
 
     /// Lowercase hex SHA-256 of `bytes`.
     public static func fingerprint(of bytes: Data) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: bytes).map { PlainNumber.format("%02x", $0) }.joined()
     }
 
     /// Reads a whole file.
