@@ -30,4 +30,22 @@ static inline int sonarlab_put_wide(WINDOW *win, int y, int x, const wchar_t *te
     if (setcchar(&cell, text, (attr_t)attrs, pair, NULL) != OK) return ERR;
     return mvwadd_wch(win, y, x, &cell);
 }
+
+// Last: term.h defines a macro for every terminfo capability name.
+#include <ncursesw/term.h>
+
+/// What terminfo says of `term` without touching the screen: 0 it can draw a full screen (known, with cursor
+/// addressing and clear), 1 not set, 2 unknown (no terminfo entry), 3 known but cannot address the cursor
+/// (e.g. `dumb`). Call before curses starts.
+static inline int sonarlab_terminal_support(const char *term) {
+    if (term == NULL || *term == 0) return 1;
+    int err = 0;
+    if (setupterm((char *)term, 1, &err) != OK) return 2;
+    const char *cup = tigetstr("cup");
+    const char *clr = tigetstr("clear");
+    int result = (cup == NULL || cup == (char *)-1 || clr == NULL || clr == (char *)-1) ? 3 : 0;
+    TERMINAL *probe = set_curterm(NULL);
+    if (probe != NULL) del_curterm(probe);
+    return result;
+}
 #endif

@@ -144,10 +144,11 @@ public struct FunctionalScenario: Sendable {
         let (metrics, confusion) = model.evaluate(dataset)
         var failures = [String]()
         if let minAccuracy, metrics.accuracy < minAccuracy {
-            failures.append(String(format: "accuracy %.4f is below min_accuracy %.4f", metrics.accuracy, minAccuracy))
+            failures.append(
+                PlainNumber.format("accuracy %.4f is below min_accuracy %.4f", metrics.accuracy, minAccuracy))
         }
         if let minF1, metrics.macroF1 < minF1 {
-            failures.append(String(format: "macro-F1 %.4f is below min_f1 %.4f", metrics.macroF1, minF1))
+            failures.append(PlainNumber.format("macro-F1 %.4f is below min_f1 %.4f", metrics.macroF1, minF1))
         }
         return ScenarioOutcome(metrics: metrics, confusion: confusion, failures: failures)
     }

@@ -50,7 +50,7 @@ public enum SonarData {
 
     /// Lowercase hex SHA-256 of `bytes` (the raw bytes, as `sha256sum` prints it).
     public static func sha256Hex(of bytes: Data) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: bytes).map { PlainNumber.format("%02x", $0) }.joined()
     }
 
     /// Lowercase hex SHA-256 of `bytes`; the same as ``sha256Hex(of:)``.

@@ -23,7 +23,7 @@ struct ConfigCommand: AsyncParsableCommand {
         let width = rows.map(\.key.count).max() ?? 0
         let valueWidth = rows.map(\.value.count).max() ?? 0
         for row in rows {
-            print(
+            printText(
                 row.key.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                     + row.value.padding(toLength: valueWidth, withPad: " ", startingAt: 0) + "  "
                     + row.source.description)

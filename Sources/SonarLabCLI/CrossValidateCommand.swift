@@ -83,7 +83,7 @@ struct CrossValidateCommand: AsyncParsableCommand {
         try await store.finish(experiment)
         try CommandContext.reportPending(await store.deliverPendingWrites(within: .seconds(10)), command: "cv")
         if json {
-            print(
+            printText(
                 try jsonText(
                     [
                         "experiment_id": experiment.id, "status": experiment.status.rawValue, "fits": result.fits.count,
@@ -93,12 +93,12 @@ struct CrossValidateCommand: AsyncParsableCommand {
                         "loss": ["mean": result.loss.mean, "sd": result.loss.sd],
                     ] as [String: Any]))
         } else {
-            print(
+            printText(
                 "experiment \(experiment.id) \"\(name)\" \(experiment.status.rawValue): \(result.fits.count) fits in \(ProgressLine.duration(result.elapsedSeconds))"
             )
-            print("  accuracy  \(f4(result.accuracy.mean)) ± \(f4(result.accuracy.sd))")
-            print("  macro-F1  \(f4(result.f1.mean)) ± \(f4(result.f1.sd))")
-            print("  loss      \(f4(result.loss.mean)) ± \(f4(result.loss.sd))")
+            printText("  accuracy  \(f4(result.accuracy.mean)) ± \(f4(result.accuracy.sd))")
+            printText("  macro-F1  \(f4(result.f1.mean)) ± \(f4(result.f1.sd))")
+            printText("  loss      \(f4(result.loss.mean)) ± \(f4(result.loss.sd))")
         }
         if experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
     }

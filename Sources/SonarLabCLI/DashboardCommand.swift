@@ -43,6 +43,10 @@ struct DashboardCommand: AsyncParsableCommand {
             throw CommandFailure.badInput(
                 "the dashboard needs a terminal on stdin and stdout; use `sonarlab train` headless")
         }
+        if let reason = Dashboard.unsupportedTerminalReason(term: context.environment["TERM"]) {
+            throw CommandFailure.badInput(
+                "\(reason): the dashboard cannot draw here; set TERM (e.g. xterm-256color) or use `sonarlab train`")
+        }
         try await Self.open(context: context, global: global)
     }
 

@@ -49,7 +49,7 @@ struct DatasetCommand: AsyncParsableCommand {
             let delivery = await writer.deliver(waitingForLockUpTo: .seconds(10))
             try? await client.shutdown()
             let train = records.filter { $0.split == .train }.count
-            print(
+            printText(
                 "\(delivery.pending.count == 0 ? "wrote" : "queued") \(records.count) rows (train \(train), validation \(records.count - train)) to \(context.hbaseLayout.datasets.qualified) for sha256 \(fingerprint)"
             )
             try CommandContext.reportPending(delivery.pending, command: "dataset load")
@@ -78,7 +78,7 @@ struct DatasetCommand: AsyncParsableCommand {
                 throw CommandFailure.hbase("dataset show", error)
             }
             let train = stored.filter { $0.split == .train }.count
-            print(
+            printText(
                 "\(stored.count) rows (train \(train), validation \(stored.count - train)) in \(context.hbaseLayout.datasets.qualified) for sha256 \(fingerprint)"
             )
             guard !stored.isEmpty else {
@@ -88,7 +88,7 @@ struct DatasetCommand: AsyncParsableCommand {
                 throw CommandFailure.failed(
                     "the stored rows differ from \(context.configuration.data.path) (sha256 \(fingerprint))")
             }
-            print("fingerprint ok: the stored rows match \(context.configuration.data.path)")
+            printText("fingerprint ok: the stored rows match \(context.configuration.data.path)")
         }
     }
 }

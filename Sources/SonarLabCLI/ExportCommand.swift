@@ -45,9 +45,9 @@ struct ExportCommand: AsyncParsableCommand {
             dataPath: parameters["data.path"] ?? context.configuration.data.path,
             crossValidation: cv?.result?.crossValidation, crossValidationExperimentID: cv?.id)
         let path = try ModelPackage.write(contents, toDirectory: output)
-        print("model   \(loaded.path) (experiment \(artefact.experimentID))")
-        print("cv      \(cv.map { "experiment \($0.id)" } ?? "none recorded on the same data")")
-        print("wrote   \(path)")
+        printText("model   \(loaded.path) (experiment \(artefact.experimentID))")
+        printText("cv      \(cv.map { "experiment \($0.id)" } ?? "none recorded on the same data")")
+        printText("wrote   \(path)")
     }
 }
 
@@ -91,7 +91,7 @@ struct ReportCommand: AsyncParsableCommand {
                 trainRows: split.train.count, validationRows: split.validation.count),
             training: training, crossValidation: cv,
             tests: try FunctionalTestResults.load(directory: config.tracking.directory), storeLocation: store.location)
-        for path in try report.write(to: output) { print("wrote \(path)") }
+        for path in try report.write(to: output) { printText("wrote \(path)") }
     }
 }
 

@@ -123,7 +123,7 @@ struct HBaseCommand: AsyncParsableCommand {
             do {
                 let created = try await layout.ensure(using: client)
                 try? await client.shutdown()
-                print(
+                printText(
                     created.isEmpty
                         ? "HBase store already initialised (\(layout.namespace))"
                         : "created " + created.joined(separator: ", "))
@@ -147,9 +147,9 @@ struct HBaseCommand: AsyncParsableCommand {
             do {
                 let status = try await context.hbaseLayout.status(using: client)
                 try? await client.shutdown()
-                print("HBase \(status.clusterVersion)")
+                printText("HBase \(status.clusterVersion)")
                 for (table, exists) in status.tables.sorted(by: { $0.key < $1.key }) {
-                    print("  \(table): \(exists ? "present" : "missing")")
+                    printText("  \(table): \(exists ? "present" : "missing")")
                 }
                 if !status.isInitialized { throw CommandFailure.failed("tables missing; run `sonarlab hbase init`") }
             } catch let error as HBaseError {

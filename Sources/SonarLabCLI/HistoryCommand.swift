@@ -27,9 +27,9 @@ struct HistoryCommand: AsyncParsableCommand {
         if json {
             print(try jsonText(runs.map(Self.jsonObject)))
         } else if runs.isEmpty {
-            print("no experiments yet in \(store.location) — run `sonarlab train`")
+            printText("no experiments yet in \(store.location) — run `sonarlab train`")
         } else {
-            print(Self.table(runs))
+            printText(Self.table(runs))
         }
     }
 
@@ -53,8 +53,10 @@ struct HistoryCommand: AsyncParsableCommand {
         var rows = [["ID", "NAME", "KIND", "STATUS", "STARTED", "VAL ACC", "VAL F1", "EPOCH"]]
         for e in runs {
             let v = e.result?.validation
+            // Ids and names come from the store, which other clients write too: never raw to the terminal.
             rows.append([
-                e.id, e.name, e.kind.rawValue, e.status.rawValue, formatter.string(from: e.startedAt),
+                e.id.terminalSafe, e.name.terminalSafe, e.kind.rawValue, e.status.rawValue,
+                formatter.string(from: e.startedAt),
                 v.map { f4($0.accuracy) } ?? "-", v.map { f4($0.macroF1) } ?? "-",
                 e.result?.bestEpoch.map(String.init) ?? "-",
             ])
@@ -88,7 +90,7 @@ struct ShowCommand: AsyncParsableCommand {
         let store = try context.openStore()
         let resolvedID = id == "latest" ? try await store.experiments(limit: 1).first?.id : id
         guard let resolvedID, let e = try await store.experiment(id: resolvedID) else {
-            throw CommandFailure.badInput("no experiment '\(id)' in \(store.location)")
+            throw CommandFailure.badInput("no experiment '\(id.terminalSafe)' in \(store.location)")
         }
         if json {
             let encoder = JSONEncoder()
@@ -123,6 +125,7 @@ struct ShowCommand: AsyncParsableCommand {
                         + "\(f4(m.validation.loss))    \(f4(m.validation.accuracy))   \(f4(m.validation.macroF1))")
             }
         }
-        print(lines.joined(separator: "\n"))
+        // Every line quotes the store's values (name, note, paths, parameters): control characters made visible.
+        printText(lines.map { TerminalText.escape($0) }.joined(separator: "\n"))
     }
 }

@@ -109,7 +109,7 @@ struct CommandContext {
         var logger = Logger(label: "sonarlab") { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .warning
-            return handler
+            return TerminalSafeLogHandler(inner: handler)
         }
         logger.logLevel = global.verbose ? .debug : .warning
         self.logger = logger

@@ -23,7 +23,8 @@ struct PredictCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Model file (model.json) or distribution zip (sonarlab-model-<id>.zip).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp("Model file (model.json) or distribution zip (sonarlab-model-<id>.zip).", valueName: "path"))
     var model: String?
 
     @Option(help: ArgumentHelp("Rows to score: .csv or .json.", valueName: "file"))
@@ -81,14 +82,14 @@ struct PredictCommand: AsyncParsableCommand {
             }
             print(try jsonText(object))
         } else {
-            print("model \(modelPath) (experiment \(artefact.experimentID))")
-            print("row  label  p_mine\(labelled ? "  actual" : "")")
+            printText("model \(modelPath) (experiment \(artefact.experimentID))")
+            printText("row  label  p_mine\(labelled ? "  actual" : "")")
             for (i, (label, p)) in zip(predicted, probabilities).enumerated() {
                 let actual = rows.labels[i].map { "  \($0.label)" } ?? ""
-                print("\(pad(i + 1, 3))  \(label.label)      \(String(format: "%.4f", p))\(actual)")
+                printText("\(pad(i + 1, 3))  \(label.label)      \(PlainNumber.format("%.4f", p))\(actual)")
             }
             if let confusion {
-                print(
+                printText(
                     "accuracy \(f4(confusion.accuracy))  macro-F1 \(f4(confusion.macroF1))  (\(confusion.total) rows)")
             }
         }

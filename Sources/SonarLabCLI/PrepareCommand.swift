@@ -42,9 +42,9 @@ struct PrepareCommand: AsyncParsableCommand {
             print(try jsonText(summary))
         } else {
             let t = summary["train"] as! [String: Int], v = summary["validation"] as! [String: Int]
-            print("split \(config.data.path) (sha256 \(loaded.fingerprint.prefix(12))…) into \(directory)/")
-            print("  train       \(t["rows"]!) rows (R \(t["R"]!), M \(t["M"]!))")
-            print("  validation  \(v["rows"]!) rows (R \(v["R"]!), M \(v["M"]!))")
+            printText("split \(config.data.path) (sha256 \(loaded.fingerprint.prefix(12))…) into \(directory)/")
+            printText("  train       \(t["rows"]!) rows (R \(t["R"]!), M \(t["M"]!))")
+            printText("  validation  \(v["rows"]!) rows (R \(v["R"]!), M \(v["M"]!))")
         }
     }
 

@@ -3,13 +3,15 @@ import Engine
 import Foundation
 import Logging
 import Settings
+import TUI
 import Tracking
 
 /// `sonarlab` with no subcommand: the main job.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "The main job: the dashboard on a terminal; otherwise train with live progress, then list the history.",
+        abstract:
+            "The main job: the dashboard on a terminal; otherwise train with live progress, then list the history.",
         discussion: "This is what `sonarlab` with no subcommand and `make run` do."
     )
 
@@ -24,16 +26,21 @@ struct RunCommand: AsyncParsableCommand {
         try validateRunName(name)
         let context = try CommandContext(global: global, flags: training.flags.merging(store.flags) { $1 })
         if DashboardCommand.isInteractive {
-            try await DashboardCommand.open(context: context, global: global, runName: name)
-            return
+            if let reason = Dashboard.unsupportedTerminalReason(term: context.environment["TERM"]) {
+                // A dumb or unknown terminal gets a blank curses screen: train headless instead, and say why.
+                printError("note: \(reason), so no dashboard: training headless (set TERM, e.g. xterm-256color)")
+            } else {
+                try await DashboardCommand.open(context: context, global: global, runName: name)
+                return
+            }
         }
         let recorded = try await TrainCommand.train(context: context, name: name)
-        print(TrainCommand.summaryText(recorded))
-        print("")
+        printText(TrainCommand.summaryText(recorded))
+        printText("")
         let store = try context.openStore()
         let runs = try await store.experiments(limit: 10)
-        print("latest runs in \(store.location):")
-        print(HistoryCommand.table(runs))
+        printText("latest runs in \(store.location):")
+        printText(HistoryCommand.table(runs))
         if recorded.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
         try TrainCommand.requireRecorded(recorded)
     }

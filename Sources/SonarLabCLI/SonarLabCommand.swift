@@ -11,6 +11,7 @@ import Engine
 import HBase
 import Tracking
 import Foundation
+import Logging
 import Settings
 
 /// The root command, `sonarlab`.
@@ -143,7 +144,48 @@ struct CommandFailure: Error, CustomStringConvertible {
     }
 }
 
-/// Writes a line to standard error.
+/// Writes a line to standard error, with every control character but line breaks made visible.
+///
+/// Error messages quote flags, environment values, paths and store values; a raw ESC among them would act on
+/// the user's terminal (``TerminalText/escape(_:keepingNewlines:)``).
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    FileHandle.standardError.write(Data((TerminalText.escape(text, keepingNewlines: true) + "\n").utf8))
+}
+
+/// Writes human-readable text to standard output, with every control character but line breaks made visible.
+///
+/// For tables and summaries that quote names, ids, paths and store values; JSON output goes out with `print`
+/// unchanged (JSON escapes control characters itself, and scripts need it exact).
+func printText(_ text: String) {
+    print(TerminalText.escape(text, keepingNewlines: true))
+}
+
+/// A log handler that makes control characters in messages and metadata visible, then hands the record on.
+///
+/// Log records quote paths, names and HBase answers; the stderr log must not pass a raw ESC to the terminal.
+struct TerminalSafeLogHandler: LogHandler {
+    /// The handler that writes the escaped records.
+    var inner: any LogHandler
+
+    var logLevel: Logger.Level {
+        get { inner.logLevel }
+        set { inner.logLevel = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var safe = event
+        safe.message = "\(TerminalText.escape("\(event.message)", keepingNewlines: true))"
+        safe.metadata = event.metadata?.mapValues { .string(TerminalText.escape("\($0)")) }
+        inner.log(event: safe)
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import HBase
 import Tracking
@@ -84,7 +85,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
         if json {
             let reason: Any = reasons.isEmpty ? NSNull() : reasons.joined(separator: "; ")
-            print(
+            printText(
                 try jsonText(
                     [
                         "cluster": writer.cluster, "outbox": writer.outbox.path,
@@ -94,10 +95,10 @@ struct SyncCommand: AsyncParsableCommand {
                         "other_clusters": others, "seconds": elapsed,
                     ] as [String: Any]))
         } else {
-            print(
+            printText(
                 "sent \(delivery.sentEntries) queued \(delivery.sentEntries == 1 ? "write" : "writes") "
-                    + "(\(delivery.sentRows) rows) to \(writer.cluster) in \(String(format: "%.2f", elapsed)) s")
-            if reasons.isEmpty { print("outbox empty (\(writer.outbox.path))") }
+                    + "(\(delivery.sentRows) rows) to \(writer.cluster) in \(PlainNumber.format("%.2f", elapsed)) s")
+            if reasons.isEmpty { printText("outbox empty (\(writer.outbox.path))") }
         }
         guard reasons.isEmpty else {
             // An expired Kerberos ticket is exit 75 like everywhere else: kinit, then sync again.

@@ -53,10 +53,10 @@ struct TestCommand: AsyncParsableCommand {
         let runner = FunctionalTestRunner(
             store: store, experimentsRoot: config.tracking.experimentsDirectory, logger: context.logger)
         if !quiet {
-            print("model \(model.path) (experiment \(model.artefact.experimentID)), \(loaded.count) scenarios")
+            printText("model \(model.path) (experiment \(model.artefact.experimentID)), \(loaded.count) scenarios")
         }
         let outcome = try await runner.run(loaded, model: model.artefact, modelPath: model.path, source: scenarios) {
-            if !quiet { print(Self.text($0)) }
+            if !quiet { printText(Self.text($0)) }
         }
         let results = outcome.results
         for error in outcome.storeErrors { printError("warning: \(store.location): \(error)") }
@@ -69,9 +69,9 @@ struct TestCommand: AsyncParsableCommand {
             print(String(decoding: results.encoded(), as: UTF8.self))
         } else {
             // Not "N passed, N failed" alone on a line: CI reads such a line as a test runner's verdict.
-            print("scenarios passed \(results.passedCount) of \(results.scenarios.count)")
-            print("results \(FunctionalTestResults.path(inDirectory: config.tracking.directory))")
-            if let junit { print("junit   \(junit)") }
+            printText("scenarios passed \(results.passedCount) of \(results.scenarios.count)")
+            printText("results \(FunctionalTestResults.path(inDirectory: config.tracking.directory))")
+            if let junit { printText("junit   \(junit)") }
         }
         guard results.allPassed else {
             let failed = results.scenarios.filter { $0.status == .failed }.map(\.name)
@@ -161,14 +161,14 @@ struct MakeScenariosCommand: AsyncParsableCommand {
                 if (try? String(contentsOfFile: path, encoding: .utf8)) != file.text { differing.append(path) }
             } else {
                 try file.text.write(toFile: path, atomically: true, encoding: .utf8)
-                print("wrote \(path)")
+                printText("wrote \(path)")
             }
         }
         if check {
             guard differing.isEmpty else {
                 throw CommandFailure.failed("differs from the generator: \(differing.joined(separator: ", "))")
             }
-            print("\(files.count) scenario files in \(output) match the generator")
+            printText("\(files.count) scenario files in \(output) match the generator")
         }
     }
 }

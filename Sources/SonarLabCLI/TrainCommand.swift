@@ -4,6 +4,7 @@ import Foundation
 import HBase
 import Logging
 import Settings
+import TUI
 import Tracking
 
 /// `sonarlab train`: trains the MLP on the configured split and records the run.
@@ -54,7 +55,7 @@ struct TrainCommand: AsyncParsableCommand {
         if json {
             print(try Self.summaryJSON(outcome.outcome, store: outcome.storeLocation))
         } else {
-            print(Self.summaryText(outcome))
+            printText(Self.summaryText(outcome))
         }
         if outcome.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
         try Self.requireRecorded(outcome)
@@ -115,8 +116,11 @@ struct TrainCommand: AsyncParsableCommand {
             splitSeed: config.split.seed, configuration: context.trainingConfiguration,
             parameters: context.runParameters, experimentsRoot: config.tracking.experimentsDirectory,
             epochBatch: config.hbase.epochBatch)
+        let columnsVariable = context.environment["COLUMNS"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         let printer = ProgressPrinter(
-            totalEpochs: request.configuration.epochs, isTerminal: !headless && isatty(STDERR_FILENO) == 1)
+            totalEpochs: request.configuration.epochs, isTerminal: !headless && isatty(STDERR_FILENO) == 1,
+            columns: { terminalColumns(fallback: columnsVariable) },
+            canEraseLine: Dashboard.unsupportedTerminalReason(term: context.environment["TERM"]) == nil)
         let stop = StopSignal()
         let trap = SignalTrap(stop: stop)
         defer { trap.release() }
@@ -191,7 +195,7 @@ struct TrainCommand: AsyncParsableCommand {
     }
 }
 
-func f4(_ x: Double) -> String { String(format: "%.4f", x) }
+func f4(_ x: Double) -> String { PlainNumber.format("%.4f", x) }
 func pad(_ n: Int, _ width: Int = 4) -> String {
     String(repeating: " ", count: max(0, width - String(n).count)) + String(n)
 }

@@ -306,6 +306,9 @@ public struct AppState: Equatable, Sendable {
     var focusedField: FormField = .hiddenSize
     /// The text being typed into the focused field, while editing.
     var fieldDraft: String?
+    /// Whether the whole draft is selected (as on entering a field): the next character replaces it, Backspace
+    /// clears it; any other editing key keeps the text and drops the selection.
+    var isDraftSelected = false
     var run: LiveRun?
     var history = HistoryState()
     var detail: LoadedRun?
@@ -399,10 +402,16 @@ public struct AppState: Equatable, Sendable {
             now = max(now, at)
             switch record.state {
             case .finished:
-                message = StatusMessage(
-                    text:
-                        "run \(record.name) finished: validation accuracy \(formatMetric(record.validation?.accuracy)), macro-F1 \(formatMetric(record.validation?.macroF1))",
-                    role: .good)
+                if case .refused = record.recording {
+                    message = StatusMessage(
+                        text: "run \(record.name) finished but was not recorded in \(r.recordedIn) (see the Run panel)",
+                        role: .warning)
+                } else {
+                    message = StatusMessage(
+                        text:
+                            "run \(record.name) finished: validation accuracy \(formatMetric(record.validation?.accuracy)), macro-F1 \(formatMetric(record.validation?.macroF1))",
+                        role: .good)
+                }
             case .cancelled:
                 message = StatusMessage(
                     text: "run \(record.name) cancelled after \(r.epochs.count) epochs", role: .warning)
@@ -567,6 +576,7 @@ public struct AppState: Equatable, Sendable {
                     message = StatusMessage(text: "parameters can be edited when no run is in progress", role: .warning)
                 } else {
                     fieldDraft = focusedField == .name ? parameters.name : focusedField.text(of: parameters)
+                    isDraftSelected = !(fieldDraft ?? "").isEmpty
                 }
             default: break
             }
@@ -660,6 +670,8 @@ public struct AppState: Equatable, Sendable {
         case .backspace:
             if !draft.isEmpty { draft.removeLast() }
             history.filterDraft = draft
+        case .clearLine:
+            history.filterDraft = ""
         case .character(let c):
             draft.append(c)
             history.filterDraft = draft
@@ -672,6 +684,8 @@ public struct AppState: Equatable, Sendable {
 
     private mutating func handleFieldInput(_ key: Key) -> [Effect] {
         guard var draft = fieldDraft else { return [] }
+        let wasSelected = isDraftSelected
+        isDraftSelected = false
         switch key {
         case .enter:
             if let problem = focusedField.apply(draft, to: &parameters) {
@@ -685,14 +699,21 @@ public struct AppState: Equatable, Sendable {
             fieldDraft = nil
             message = nil
         case .backspace:
-            if !draft.isEmpty { draft.removeLast() }
+            if wasSelected { draft = "" } else if !draft.isEmpty { draft.removeLast() }
             fieldDraft = draft
             message = nil
+        case .clearLine:
+            fieldDraft = ""
+            message = nil
         case .character(let c):
+            // Typing over a selected value replaces it (`80`, Enter, `300` gives 300, not 80300).
+            if wasSelected { draft = "" }
             draft.append(c)
             fieldDraft = draft
             message = nil
-        default: break
+        default:
+            // Arrows, Tab, …: keep the text, place the cursor at its end.
+            break
         }
         return []
     }

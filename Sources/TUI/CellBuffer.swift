@@ -2,6 +2,8 @@
 ///
 /// Everything outside the bounds is clipped, so a widget given too little room draws less and
 /// never traps. Tests read it back as rows of text (`rowText(_:)`, `lines`).
+import Engine
+
 public struct CellBuffer: Equatable, Sendable {
     /// Columns.
     public let width: Int
@@ -110,8 +112,10 @@ public struct CellBuffer: Equatable, Sendable {
         return result
     }
 
+    /// A character that holds a control character (C0, DEL, C1: ``TerminalText/isControl(_:)``) is drawn as
+    /// `?`, so text from outside (run names, store values) cannot act on the terminal.
     private func sanitized(_ ch: Character) -> Character {
-        if let s = ch.unicodeScalars.first, s.value < 0x20 || s.value == 0x7F { return "?" }
+        if ch.unicodeScalars.contains(where: TerminalText.isControl) { return "?" }
         return ch
     }
 }

@@ -203,6 +203,16 @@ public enum Dashboard {
         return state.exitReason
     }
 
+    /// Why the terminal named `term` cannot draw the dashboard, or `nil` when it can.
+    ///
+    /// `TERM=dumb`, an unset `TERM` or one terminfo does not know would give a blank or garbled curses screen;
+    /// callers fall back to headless (`sonarlab`) or refuse (`sonarlab dashboard`) instead. Reads terminfo only.
+    /// - Parameter term: the `TERM` value, `nil` when unset.
+    /// - Returns: a short reason, e.g. `TERM=dumb cannot address the cursor`.
+    public static func unsupportedTerminalReason(term: String?) -> String? {
+        NCursesBackend.unsupportedTerminalReason(term: term)
+    }
+
     /// Runs the dashboard on a dedicated thread and waits for it without blocking a Swift concurrency thread.
     /// - Parameters:
     ///   - options: theme, refresh rate, colours, starting hyper-parameters.

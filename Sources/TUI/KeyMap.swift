@@ -7,6 +7,8 @@ public enum Key: Hashable, Sendable {
     case pageUp, pageDown, home, end
     /// Ctrl-C typed in raw mode (the dashboard quits as for SIGINT).
     case interrupt
+    /// Ctrl-U: clears the text being typed (as in a shell's line editor).
+    case clearLine
 }
 
 /// The dashboard's screens, in tab order; the raw value is the number key that opens it.

@@ -31,6 +31,18 @@ public struct ConfusionGrid: Equatable, Sendable {
     }
 }
 
+/// How much of a run the dashboard just trained reached its store, as the Run panel says it.
+public enum RecordingState: Equatable, Sendable {
+    /// Every write reached the store.
+    case recorded
+    /// The store accepted the writes but holds them for later (HBase unreachable: the outbox delivers them);
+    /// the text says how many, e.g. `HBase unreachable — 3 writes queued`.
+    case queued(String)
+    /// The store refused or lost writes (e.g. HBase 403): the run is not (fully) in the store, only in its run
+    /// folder; the text is the reason.
+    case refused(String)
+}
+
 /// One experiment as the dashboard shows it (History row, Detail, Compare).
 public struct ExperimentSnapshot: Equatable, Sendable, Identifiable {
     /// The store's id for the run.
@@ -61,6 +73,8 @@ public struct ExperimentSnapshot: Equatable, Sendable, Identifiable {
     public var modelPath: String?
     /// Why the run failed, if it did.
     public var failure: String?
+    /// Whether a run trained here reached the store (``RecordingState/recorded`` for runs read from a store).
+    public var recording: RecordingState = .recorded
 
     /// Creates a snapshot; optional facts default to unknown.
     public init(
@@ -159,15 +173,15 @@ public struct Hyperparameters: Equatable, Sendable {
 /// Formats a metric with 3 decimals, or "–" when unknown.
 func formatMetric(_ value: Double?) -> String {
     guard let value, value.isFinite else { return "–" }
-    return String(format: "%.3f", value)
+    return PlainNumber.format("%.3f", value)
 }
 
 /// Formats a duration as `m:ss` or `h:mm:ss`.
 func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "–" }
     let s = Int(seconds.rounded())
-    if s >= 3600 { return String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60) }
-    return String(format: "%d:%02d", s / 60, s % 60)
+    if s >= 3600 { return PlainNumber.format("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60) }
+    return PlainNumber.format("%d:%02d", s / 60, s % 60)
 }
 
 /// The Gregorian calendar in UTC, made once.
@@ -180,5 +194,6 @@ private let utcCalendar: Calendar = {
 /// Formats a date as `yyyy-MM-dd HH:mm` in UTC (the same on every machine, as tests need).
 func formatDate(_ date: Date) -> String {
     let c = utcCalendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-    return String(format: "%04d-%02d-%02d %02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
+    return PlainNumber.format(
+        "%04d-%02d-%02d %02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
 }

@@ -45,6 +45,21 @@ final class NCursesBackend {
         var background: TerminalColor
     }
 
+    /// Why the terminal named `term` cannot draw the dashboard, or `nil` when it can.
+    ///
+    /// It can when terminfo knows it and it has cursor addressing and clear screen. Reads terminfo only; the
+    /// screen is not touched.
+    /// - Parameter term: the `TERM` value, `nil` when unset.
+    /// - Returns: a short reason for people, such as `TERM=dumb cannot address the cursor`.
+    static func unsupportedTerminalReason(term: String?) -> String? {
+        switch sonarlab_terminal_support(term) {
+        case 0: return nil
+        case 1: return "TERM is not set"
+        case 2: return "TERM=\(term ?? "") is unknown here (no terminfo entry)"
+        default: return "TERM=\(term ?? "") cannot address the cursor"
+        }
+    }
+
     /// Takes over the terminal: curses mode, no echo, keypad, hidden cursor, colours if any.
     /// - Throws: `TUIError.terminalUnavailable` when stdin or stdout is not a terminal or curses cannot start.
     func start() throws {
@@ -55,7 +70,10 @@ final class NCursesBackend {
         for fatal in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] {
             signal(fatal) { restoreTerminalAndReraise($0) }
         }
-        setlocale(LC_ALL, "")
+        // LC_CTYPE only: ncursesw needs the character set for UTF-8 box drawing. LC_ALL would also switch
+        // LC_NUMERIC for the whole process, and every C-formatted number (CSV, YAML, the screen) would then
+        // follow the user's locale (`0,83` under de_DE/ru_RU). Numbers are formatted with `PlainNumber`.
+        setlocale(LC_CTYPE, "")
         guard let screen = sonarlab_newterm(), let window = sonarlab_stdscr() else {
             throw TUIError.terminalUnavailable(
                 "curses could not start on TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "(unset)")")
@@ -127,6 +145,7 @@ final class NCursesBackend {
         switch code {
         case 3: return .key(.interrupt)
         case 9: return .key(.tab)
+        case 21: return .key(.clearLine)
         case 10, 13: return .key(.enter)
         case 27: return .key(.escape)
         case 8, 127: return .key(.backspace)

@@ -66,7 +66,8 @@ private func renderStatus(_ state: AppState, into buffer: inout CellBuffer) {
             // The value was refused: keep the draft and say why, until the next key.
             left = "\(state.focusedField.label): \(draft)▏  ✕ \(problem.text) (Esc cancels)"
         } else {
-            left = "\(state.focusedField.label): \(draft)▏  (Enter sets, Esc cancels)"
+            let hint = state.isDraftSelected ? "typing replaces it, Ctrl-U clears" : "Ctrl-U clears"
+            left = "\(state.focusedField.label): \(draft)▏  (\(hint), Enter sets, Esc cancels)"
         }
     } else if let message = state.message {
         left = message.text
@@ -112,17 +113,26 @@ private func renderTrain(_ state: AppState, _ area: Rect, into buffer: inout Cel
         let idText = run.id.map { " as \($0)" } ?? ""
         var x = buffer.write(
             "\(run.name) · \(stateText)", x: inner.x, y: inner.y, style: theme.style(role(for: run.state)))
+        // Say "recorded" only once the store has it all: while running it is being recorded, and a run whose
+        // writes were refused (e.g. HBase 403) is not in the store at all.
+        let recording: (String, ThemeRole)
+        switch run.record?.recording {
+        case nil: recording = (" · recording in \(run.recordedIn)\(idText)", .muted)
+        case .recorded: recording = (" · recorded in \(run.recordedIn)\(idText)", .muted)
+        case .queued(let note): recording = (" · queued for \(run.recordedIn)\(idText): \(note)", .warning)
+        case .refused(let reason):
+            recording = (" · NOT recorded in \(run.recordedIn) (the run folder has it): \(reason)", .bad)
+        }
         x += buffer.write(
-            " · recorded in \(run.recordedIn)\(idText)", x: inner.x + x, y: inner.y, style: theme.style(.muted),
-            maxWidth: inner.width - x)
+            recording.0, x: inner.x + x, y: inner.y, style: theme.style(recording.1), maxWidth: inner.width - x)
         let done = run.epochs.count
         let label = "epoch \(done)/\(run.plannedEpochs) "
         let stats: String = {
-            let rate = run.epochsPerSecond.map { String(format: "%.1f epochs/s", $0) } ?? "– epochs/s"
+            let rate = run.epochsPerSecond.map { PlainNumber.format("%.1f epochs/s", $0) } ?? "– epochs/s"
             let elapsed = formatDuration((run.endedAt ?? state.now).timeIntervalSince(run.startedAt))
             let eta = run.secondsRemaining.map(formatDuration) ?? "–"
-            return String(
-                format: " %3.0f%%  ", run.plannedEpochs > 0 ? 100 * Double(done) / Double(run.plannedEpochs) : 0)
+            return PlainNumber.format(
+                " %3.0f%%  ", run.plannedEpochs > 0 ? 100 * Double(done) / Double(run.plannedEpochs) : 0)
                 + "\(rate)  elapsed \(elapsed)  ETA \(eta)"
         }()
         let labelWidth = buffer.write(label, x: inner.x, y: inner.y + 1, style: theme.style(.accent))
@@ -176,8 +186,8 @@ private func renderTrain(_ state: AppState, _ area: Rect, into buffer: inout Cel
             style: theme.style(.header), maxWidth: logInner.width)
         let rows = max(0, logInner.height - 1)
         for (i, point) in epochs.suffix(rows).enumerated() {
-            let line = String(
-                format: "%4d │ %7.4f %5.3f %5.3f │ %7.4f %5.3f %5.3f", point.epoch, point.train.loss,
+            let line = PlainNumber.format(
+                "%4d │ %7.4f %5.3f %5.3f │ %7.4f %5.3f %5.3f", point.epoch, point.train.loss,
                 point.train.accuracy,
                 point.train.macroF1, point.validation.loss, point.validation.accuracy, point.validation.macroF1)
             buffer.write(
@@ -194,6 +204,14 @@ private func renderTrain(_ state: AppState, _ area: Rect, into buffer: inout Cel
         buffer.write(
             padded(text, to: formInner.width), x: formInner.x, y: formInner.y + field.rawValue,
             style: theme.style(isFocused ? .selected : .normal))
+        if isFocused, state.isDraftSelected, let draft = state.fieldDraft {
+            // The selected value (typing replaces it) stands out from the rest of the focused row.
+            var style = theme.style(.selected)
+            style.isReverse.toggle()
+            buffer.write(
+                truncated(draft, to: max(0, formInner.width - labelWidth)), x: formInner.x + labelWidth,
+                y: formInner.y + field.rawValue, style: style)
+        }
     }
 }
 

@@ -51,8 +51,13 @@ public struct TrackingDashboardServices: DashboardServices {
             onEpoch: { metrics in callbacks.onEpoch(metrics) },
             onPendingWrites: { pending in callbacks.onStoreQueue(pending.summary) })
         var snapshot = ExperimentSnapshot(outcome.experiment)
-        if let storeError = outcome.storeError, snapshot.failure == nil {
-            snapshot.failure = "not all of it reached \(location): \(storeError)"
+        if let storeError = outcome.storeError {
+            snapshot.recording = .refused(storeError)
+            if snapshot.failure == nil { snapshot.failure = "not all of it reached \(location): \(storeError)" }
+        } else if outcome.pendingWrites.count > 0 {
+            let count = outcome.pendingWrites.count
+            snapshot.recording = .queued(
+                outcome.pendingWrites.summary ?? "\(count) \(count == 1 ? "write" : "writes") queued")
         }
         return snapshot
     }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 // Widgets: pure functions that draw into a `CellBuffer` inside a `Rect`, clipping to it.
@@ -101,13 +102,13 @@ struct LineChart {
         let a = abs(v)
         let s: String
         if a >= 1000 {
-            s = String(format: "%.0e", v)
+            s = PlainNumber.format("%.0e", v)
         } else if a >= 100 {
-            s = String(format: "%.0f", v)
+            s = PlainNumber.format("%.0f", v)
         } else if a >= 10 {
-            s = String(format: "%.1f", v)
+            s = PlainNumber.format("%.1f", v)
         } else {
-            s = String(format: "%.3f", v)
+            s = PlainNumber.format("%.3f", v)
         }
         return s.count > labelWidth - 1 ? String(s.prefix(labelWidth - 1)) : s
     }

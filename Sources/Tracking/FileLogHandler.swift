@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 public import Logging
 
@@ -25,9 +26,13 @@ public struct FileLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        // One line per record, control characters visible: paths and names from outside never reach a `cat` or
+        // `tail -f` of the run log raw, nor split a record.
         let meta =
-            merged.isEmpty ? "" : " " + merged.keys.sorted().map { "\($0)=\(merged[$0]!)" }.joined(separator: " ")
-        sink.write("\(Sink.timestamp()) \(event.level) \(label): \(event.message)\(meta)\n")
+            merged.isEmpty
+            ? ""
+            : " " + merged.keys.sorted().map { "\($0)=\(TerminalText.escape("\(merged[$0]!)"))" }.joined(separator: " ")
+        sink.write("\(Sink.timestamp()) \(event.level) \(label): \(TerminalText.escape("\(event.message)"))\(meta)\n")
     }
 
     final class Sink: @unchecked Sendable {

@@ -164,7 +164,7 @@ public struct FunctionalTestResults: Sendable, Codable, Equatable {
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         xml += "<testsuites name=\"sonarlab\" tests=\"\(scenarios.count)\" failures=\"\(failedCount)\" errors=\"0\">\n"
         xml += "  <testsuite name=\"functional\" tests=\"\(scenarios.count)\" failures=\"\(failedCount)\" errors=\"0\""
-        xml += " skipped=\"0\" time=\"\(String(format: "%.3f", total))\""
+        xml += " skipped=\"0\" time=\"\(PlainNumber.format("%.3f", total))\""
         xml += " timestamp=\"\(Self.escape(ISO8601DateFormatter().string(from: startedAt)))\">\n"
         xml += "    <properties>\n"
         xml += "      <property name=\"model\" value=\"\(Self.escape(modelPath))\"/>\n"
@@ -172,7 +172,7 @@ public struct FunctionalTestResults: Sendable, Codable, Equatable {
         xml += "    </properties>\n"
         for s in scenarios {
             xml += "    <testcase classname=\"sonarlab.functional\" name=\"\(Self.escape(s.name))\""
-            xml += " file=\"\(Self.escape(s.file))\" time=\"\(String(format: "%.3f", s.seconds))\">\n"
+            xml += " file=\"\(Self.escape(s.file))\" time=\"\(PlainNumber.format("%.3f", s.seconds))\">\n"
             if s.status == .failed {
                 let message = s.messages.joined(separator: "; ")
                 xml += "      <failure message=\"\(Self.escape(message))\" type=\"threshold\">"
@@ -210,10 +210,10 @@ extension FunctionalTestResults.Scenario {
     public var summaryLine: String {
         var parts = [String]()
         if let accuracy, let f1 {
-            parts.append(String(format: "%d rows, accuracy %.4f, macro-F1 %.4f", rows, accuracy, f1))
+            parts.append(PlainNumber.format("%d rows, accuracy %.4f, macro-F1 %.4f", rows, accuracy, f1))
         }
-        if let minAccuracy { parts.append(String(format: "min_accuracy %.4f", minAccuracy)) }
-        if let minF1 { parts.append(String(format: "min_f1 %.4f", minF1)) }
+        if let minAccuracy { parts.append(PlainNumber.format("min_accuracy %.4f", minAccuracy)) }
+        if let minF1 { parts.append(PlainNumber.format("min_f1 %.4f", minF1)) }
         if let expectError { parts.append("expect_error \(expectError)") }
         if let c = confusionMatrix { parts.append("confusion [[\(c[0][0]), \(c[0][1])], [\(c[1][0]), \(c[1][1])]]") }
         parts += messages

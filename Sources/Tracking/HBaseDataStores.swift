@@ -72,7 +72,7 @@ public struct HBaseDatasetStore: Sendable {
     ///   - index: Index within the split.
     /// - Returns: `fingerprint/split/00042`.
     public static func rowKey(fingerprint: String, split: DatasetSplit, index: Int) -> String {
-        "\(fingerprint)/\(split.rawValue)/\(String(format: "%05d", index))"
+        "\(fingerprint)/\(split.rawValue)/\(PlainNumber.format("%05d", index))"
     }
 
     /// Writes samples, `batchSize` rows per request (per outbox entry with a writer: queued, then sent).

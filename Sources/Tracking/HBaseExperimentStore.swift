@@ -63,7 +63,7 @@ public struct HBaseExperimentStore: ExperimentStore {
                 }))
     }
 
-    static func epochQualifier(_ epoch: Int) -> String { String(format: "%06d", epoch) }
+    static func epochQualifier(_ epoch: Int) -> String { PlainNumber.format("%06d", epoch) }
 
     static func encodeJSON<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()

@@ -257,7 +257,7 @@ public enum ModelPackage {
     static func modelCard(_ c: Contents) -> String {
         let a = c.artefact
         let net = a.model.network
-        let f = { (x: Double) in String(format: "%.4f", x) }
+        let f = { (x: Double) in PlainNumber.format("%.4f", x) }
         let cm = a.validationConfusion.counts
         var cv = "No cross-validation run on the same data was recorded in the store when this package was made."
         if let s = c.crossValidation {

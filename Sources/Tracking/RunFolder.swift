@@ -63,14 +63,14 @@ public struct RunFolder: Sendable {
                 e.train.loss, e.train.accuracy, e.train.macroF1, e.validation.loss, e.validation.accuracy,
                 e.validation.macroF1, e.elapsedSeconds,
             ]
-            text += "\(e.epoch)," + values.map { String(format: "%.6f", $0) }.joined(separator: ",") + "\n"
+            text += "\(e.epoch)," + values.map { PlainNumber.format("%.6f", $0) }.joined(separator: ",") + "\n"
         }
         try text.write(toFile: metricsPath, atomically: true, encoding: .utf8)
     }
 
     /// The YAML text of ``writeSummary(_:)``.
     public static func summaryYAML(_ e: Experiment) throws -> String {
-        func number(_ x: Double) -> Node { Node(String(format: "%.4f", x), Tag(.float)) }
+        func number(_ x: Double) -> Node { Node(PlainNumber.format("%.4f", x), Tag(.float)) }
         func metrics(_ m: SplitMetrics) -> Node {
             Node([
                 (Node("loss"), number(m.loss)), (Node("accuracy"), number(m.accuracy)), (Node("f1"), number(m.macroF1)),

@@ -211,7 +211,7 @@ public struct RunReport: Sendable {
 
     /// The Markdown text.
     public func markdown() -> String {
-        let f = { (x: Double) in String(format: "%.4f", x) }
+        let f = { (x: Double) in PlainNumber.format("%.4f", x) }
         let iso = ISO8601DateFormatter()
         var md = """
             # SonarLab report
@@ -371,7 +371,7 @@ public struct SVGLineChart: Sendable {
             top + plotH - (min(max(v, range.lowerBound), range.upperBound) - range.lowerBound)
                 / (range.upperBound - range.lowerBound) * plotH
         }
-        func n(_ v: Double) -> String { String(format: "%.1f", v) }
+        func n(_ v: Double) -> String { PlainNumber.format("%.1f", v) }
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
         s += "viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
@@ -382,7 +382,7 @@ public struct SVGLineChart: Sendable {
             let y = py(v)
             s += "<line x1=\"\(n(left))\" y1=\"\(n(y))\" x2=\"\(n(left + plotW))\" y2=\"\(n(y))\" stroke=\"#ddd\"/>\n"
             s +=
-                "<text x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(String(format: "%.2f", v))</text>\n"
+                "<text x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(PlainNumber.format("%.2f", v))</text>\n"
         }
         for i in 0...4 {
             let v = xMin + Double(i) / 4 * (xMax - xMin)

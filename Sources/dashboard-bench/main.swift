@@ -31,7 +31,7 @@ let point = EpochMetrics(epoch: 1, train: metrics, validation: metrics, elapsedS
 var history = freshState()
 let runs = (0..<1000).map { i in
     ExperimentSnapshot(
-        id: String(format: "r%07d-abcdef", i), name: "run-\(i)", state: .finished,
+        id: PlainNumber.format("r%07d-abcdef", i), name: "run-\(i)", state: .finished,
         startedAt: start.addingTimeInterval(Double(i) * 60), endedAt: start.addingTimeInterval(Double(i) * 60 + 2),
         parameters: [(key: "mlp.hidden_size", value: "\(8 + i % 6 * 8)")], dataFingerprint: "bench",
         epochs: Array(repeating: point, count: 80), plannedEpochs: 80, finalTrain: metrics, finalValidation: metrics)
@@ -69,12 +69,12 @@ if json {
             + "\"history_frame_budget_ms\": \(frameBudget * 1000), \"epoch_event_budget_us\": \(eventBudget * 1e6)}")
 } else {
     print(
-        String(
-            format: "dashboard: History frame over 1,000 runs %.2f ms (budget %.0f ms)", frameSeconds * 1000,
+        PlainNumber.format(
+            "dashboard: History frame over 1,000 runs %.2f ms (budget %.0f ms)", frameSeconds * 1000,
             frameBudget * 1000))
     print(
-        String(
-            format: "dashboard: one epoch event of 20,000 %.2f µs (budget %.0f µs)", eventSeconds * 1e6,
+        PlainNumber.format(
+            "dashboard: one epoch event of 20,000 %.2f µs (budget %.0f µs)", eventSeconds * 1e6,
             eventBudget * 1e6))
 }
 if frameSeconds > frameBudget || eventSeconds > eventBudget {

@@ -56,11 +56,11 @@ if json {
     )
 } else {
     print(
-        String(
-            format: "engine loop: median %.2f ms, min %.2f ms over %d runs of %d epochs (val acc %.4f)",
+        PlainNumber.format(
+            "engine loop: median %.2f ms, min %.2f ms over %d runs of %d epochs (val acc %.4f)",
             median * 1000, times[0] * 1000, times.count, config.epochs, lastAccuracy))
     print(
-        String(
-            format: "cv %dx%d: %.3f s, accuracy %.4f ± %.4f, macro-F1 %.4f ± %.4f",
+        PlainNumber.format(
+            "cv %dx%d: %.3f s, accuracy %.4f ± %.4f, macro-F1 %.4f ± %.4f",
             cvFolds, cvRepeats, cv.elapsedSeconds, cv.accuracy.mean, cv.accuracy.sd, cv.f1.mean, cv.f1.sd))
 }

@@ -59,7 +59,7 @@ import Testing
     func trainDuringARunShowsProgressRateEtaChartsAndTheEpochLog(size: Size) {
         let lines = Fixtures.screen(Self.trainingState(size))
         expectFrame(lines, size, screen: .train)
-        #expect(lines[2].hasPrefix("│baseline · running · recorded in SQLite .sonarlab/experiments.sqlite as exp-42"))
+        #expect(lines[2].hasPrefix("│baseline · running · recording in SQLite .sonarlab/experiments.sqlite as exp-4"))
         // 30 of 80 epochs in 3 s: 10 epochs/s, 5 s to go.
         #expect(lines[3].hasPrefix("│epoch 30/80 ███"))
         #expect(lines[3].hasSuffix(" 38%  10.0 epochs/s  elapsed 0:03  ETA 0:05│"))
