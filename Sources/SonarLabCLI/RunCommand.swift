@@ -33,7 +33,7 @@ struct RunCommand: AsyncParsableCommand {
         let store = try context.openStore()
         let runs = try await store.experiments(limit: 10)
         print("latest runs in \(store.location):")
-        print(HistoryCommand.table(runs))
+        print(HistoryCommand.table(runs, staleness: context.staleness))
         if recorded.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
         try TrainCommand.requireRecorded(recorded)
     }

@@ -106,7 +106,7 @@ struct TrainCommand: AsyncParsableCommand {
             name: name, data: data, dataPath: config.data.path, testSize: config.split.testSize,
             splitSeed: config.split.seed, configuration: context.trainingConfiguration,
             parameters: context.runParameters, experimentsRoot: config.tracking.experimentsDirectory,
-            epochBatch: config.hbase.epochBatch)
+            epochBatch: config.hbase.epochBatch, heartbeatInterval: context.staleness.heartbeatInterval)
         let printer = ProgressPrinter(
             totalEpochs: request.configuration.epochs, isTerminal: !headless && isatty(STDERR_FILENO) == 1)
         let stop = StopSignal()
