@@ -38,6 +38,6 @@ struct StaleRunTests {
         state.send(.experimentLoaded(snapshot))
         let detail = Fixtures.text(state)
         #expect(detail.contains("status   stale"), "\(detail)")
-        #expect(detail.contains("has ended"), "\(detail)")
+        #expect(detail.contains("stale · 0/80 epochs: process 31337"), "\(detail)")
     }
 }
