@@ -55,9 +55,11 @@ struct OutboxListCommand: AsyncParsableCommand {
             let iso = ISO8601DateFormatter()
             let objects: [[String: Any]] = entries.map { e in
                 [
-                    "entry": Int(e.sequence), "gateway": e.cluster, "table": e.table, "rows": e.rowCount, "origin": e.origin,
+                    "entry": Int(e.sequence), "gateway": e.cluster, "table": e.table, "rows": e.rowCount,
+                    "origin": e.origin,
                     "queued_at": iso.string(from: e.enqueuedAt), "attempts": e.attempts, "refused": e.isRefused,
-                    "last_error": e.lastError ?? NSNull(), "is_current_gateway": current.map { $0 == e.cluster } ?? NSNull(),
+                    "last_error": e.lastError ?? NSNull(),
+                    "is_current_gateway": current.map { $0 == e.cluster } ?? NSNull(),
                 ]
             }
             print(
@@ -154,7 +156,8 @@ struct OutboxDropCommand: AsyncParsableCommand {
                 print("nothing to drop: no refused write in \(printable(outbox.path))")
                 return
             case .entry(let n):
-                throw CommandFailure.badInput("--entry \(n): no such entry in \(printable(outbox.path)) (see `sonarlab outbox list`)")
+                throw CommandFailure.badInput(
+                    "--entry \(n): no such entry in \(printable(outbox.path)) (see `sonarlab outbox list`)")
             case .cluster(let key):
                 let queued = Set(all.map(\.cluster)).sorted().map(printable).joined(separator: ", ")
                 throw CommandFailure.badInput(

@@ -108,8 +108,10 @@ public struct Experiment: Sendable, Codable, Equatable, Identifiable {
     public var runDirectory: String?
     /// Why the run failed or was cancelled.
     public var message: String?
-    /// When, and from which process, a running run last said it was alive (`nil` for runs recorded before
-    /// heartbeats existed). Read by ``RunStaleness`` to show a run whose process died as `stale`.
+    /// When, and from which process, a running run last said it was alive.
+    ///
+    /// `nil` for runs recorded before heartbeats existed. Read by ``RunStaleness`` to show a run whose process
+    /// died as `stale`.
     public var heartbeat: RunHeartbeat?
 
     /// Creates a running experiment.
@@ -177,8 +179,10 @@ public struct RunHeartbeat: Sendable, Codable, Equatable {
     }
 }
 
-/// How a run is shown in `history`, `show` and the dashboard: its stored ``RunStatus``, or `stale` for a run
-/// stored as `running` whose process is gone. Never stored: derived at read time by ``RunStaleness``.
+/// How a run is shown in `history`, `show` and the dashboard.
+///
+/// Its stored ``RunStatus``, or `stale` for a run stored as `running` whose process is gone. Never stored:
+/// derived at read time by ``RunStaleness``.
 public enum RunDisplayStatus: String, Sendable, Equatable, CaseIterable {
     /// Running, with a recent heartbeat from a live process.
     case running
@@ -274,7 +278,9 @@ public struct RunStaleness: Sendable {
 /// Records a running run's heartbeat in its store every interval until stopped (``RunStaleness``).
 ///
 /// Each heartbeat is one small write (``ExperimentStore/recordHeartbeat(_:experimentID:)``); a failed one is
-/// ignored (the run's own writes report store problems).
+/// ignored (the run's own writes report store problems). While the store has writes pending (HBase unreachable:
+/// the outbox is queuing) no heartbeat is queued: nobody can read it before the queue drains, and a long outage
+/// should not fill the outbox with heartbeats; they resume once the store keeps up again.
 public struct RunHeartbeatTicker: Sendable {
     private let task: Task<Void, Never>
 
@@ -288,6 +294,7 @@ public struct RunHeartbeatTicker: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 if Task.isCancelled { return }
+                if await store.pendingWrites().count > 0 { continue }
                 try? await store.recordHeartbeat(RunHeartbeat.current(), experimentID: experimentID)
             }
         }

@@ -120,7 +120,8 @@ public struct HBaseExperimentStore: ExperimentStore {
     func heartbeatCells(_ heartbeat: RunHeartbeat) -> [HBaseCell] {
         [
             HBaseCell(
-                column: HBaseColumn("s", "heartbeat_ref"), string: Self.number(heartbeat.at.timeIntervalSinceReferenceDate)),
+                column: HBaseColumn("s", "heartbeat_ref"),
+                string: Self.number(heartbeat.at.timeIntervalSinceReferenceDate)),
             HBaseCell(column: HBaseColumn("s", "heartbeat_pid"), string: String(heartbeat.pid)),
             HBaseCell(column: HBaseColumn("s", "heartbeat_host"), string: heartbeat.host),
         ]

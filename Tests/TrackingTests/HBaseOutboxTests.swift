@@ -394,9 +394,12 @@ struct HBaseOutboxMaintenanceTests {
         do {
             let outbox = try HBaseOutbox.inDirectory(dir.path)
             // What an older SonarLab (or one given SONARLAB_HBASE_URL=http://127.0.0.1:8080/) queued.
-            try await outbox.enqueue([HBaseOutboxTests.row("k", "a", "1")], into: Self.table, cluster: "http://127.0.0.1:8080", origin: "t")
-            try await outbox.enqueue([HBaseOutboxTests.row("k", "b", "2")], into: Self.table, cluster: "http://[::1]:8080/", origin: "t")
-            try await outbox.enqueue([HBaseOutboxTests.row("k", "c", "3")], into: Self.table, cluster: "not a url", origin: "t")
+            try await outbox.enqueue(
+                [HBaseOutboxTests.row("k", "a", "1")], into: Self.table, cluster: "http://127.0.0.1:8080", origin: "t")
+            try await outbox.enqueue(
+                [HBaseOutboxTests.row("k", "b", "2")], into: Self.table, cluster: "http://[::1]:8080/", origin: "t")
+            try await outbox.enqueue(
+                [HBaseOutboxTests.row("k", "c", "3")], into: Self.table, cluster: "not a url", origin: "t")
         }
         let reopened = try HBaseOutbox.inDirectory(dir.path)
         #expect(try await reopened.countsByCluster() == ["http://localhost:8080": 2, "not a url": 1])
@@ -407,8 +410,10 @@ struct HBaseOutboxMaintenanceTests {
         let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try HBaseOutbox.inDirectory(dir.path)
-        let a = try await outbox.enqueue([HBaseOutboxTests.row("a", "q", "1")], into: Self.table, cluster: "http://a:1", origin: "t")
-        let b = try await outbox.enqueue([HBaseOutboxTests.row("b", "q", "1")], into: Self.table, cluster: "http://a:1", origin: "t")
+        let a = try await outbox.enqueue(
+            [HBaseOutboxTests.row("a", "q", "1")], into: Self.table, cluster: "http://a:1", origin: "t")
+        let b = try await outbox.enqueue(
+            [HBaseOutboxTests.row("b", "q", "1")], into: Self.table, cluster: "http://a:1", origin: "t")
         try await outbox.recordFailure([a], message: "HTTP 403", isRefusal: true)
         try await outbox.recordFailure([b], message: "connection refused")
         var summaries = try await outbox.summaries()
@@ -426,10 +431,13 @@ struct HBaseOutboxMaintenanceTests {
         defer { dir.remove() }
         let outbox = try HBaseOutbox.inDirectory(dir.path)
         var sequences: [Int64] = []
-        for (cluster, origin) in [("http://gone:1", "a"), ("http://gone:1", "b"), ("http://here:2", "c"), ("http://here:2", "d")] {
+        for (cluster, origin) in [
+            ("http://gone:1", "a"), ("http://gone:1", "b"), ("http://here:2", "c"), ("http://here:2", "d"),
+        ] {
             sequences.append(
                 try await outbox.enqueue(
-                    [HBaseOutboxTests.row(origin, "q", "1"), HBaseOutboxTests.row(origin + "2", "q", "1")], into: Self.table,
+                    [HBaseOutboxTests.row(origin, "q", "1"), HBaseOutboxTests.row(origin + "2", "q", "1")],
+                    into: Self.table,
                     cluster: cluster, origin: origin))
         }
         let other = try await outbox.enqueue(
@@ -483,8 +491,10 @@ struct HBaseOutboxMaintenanceTests {
         defer { dir.remove() }
         let outbox = try HBaseOutbox.inDirectory(dir.path)
         let big = String(repeating: "y", count: 50_000)
-        let first = try await outbox.enqueue([HBaseOutboxTests.row("a", "q", big)], into: Self.table, cluster: "http://a:1", origin: "t")
-        try await outbox.enqueue([HBaseOutboxTests.row("b", "q", big)], into: Self.table, cluster: "http://b:1", origin: "t")
+        let first = try await outbox.enqueue(
+            [HBaseOutboxTests.row("a", "q", big)], into: Self.table, cluster: "http://a:1", origin: "t")
+        try await outbox.enqueue(
+            [HBaseOutboxTests.row("b", "q", big)], into: Self.table, cluster: "http://b:1", origin: "t")
         try await outbox.remove([first])
         #expect(try await outbox.compactIfEmpty() == false, "another gateway's entry is still queued")
         #expect(try await outbox.summaries().count == 1)

@@ -39,7 +39,9 @@ struct RunStalenessTests {
         let e = Self.running(heartbeat: RunHeartbeat(at: Self.start, pid: 200, host: "elsewhere"))
         #expect(Self.rule.status(of: e, at: Self.start.addingTimeInterval(30)) == .running)
         #expect(Self.rule.status(of: e, at: Self.start.addingTimeInterval(61)) == .stale)
-        #expect(Self.rule.staleReason(of: e, at: Self.start.addingTimeInterval(61))?.contains("no heartbeat for 61 s") == true)
+        #expect(
+            Self.rule.staleReason(of: e, at: Self.start.addingTimeInterval(61))?.contains("no heartbeat for 61 s")
+                == true)
     }
 
     @Test func aLivePidWithAnOldHeartbeatIsStale() {
@@ -116,7 +118,8 @@ struct RunStalenessTests {
             // Every heartbeat is one cell version per qualifier: the timestamp rule keeps a replay idempotent.
             let raw = try #require(
                 try await client.row(
-                    HBaseExperimentStore.rowKey(forID: "20260101-000000-000001"), in: layout.experiments, maxVersions: 5))
+                    HBaseExperimentStore.rowKey(forID: "20260101-000000-000001"), in: layout.experiments, maxVersions: 5
+                ))
             #expect(Set(raw.cells.map(\.column)).count == raw.cells.count)
         }
     }
@@ -160,5 +163,25 @@ extension RunStalenessTests {
         let stopped = try await store.experiment(id: e.id)?.heartbeat
         try await Task.sleep(for: .milliseconds(100))
         #expect(try await store.experiment(id: e.id)?.heartbeat == stopped, "no heartbeat after stop()")
+    }
+}
+
+extension RunStalenessTests {
+    @Test func noHeartbeatIsQueuedWhileHBaseIsUnreachable() async throws {
+        let dir = try TemporaryDirectory("stale")
+        defer { dir.remove() }
+        let client = try HBaseOutboxTests.client(port: try HBaseOutboxTests.closedPort())
+        defer { Task { try? await client.shutdown() } }
+        let outbox = try HBaseOutbox.inDirectory(dir.path)
+        let writer = HBaseOutboxWriter(outbox: outbox, client: client, policy: HBaseOutboxTests.fast)
+        let store = HBaseExperimentStore(client: client, writer: writer)
+        let e = Self.running(heartbeat: RunHeartbeat.current())
+        try await store.create(e)
+        _ = await store.deliverPendingWrites(within: .seconds(1))
+        #expect(await store.pendingWrites().count == 1)
+        let ticker = RunHeartbeatTicker(store: store, experimentID: e.id, every: .milliseconds(10))
+        try await Task.sleep(for: .milliseconds(300))
+        await ticker.stop()
+        #expect(try await outbox.count(cluster: writer.cluster) == 1, "only the run's own write is queued")
     }
 }
