@@ -68,6 +68,9 @@ public struct SonarLabConfiguration: Sendable, Equatable {
         public var directory = ".sonarlab"
         /// `experiments_dir`: the seed-style run folders. Default `experiments`.
         public var experimentsDirectory = "experiments"
+        /// `stale_after`: seconds without a heartbeat after which a run recorded as `running` shows as `stale`
+        /// (a run whose pid is dead on this host shows so at once), 1…604800. Default 120.
+        public var staleAfterSeconds = 120.0
     }
 
     /// `[tui]`: the dashboard.

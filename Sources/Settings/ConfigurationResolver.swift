@@ -130,6 +130,9 @@ public enum ConfigurationResolver {
             }, render: { $0.tracking.backend.rawValue }),
         text("tracking", "dir", "embedded store folder", \.tracking.directory),
         text("tracking", "experiments_dir", "seed-style run folders", \.tracking.experimentsDirectory),
+        real(
+            "tracking", "stale_after", "seconds without a heartbeat before a running run shows as stale",
+            \.tracking.staleAfterSeconds, closed: 1, 604_800),
         text("tui", "theme", "dashboard theme (themes/NAME.ini)", \.tui.theme),
         integer("tui", "refresh_hz", "most dashboard redraws per second", \.tui.refreshRate, 1, 60),
         text("hbase", "namespace", "HBase namespace", \.hbase.namespace),

@@ -54,7 +54,10 @@ struct CrossValidateCommand: AsyncParsableCommand {
             parameters: parameters, dataFingerprint: data.fingerprint)
         experiment.dataFileSHA256 = data.fileSHA256
         experiment.runDirectory = folder.path
+        experiment.heartbeat = RunHeartbeat.current(at: startedAt)
         try await store.create(experiment)
+        let heartbeats = RunHeartbeatTicker(
+            store: store, experimentID: experiment.id, every: context.staleness.heartbeatInterval)
         let total = config.crossValidation.folds * config.crossValidation.repeats
         let stop = StopSignal()
         let trap = SignalTrap(stop: stop)
@@ -74,6 +77,8 @@ struct CrossValidateCommand: AsyncParsableCommand {
             folds: config.crossValidation.folds, repeats: config.crossValidation.repeats, fits: result.fits.count,
             accuracyMean: result.accuracy.mean, accuracySD: result.accuracy.sd, f1Mean: result.f1.mean,
             f1SD: result.f1.sd)
+        await heartbeats.stop()
+        experiment.heartbeat = RunHeartbeat.current()
         experiment.endedAt = Date()
         experiment.status = result.fits.count == total ? .finished : .cancelled
         experiment.result = ExperimentResult(

@@ -64,7 +64,7 @@ struct DashboardCommand: AsyncParsableCommand {
         let base = context.trainingConfiguration
         let baseParameters = context.runParameters
         let header = context.headerPolicy
-        let services = TrackingDashboardServices(store: store) { form in
+        let services = TrackingDashboardServices(store: store, staleness: context.staleness) { form in
             let name = form.name.isEmpty ? "sonar" : form.name
             try validateRunName(name)
             let data = try SonarData.load(path: config.data.path, header: header)
@@ -72,7 +72,7 @@ struct DashboardCommand: AsyncParsableCommand {
                 name: name, data: data, dataPath: config.data.path, testSize: config.split.testSize,
                 splitSeed: config.split.seed, configuration: form.applied(to: base),
                 parameters: form.applied(to: baseParameters), experimentsRoot: config.tracking.experimentsDirectory,
-                epochBatch: config.hbase.epochBatch)
+                epochBatch: config.hbase.epochBatch, heartbeatInterval: context.staleness.heartbeatInterval)
         }
         let themes = try checkTheme(context: context, global: global)
         let options = DashboardOptions(

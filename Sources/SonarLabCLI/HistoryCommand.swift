@@ -24,20 +24,23 @@ struct HistoryCommand: AsyncParsableCommand {
         let context = try CommandContext(global: global, flags: store.flags)
         let store = try context.openStore()
         let runs = try await store.experiments(limit: limit == 0 ? nil : limit)
+        let staleness = context.staleness
         if json {
-            print(try jsonText(runs.map(Self.jsonObject)))
+            print(try jsonText(runs.map { Self.jsonObject($0, staleness: staleness) }))
         } else if runs.isEmpty {
             printText("no experiments yet in \(store.location) — run `sonarlab train`")
         } else {
-            printText(Self.table(runs))
+            printText(Self.table(runs, staleness: staleness))
         }
     }
 
-    static func jsonObject(_ e: Experiment) -> [String: Any] {
+    /// One run as `history --json` prints it; `status` is the display status (`stale` for a dead `running` run).
+    static func jsonObject(_ e: Experiment, staleness: RunStaleness) -> [String: Any] {
         let iso = ISO8601DateFormatter()
         let v = e.result?.validation
         return [
-            "id": e.id, "name": e.name, "kind": e.kind.rawValue, "status": e.status.rawValue,
+            "id": e.id, "name": e.name, "kind": e.kind.rawValue, "status": staleness.status(of: e).rawValue,
+            "stale_reason": staleness.staleReason(of: e) ?? NSNull(),
             "started": iso.string(from: e.startedAt), "ended": e.endedAt.map { iso.string(from: $0) } ?? NSNull(),
             "validation_accuracy": v?.accuracy ?? NSNull(), "validation_f1": v?.macroF1 ?? NSNull(),
             "validation_loss": v?.loss ?? NSNull(), "best_epoch": e.result?.bestEpoch ?? NSNull(),
@@ -46,7 +49,8 @@ struct HistoryCommand: AsyncParsableCommand {
         ]
     }
 
-    static func table(_ runs: [Experiment]) -> String {
+    /// The runs as a text table; STATUS is the display status (`stale` for a dead `running` run).
+    static func table(_ runs: [Experiment], staleness: RunStaleness) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
@@ -55,7 +59,7 @@ struct HistoryCommand: AsyncParsableCommand {
             let v = e.result?.validation
             // Ids and names come from the store, which other clients write too: never raw to the terminal.
             rows.append([
-                e.id.terminalSafe, e.name.terminalSafe, e.kind.rawValue, e.status.rawValue,
+                e.id.terminalSafe, e.name.terminalSafe, e.kind.rawValue, staleness.status(of: e).rawValue,
                 formatter.string(from: e.startedAt),
                 v.map { f4($0.accuracy) } ?? "-", v.map { f4($0.macroF1) } ?? "-",
                 e.result?.bestEpoch.map(String.init) ?? "-",
@@ -98,11 +102,16 @@ struct ShowCommand: AsyncParsableCommand {
             encoder.dateEncodingStrategy = .iso8601
             // snake_case like every other --json output (`started_at`, `val…`, `macro_f1`, `elapsed_seconds`).
             encoder.keyEncodingStrategy = .convertToSnakeCase
-            print(String(decoding: try encoder.encode(e), as: UTF8.self))
+            let staleness = context.staleness
+            let shown = ShownExperiment(
+                experiment: e, displayStatus: staleness.status(of: e), staleReason: staleness.staleReason(of: e))
+            print(String(decoding: try encoder.encode(shown), as: UTF8.self))
             return
         }
-        var lines = ["experiment \(e.id) \"\(e.name)\" (\(e.kind.rawValue), \(e.status.rawValue))"]
+        let staleness = context.staleness
+        var lines = ["experiment \(e.id) \"\(e.name)\" (\(e.kind.rawValue), \(staleness.status(of: e).rawValue))"]
         lines.append("started \(ISO8601DateFormatter().string(from: e.startedAt))")
+        if let reason = staleness.staleReason(of: e) { lines.append("stale   \(reason)") }
         if let m = e.message { lines.append("note    \(m)") }
         lines.append("data    sha256 \(e.dataFingerprint)\(fileHash(e))")
         lines.append("model   \(e.modelPath ?? "-")")
@@ -127,5 +136,22 @@ struct ShowCommand: AsyncParsableCommand {
         }
         // Every line quotes the store's values (name, note, paths, parameters): control characters made visible.
         printText(lines.map { TerminalText.escape($0) }.joined(separator: "\n"))
+    }
+}
+
+/// `show --json`: the experiment as stored (`status` stays `running` for a dead run) plus `display_status`
+/// (`stale` for a `running` run whose process is gone) and `stale_reason`.
+struct ShownExperiment: Encodable {
+    let experiment: Experiment
+    let displayStatus: RunDisplayStatus
+    let staleReason: String?
+
+    enum Keys: String, CodingKey { case displayStatus, staleReason }
+
+    func encode(to encoder: any Encoder) throws {
+        try experiment.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(displayStatus.rawValue, forKey: .displayStatus)
+        try container.encodeIfPresent(staleReason, forKey: .staleReason)
     }
 }

@@ -151,6 +151,9 @@ struct CommandContext {
         SonarData.HeaderPolicy(rawValue: configuration.data.header) ?? .auto
     }
 
+    /// The rule that shows a dead `running` run as `stale` (`[tracking] stale_after`).
+    var staleness: RunStaleness { RunStaleness(staleAfter: configuration.tracking.staleAfterSeconds) }
+
     /// Loads and validates the configured data file.
     /// - Throws: ``DataError`` naming file, line and field.
     func loadData() throws -> SonarData.LoadedFile {

@@ -40,7 +40,7 @@ struct RunCommand: AsyncParsableCommand {
         let store = try context.openStore()
         let runs = try await store.experiments(limit: 10)
         printText("latest runs in \(store.location):")
-        printText(HistoryCommand.table(runs))
+        printText(HistoryCommand.table(runs, staleness: context.staleness))
         if recorded.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
         try TrainCommand.requireRecorded(recorded)
     }

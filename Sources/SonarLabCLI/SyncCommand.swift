@@ -13,16 +13,24 @@ struct SyncCommand: AsyncParsableCommand {
             When HBase is unreachable or answers 5xx, `train --backend hbase`, `cv`, `test`, `dataset load` and \
             `predict --store hbase` keep their writes, in order, in <[tracking] dir>/hbase-outbox.sqlite and go \
             on; the queue drains by itself when a later command reaches HBase. `sync` drains it now, in order, \
-            to the gateway named by SONARLAB_HBASE_URL (entries queued for another gateway are never sent there). \
-            Every write carries its own cell timestamps, so sending one twice changes nothing.
+            to the gateway named by SONARLAB_HBASE_URL. Every write carries its own cell timestamps, so sending \
+            one twice changes nothing.
 
-            Exit codes: 0 the outbox is empty; 1 writes are still queued, with the reason: HBase unreachable, \
-            HBase refused them (401/403: fix the credentials or grants; 404: run `sonarlab hbase init`), entries \
-            for another gateway, or another sonarlab process kept the outbox busy for --wait seconds.
+            Entries queued for another gateway (a mistyped URL, a torn-down test stack) are never sent there: \
+            `sync` lists them with a warning and still exits 0 (with --strict: 1). Deliver them with \
+            SONARLAB_HBASE_URL set to that gateway, or remove them with `sonarlab outbox drop --gateway URL`. \
+            http://localhost:PORT, http://127.0.0.1:PORT and http://[::1]:PORT are one gateway.
+
+            Exit codes: 0 nothing is queued for this gateway; 1 writes for it are still queued, with the reason: \
+            HBase unreachable, HBase refused them (401/403: fix the credentials or grants; 404: run `sonarlab hbase \
+            init`), or another sonarlab process kept the outbox busy for --wait seconds; with --strict also when \
+            entries for other gateways are queued.
 
             Examples:
               sonarlab sync
+              sonarlab sync --strict
               sonarlab sync --json | jq .queued
+              sonarlab outbox list
             """
     )
 
@@ -36,6 +44,9 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON summary on standard output.")
     var json = false
 
+    @Flag(help: "Exit 1 when writes for other HBase gateways are queued (by default they are only listed).")
+    var strict = false
+
     func validate() throws {
         guard wait >= 0, wait.isFinite else { throw ValidationError("--wait must be a number of seconds ≥ 0") }
     }
@@ -43,6 +54,23 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         let context = try CommandContext(global: global, flags: [:])
         let client = try context.makeHBaseClient()
+        let path = context.outboxPath
+        guard FileManager.default.fileExists(atPath: path) else {
+            // Nothing was ever queued here: say so without creating the tracking folder or an outbox file.
+            try? await client.shutdown()
+            let cluster = HBaseOutbox.clusterKey(for: client.configuration.baseURL)
+            if json {
+                print(
+                    try jsonText(
+                        [
+                            "cluster": cluster, "outbox": path, "sent_writes": 0, "sent_rows": 0, "queued": 0,
+                            "refused": false, "reason": NSNull(), "other_clusters": [String: Int](), "seconds": 0,
+                        ] as [String: Any]))
+            } else {
+                print("nothing queued: no outbox at \(path)")
+            }
+            return
+        }
         let writer = try context.makeHBaseWriter(client: client)
         let started = ContinuousClock.now
         // Ctrl-C or SIGTERM cancels the delivery between requests: what was sent is removed from the outbox,
@@ -77,29 +105,39 @@ struct SyncCommand: AsyncParsableCommand {
             let summary = delivery.pending.summary ?? "\(delivery.pending.count) writes still queued"
             reasons.append(summary + (delivery.pending.reason.map { ": \($0)" } ?? ""))
         }
+        var warnings: [String] = []
         if !others.isEmpty {
             let list = others.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
-            reasons.append(
-                "writes queued for another HBase gateway are not sent to \(writer.cluster): \(list); run "
-                    + "`sonarlab sync` with SONARLAB_HBASE_URL set to that gateway")
+            let text =
+                "writes queued for other HBase gateways are not sent to \(writer.cluster): \(list); run "
+                + "`sonarlab sync` with SONARLAB_HBASE_URL set to that gateway, or drop them with "
+                + "`sonarlab outbox drop --gateway URL` (see `sonarlab outbox list`)"
+            if strict { reasons.append(text) } else { warnings.append(text) }
         }
         if json {
             let reason: Any = reasons.isEmpty ? NSNull() : reasons.joined(separator: "; ")
-            printText(
+            let warning: Any = warnings.isEmpty ? NSNull() : warnings.joined(separator: "; ")
+            print(
                 try jsonText(
                     [
                         "cluster": writer.cluster, "outbox": writer.outbox.path,
                         "sent_writes": delivery.sentEntries, "sent_rows": delivery.sentRows,
                         "queued": delivery.pending.count, "refused": delivery.pending.isBlocked,
-                        "reason": reason,
+                        "reason": reason, "warning": warning,
                         "other_clusters": others, "seconds": elapsed,
                     ] as [String: Any]))
         } else {
             printText(
                 "sent \(delivery.sentEntries) queued \(delivery.sentEntries == 1 ? "write" : "writes") "
                     + "(\(delivery.sentRows) rows) to \(writer.cluster) in \(PlainNumber.format("%.2f", elapsed)) s")
-            if reasons.isEmpty { printText("outbox empty (\(writer.outbox.path))") }
+            if reasons.isEmpty {
+                printText(
+                    others.isEmpty
+                        ? "outbox empty (\(writer.outbox.path))"
+                        : "nothing left for \(writer.cluster) (\(writer.outbox.path))")
+            }
         }
+        for warning in warnings { printError("warning: sync: " + warning) }
         guard reasons.isEmpty else {
             // An expired Kerberos ticket is exit 75 like everywhere else: kinit, then sync again.
             let expired = delivery.pending.refusal == HBaseError.credentialsExpired

@@ -115,7 +115,7 @@ struct TrainCommand: AsyncParsableCommand {
             name: name, data: data, dataPath: config.data.path, testSize: config.split.testSize,
             splitSeed: config.split.seed, configuration: context.trainingConfiguration,
             parameters: context.runParameters, experimentsRoot: config.tracking.experimentsDirectory,
-            epochBatch: config.hbase.epochBatch)
+            epochBatch: config.hbase.epochBatch, heartbeatInterval: context.staleness.heartbeatInterval)
         let columnsVariable = context.environment["COLUMNS"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         let printer = ProgressPrinter(
             totalEpochs: request.configuration.epochs, isTerminal: !headless && isatty(STDERR_FILENO) == 1,

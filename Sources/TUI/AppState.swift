@@ -418,7 +418,7 @@ public struct AppState: Equatable, Sendable {
             case .failed:
                 message = StatusMessage(
                     text: "run \(record.name) failed: \(record.failure ?? "unknown error")", role: .bad)
-            case .running: break
+            case .running, .stale: break
             }
             history.isLoading = true
             return [.loadHistory]

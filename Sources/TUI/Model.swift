@@ -9,6 +9,8 @@ public import Foundation
 public enum RunState: String, Equatable, Sendable, CaseIterable {
     /// Training now.
     case running
+    /// Recorded as running, but its process died or stopped sending heartbeats (Tracking's `RunStaleness`).
+    case stale
     /// Trained to the end (or stopped early by design).
     case finished
     /// Stopped by an error.

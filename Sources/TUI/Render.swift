@@ -218,6 +218,7 @@ private func renderTrain(_ state: AppState, _ area: Rect, into buffer: inout Cel
 private func role(for state: RunState) -> ThemeRole {
     switch state {
     case .running: .accent
+    case .stale: .warning
     case .finished: .good
     case .failed: .bad
     case .cancelled: .warning

@@ -1,5 +1,5 @@
 public import Engine
-import Foundation
+public import Foundation
 public import Tracking
 
 /// The dashboard's services on SonarLab's own Engine and Tracking: runs are trained and recorded by a
@@ -12,15 +12,20 @@ public struct TrackingDashboardServices: DashboardServices {
     /// The request holds the data, split, run folder and recorded parameters. The CLI supplies it from the resolved configuration; it may throw
     /// (e.g. a `DataError` for a broken data file), which the dashboard shows as a failed run.
     public let makeRequest: @Sendable (Hyperparameters) throws -> TrainingRequest
+    /// Shows a recorded `running` run whose process died as `stale` (`[tracking] stale_after`).
+    public let staleness: RunStaleness
 
     /// Creates the services.
     /// - Parameters:
     ///   - store: the configured experiment store.
+    ///   - staleness: the rule for `stale` runs; default 120 s without a heartbeat or a dead pid on this host.
     ///   - makeRequest: the training request for a set of hyper-parameters.
     public init(
-        store: any ExperimentStore, makeRequest: @escaping @Sendable (Hyperparameters) throws -> TrainingRequest
+        store: any ExperimentStore, staleness: RunStaleness = RunStaleness(),
+        makeRequest: @escaping @Sendable (Hyperparameters) throws -> TrainingRequest
     ) {
         self.store = store
+        self.staleness = staleness
         self.makeRequest = makeRequest
     }
 
@@ -28,11 +33,12 @@ public struct TrackingDashboardServices: DashboardServices {
 
     public func experiments() async throws -> [ExperimentSnapshot] {
         try await store.checkReachable()
-        return try await store.experiments(limit: nil).map(ExperimentSnapshot.init)
+        let now = Date()
+        return try await store.experiments(limit: nil).map { ExperimentSnapshot($0, staleness: staleness, at: now) }
     }
 
     public func experiment(id: String) async throws -> ExperimentSnapshot? {
-        try await store.experiment(id: id).map(ExperimentSnapshot.init)
+        try await store.experiment(id: id).map { ExperimentSnapshot($0, staleness: staleness) }
     }
 
     public func train(_ parameters: Hyperparameters, cancellation: RunCancellation, callbacks: RunCallbacks)
@@ -125,9 +131,12 @@ extension Hyperparameters {
 
 extension ExperimentSnapshot {
     /// The dashboard's view of a recorded experiment.
-    /// - Parameter experiment: a run from an `ExperimentStore`.
-    public init(_ experiment: Experiment) {
-        let state = RunState(rawValue: experiment.status.rawValue) ?? .failed
+    /// - Parameters:
+    ///   - experiment: a run from an `ExperimentStore`.
+    ///   - staleness: the rule that shows a dead `running` run as ``RunState/stale`` (its reason as `failure`).
+    ///   - now: the time to judge staleness at.
+    public init(_ experiment: Experiment, staleness: RunStaleness = RunStaleness(), at now: Date = Date()) {
+        let state = RunState(rawValue: staleness.status(of: experiment, at: now).rawValue) ?? .failed
         let kindPrefix = experiment.kind == .train ? "" : "[\(experiment.kind.rawValue)] "
         let planned = experiment.parameters["mlp.epochs"].flatMap { Int($0) } ?? experiment.epochs.count
         self.init(
@@ -140,6 +149,8 @@ extension ExperimentSnapshot {
             confusion: experiment.result?.validationConfusion.map {
                 ConfusionGrid(labels: SonarClass.allCases.map(\.label), counts: $0.counts)
             },
-            modelPath: experiment.modelPath, failure: state == .failed ? experiment.message : nil)
+            modelPath: experiment.modelPath,
+            failure: state == .failed
+                ? experiment.message : state == .stale ? staleness.staleReason(of: experiment, at: now) : nil)
     }
 }

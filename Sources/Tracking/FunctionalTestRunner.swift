@@ -72,6 +72,7 @@ public struct FunctionalTestRunner: Sendable {
                 parameters: parameters, dataFingerprint: scenario.fingerprint)
             experiment.runDirectory = folder.path
             experiment.modelPath = modelPath
+            experiment.heartbeat = RunHeartbeat.current(at: began)
             log.info(
                 "scenario started",
                 metadata: ["id": "\(experiment.id)", "scenario": "\(scenario.file)", "model": "\(modelPath)"])

@@ -94,6 +94,7 @@ public struct HBaseExperimentStore: ExperimentStore {
             s("model_path", experiment.modelPath),
             s("run_directory", experiment.runDirectory), s("message", experiment.message),
         ].compactMap { $0 }
+        if let heartbeat = experiment.heartbeat { cells += heartbeatCells(heartbeat) }
         for (key, value) in experiment.parameters.sorted(by: { $0.key < $1.key }) {
             cells.append(HBaseCell(column: HBaseColumn("p", key), string: value))
         }
@@ -114,6 +115,17 @@ public struct HBaseExperimentStore: ExperimentStore {
             cells += try epochCells(experiment.epochs)
         }
         return cells
+    }
+
+    /// `s:heartbeat_ref` (seconds since 2001, exact), `s:heartbeat_pid`, `s:heartbeat_host`.
+    func heartbeatCells(_ heartbeat: RunHeartbeat) -> [HBaseCell] {
+        [
+            HBaseCell(
+                column: HBaseColumn("s", "heartbeat_ref"),
+                string: Self.number(heartbeat.at.timeIntervalSinceReferenceDate)),
+            HBaseCell(column: HBaseColumn("s", "heartbeat_pid"), string: String(heartbeat.pid)),
+            HBaseCell(column: HBaseColumn("s", "heartbeat_host"), string: heartbeat.host),
+        ]
     }
 
     func epochCells(_ epochs: [EpochMetrics]) throws -> [HBaseCell] {
@@ -150,6 +162,11 @@ public struct HBaseExperimentStore: ExperimentStore {
         experiment.dataFileSHA256 = s("data_file_sha256")
         experiment.runDirectory = s("run_directory")
         experiment.message = s("message")
+        if let at = s("heartbeat_ref").flatMap(Double.init), let pid = s("heartbeat_pid").flatMap(Int32.init),
+            let host = s("heartbeat_host")
+        {
+            experiment.heartbeat = RunHeartbeat(at: Date(timeIntervalSinceReferenceDate: at), pid: pid, host: host)
+        }
         if let result = row.value(of: HBaseColumn("m", "result")) {
             guard let decoded = try? JSONDecoder().decode(ExperimentResult.self, from: result) else {
                 throw malformed("m:result is not JSON")
@@ -195,6 +212,19 @@ public struct HBaseExperimentStore: ExperimentStore {
     /// - Throws: ``HBaseError``.
     public func finish(_ experiment: Experiment) async throws {
         try await create(experiment)
+    }
+
+    /// Writes the heartbeat cells only (`s:heartbeat_*`), as one outbox entry.
+    ///
+    /// Idempotent by the outbox's cell-timestamp rule: a replay rewrites the same versions, and a late replay of
+    /// an older heartbeat never hides a newer one.
+    /// - Parameters:
+    ///   - heartbeat: The heartbeat.
+    ///   - experimentID: The run's id.
+    /// - Throws: ``HBaseError``; with a writer only a refusal it saw earlier.
+    public func recordHeartbeat(_ heartbeat: RunHeartbeat, experimentID: String) async throws {
+        try await send(
+            HBaseRow(key: Self.rowKey(forID: experimentID), cells: heartbeatCells(heartbeat)), origin: experimentID)
     }
 
     /// Runs newest first, without epochs.

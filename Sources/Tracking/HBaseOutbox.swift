@@ -20,6 +20,8 @@ public struct HBaseOutboxEntry: Sendable, Equatable {
     public var attempts: Int
     /// The last failure, as an ``HBaseError`` message (never a secret or a cell value).
     public var lastError: String?
+    /// Whether the last failure was a refusal (401, 403, 404, other 4xx: waiting does not fix it), not an outage.
+    public var isRefused: Bool
 
     /// Creates an entry (the outbox makes them; tests and tools may too).
     /// - Parameters:
@@ -31,9 +33,10 @@ public struct HBaseOutboxEntry: Sendable, Equatable {
     ///   - origin: Who wrote it.
     ///   - attempts: Failed sends so far.
     ///   - lastError: The last failure.
+    ///   - isRefused: Whether the last failure was a refusal.
     public init(
         sequence: Int64, cluster: String, table: String, rows: [HBaseRow], enqueuedAt: Date, origin: String,
-        attempts: Int = 0, lastError: String? = nil
+        attempts: Int = 0, lastError: String? = nil, isRefused: Bool = false
     ) {
         self.sequence = sequence
         self.cluster = cluster
@@ -43,6 +46,55 @@ public struct HBaseOutboxEntry: Sendable, Equatable {
         self.origin = origin
         self.attempts = attempts
         self.lastError = lastError
+        self.isRefused = isRefused
+    }
+}
+
+/// One queued write as `sonarlab outbox list` shows it: everything but the rows themselves.
+public struct HBaseOutboxSummary: Sendable, Equatable {
+    /// Position in the outbox (`sonarlab outbox drop --entry N`).
+    public var sequence: Int64
+    /// The gateway's cluster key (``HBaseOutbox/clusterKey(for:)``).
+    public var cluster: String
+    /// The table, qualified (`namespace:table`).
+    public var table: String
+    /// Rows in the write.
+    public var rowCount: Int
+    /// Who wrote it: an experiment id, `dataset load` or `predict`.
+    public var origin: String
+    /// When it was queued.
+    public var enqueuedAt: Date
+    /// Failed sends so far.
+    public var attempts: Int
+    /// The last failure's message, if any.
+    public var lastError: String?
+    /// Whether the last failure was a refusal (``HBaseOutboxPolicy/Disposition/blocked``).
+    public var isRefused: Bool
+}
+
+/// Which entries ``HBaseOutbox/drop(_:)`` removes.
+public enum HBaseOutboxSelection: Sendable, Equatable {
+    /// Every entry queued for a cluster key.
+    case cluster(String)
+    /// One entry, by sequence number.
+    case entry(Int64)
+    /// Every entry queued behind a refusal: all entries for a cluster and table of which one was refused on its
+    /// last send (the others would get the same answer; a refused writer stops sending after the first).
+    case refused
+
+    /// The selected entries.
+    /// - Parameter summaries: The outbox's entries (``HBaseOutbox/summaries()``).
+    /// - Returns: Those ``HBaseOutbox/drop(_:)`` removes, in the given order.
+    public func select(from summaries: [HBaseOutboxSummary]) -> [HBaseOutboxSummary] {
+        switch self {
+        case .cluster(let key):
+            return summaries.filter { $0.cluster == key }
+        case .entry(let sequence):
+            return summaries.filter { $0.sequence == sequence }
+        case .refused:
+            let refused = Set(summaries.filter(\.isRefused).map { [$0.cluster, $0.table] })
+            return summaries.filter { refused.contains([$0.cluster, $0.table]) }
+        }
     }
 }
 
@@ -108,7 +160,39 @@ public final class HBaseOutbox: Sendable {
                 t.column("last_error", .text)
             }
         }
+        migrator.registerMigration("v2-refused") { db in
+            // `refused`: whether the last failure was a refusal (`sonarlab outbox drop --refused`).
+            if try !db.columns(in: "entry").contains(where: { $0.name == "refused" }) {
+                try db.alter(table: "entry") { t in t.add(column: "refused", .boolean).notNull().defaults(to: false) }
+            }
+        }
         try migrator.migrate(pool)
+        try pool.write(Self.normaliseClusterKeys)
+    }
+
+    /// Rewrites cluster keys that are not in ``clusterKey(for:)``'s form, so their entries are sent again.
+    ///
+    /// Keys written by an older SonarLab (before loopback names were unified, `http://127.0.0.1:8080` next to
+    /// `http://localhost:8080`) or by another tool. Runs on every open: one indexed `DISTINCT` read when every
+    /// key is already normal.
+    private static func normaliseClusterKeys(_ db: Database) throws {
+        for key in try String.fetchAll(db, sql: "SELECT DISTINCT cluster FROM entry") {
+            guard let url = URL(string: key), url.host != nil else { continue }
+            let normalised = clusterKey(for: url)
+            if normalised != key {
+                try db.execute(sql: "UPDATE entry SET cluster = ? WHERE cluster = ?", arguments: [normalised, key])
+            }
+        }
+    }
+
+    /// Opens the outbox of a tracking directory only if its file exists (never creates a folder or file).
+    /// - Parameter directory: The `[tracking] dir` folder.
+    /// - Returns: The outbox, or `nil` when nothing was ever queued there.
+    /// - Throws: As ``init(path:)``.
+    public static func existing(inDirectory directory: String) throws -> HBaseOutbox? {
+        let path = (directory as NSString).appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try HBaseOutbox(path: path)
     }
 
     /// Opens the outbox of a tracking directory: `<directory>/hbase-outbox.sqlite`.
@@ -119,14 +203,22 @@ public final class HBaseOutbox: Sendable {
         try HBaseOutbox(path: (directory as NSString).appendingPathComponent(fileName))
     }
 
-    /// The cluster key of a gateway URL: `scheme://host:port/path` without user info, query or fragment.
+    /// The cluster key of a gateway URL: `scheme://host:port/path`, the one identity of a gateway.
     ///
-    /// Entries are replayed only to a gateway with the same key.
+    /// Entries are replayed only to a gateway with the same key. The scheme and host are lowercased, a
+    /// trailing dot of the host is dropped, the loopback names `localhost`, `127.0.0.1` and `::1` (`[::1]`)
+    /// all become `localhost`, a missing port is the scheme's default (80 for `http`, 443 for `https`), and
+    /// user info, query, fragment and trailing slashes are left out. So `http://LOCALHOST:8080/` and
+    /// `http://127.0.0.1:8080` are one gateway, `http://127.0.0.1:8081` another.
     /// - Parameter url: The gateway's base URL.
-    /// - Returns: For example `https://hbase-rest.example:8443`.
+    /// - Returns: For example `https://hbase-rest.example:8443` or `http://localhost:8080`.
     public static func clusterKey(for url: URL) -> String {
         let scheme = (url.scheme ?? "http").lowercased()
-        let host = (url.host ?? "").lowercased()
+        var host = (url.host ?? "").lowercased()
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        while host.hasSuffix("."), host.count > 1 { host.removeLast() }
+        if ["localhost", "127.0.0.1", "::1", "0:0:0:0:0:0:0:1"].contains(host) { host = "localhost" }
+        if host.contains(":") { host = "[\(host)]" }
         let port = url.port ?? (scheme == "https" ? 443 : 80)
         var path = url.path
         while path.hasSuffix("/") { path.removeLast() }
@@ -174,8 +266,63 @@ public final class HBaseOutbox: Sendable {
                 return HBaseOutboxEntry(
                     sequence: row["seq"], cluster: row["cluster"], table: row["table_name"],
                     rows: try HBaseRow.decodeCellSet(blob), enqueuedAt: Date(timeIntervalSince1970: enqueued),
-                    origin: row["origin"], attempts: row["attempts"], lastError: row["last_error"])
+                    origin: row["origin"], attempts: row["attempts"], lastError: row["last_error"],
+                    isRefused: row["refused"])
             }
+        }
+    }
+
+    /// Every queued entry, without its rows, in sequence order (for `sonarlab outbox list`).
+    /// - Returns: The summaries.
+    /// - Throws: GRDB's `DatabaseError`.
+    public func summaries() async throws -> [HBaseOutboxSummary] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, cluster, table_name, row_count, origin, enqueued_at, attempts, last_error, refused
+                    FROM entry ORDER BY seq
+                    """
+            ).map { row in
+                let enqueued: Double = row["enqueued_at"]
+                return HBaseOutboxSummary(
+                    sequence: row["seq"], cluster: row["cluster"], table: row["table_name"], rowCount: row["row_count"],
+                    origin: row["origin"], enqueuedAt: Date(timeIntervalSince1970: enqueued),
+                    attempts: row["attempts"], lastError: row["last_error"], isRefused: row["refused"])
+            }
+        }
+    }
+
+    /// Removes the selected entries without sending them, and compacts the file when it is then empty.
+    /// - Parameter selection: Which entries.
+    /// - Returns: The entries removed, in sequence order (what `sonarlab outbox drop` reports).
+    /// - Throws: GRDB's `DatabaseError`.
+    @discardableResult
+    public func drop(_ selection: HBaseOutboxSelection) async throws -> [HBaseOutboxSummary] {
+        let dropped = selection.select(from: try await summaries())
+        // Removing by sequence (not by the selection again) drops exactly what was listed, even if another
+        // process changed the outbox in between.
+        try await remove(dropped.map(\.sequence))
+        try await compactIfEmpty()
+        return dropped
+    }
+
+    /// Gives the file's free pages back to the file system (`VACUUM`, then a WAL checkpoint that truncates the
+    /// `-wal` file) when no entry is queued for any cluster.
+    ///
+    /// Called after a full drain and after ``drop(_:)``: a long outage can grow the outbox to many megabytes,
+    /// which SQLite otherwise keeps as free pages.
+    /// - Returns: Whether it compacted (`false` when entries are queued or there was nothing to free).
+    /// - Throws: GRDB's `DatabaseError`.
+    @discardableResult
+    public func compactIfEmpty() async throws -> Bool {
+        try await pool.writeWithoutTransaction { db in
+            let queued = try Int.fetchOne(db, sql: "SELECT count(*) FROM entry") ?? 0
+            let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            guard queued == 0, free > 0 else { return false }
+            try db.execute(sql: "VACUUM")
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            return true
         }
     }
 
@@ -191,20 +338,21 @@ public final class HBaseOutbox: Sendable {
         }
     }
 
-    /// Records a failed attempt on entries (attempt count and the error's message).
+    /// Records a failed attempt on entries (attempt count, the error's message, and whether it was a refusal).
     /// - Parameters:
     ///   - sequences: The entries that were in the failed request.
     ///   - message: The error's message (no secrets, no cell values).
+    ///   - isRefusal: Whether HBase refused them (``HBaseOutboxPolicy/Disposition/blocked``) rather than being away.
     /// - Throws: GRDB's `DatabaseError`.
-    public func recordFailure(_ sequences: [Int64], message: String) async throws {
+    public func recordFailure(_ sequences: [Int64], message: String, isRefusal: Bool = false) async throws {
         guard !sequences.isEmpty else { return }
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE entry SET attempts = attempts + 1, last_error = ?
+                    UPDATE entry SET attempts = attempts + 1, last_error = ?, refused = ?
                     WHERE seq IN (\(sequences.map { _ in "?" }.joined(separator: ",")))
                     """,
-                arguments: StatementArguments([message]) + StatementArguments(sequences))
+                arguments: [message, isRefusal] + StatementArguments(sequences))
         }
     }
 

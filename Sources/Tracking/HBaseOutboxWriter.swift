@@ -241,6 +241,10 @@ public actor HBaseOutboxWriter {
             lockWasBusy = !(await drain(lockWait: lockWait))
         }
         let others = ((try? await outbox.countsByCluster()) ?? [:]).filter { $0.key != cluster }
+        // A full drain with nothing queued elsewhere: give the file's free pages back (VACUUM).
+        if !lockWasBusy, others.isEmpty, (try? await outbox.count(cluster: cluster)) == 0 {
+            _ = try? await outbox.compactIfEmpty()
+        }
         // Entries left without a failure of this writer are being sent by another process (``lockWasBusy``).
         return HBaseOutboxDelivery(
             sentEntries: sentEntries - sentBefore.0, sentRows: sentRows - sentBefore.1, pending: await pending(),
@@ -307,8 +311,9 @@ public actor HBaseOutboxWriter {
                     try await client.put(request.flatMap(\.rows), into: table)
                 } catch {
                     let message = (error as? HBaseError)?.message ?? String(describing: error)
-                    try? await outbox.recordFailure(sequences, message: message)
-                    switch HBaseOutboxPolicy.disposition(of: error) {
+                    let disposition = HBaseOutboxPolicy.disposition(of: error)
+                    try? await outbox.recordFailure(sequences, message: message, isRefusal: disposition == .blocked)
+                    switch disposition {
                     case .retryLater: noteFailure(message)
                     case .cancelled: break
                     case .blocked:

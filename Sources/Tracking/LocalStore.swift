@@ -51,6 +51,15 @@ public final class LocalStore: ExperimentStore {
             guard try !db.columns(in: "experiment").contains(where: { $0.name == "data_file_sha256" }) else { return }
             try db.alter(table: "experiment") { t in t.add(column: "data_file_sha256", .text) }
         }
+        migrator.registerMigration("v2-heartbeat") { db in
+            // A running run's heartbeat (``RunHeartbeat``): seconds since 2001 (exact), pid, host name.
+            let existing = Set(try db.columns(in: "experiment").map(\.name))
+            try db.alter(table: "experiment") { t in
+                if !existing.contains("heartbeat_ref") { t.add(column: "heartbeat_ref", .double) }
+                if !existing.contains("heartbeat_pid") { t.add(column: "heartbeat_pid", .integer) }
+                if !existing.contains("heartbeat_host") { t.add(column: "heartbeat_host", .text) }
+            }
+        }
         do {
             try migrator.migrate(pool)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -73,6 +82,19 @@ public final class LocalStore: ExperimentStore {
         try await pool.write { db in
             try Self.upsert(experiment, db)
             try Self.upsert(experiment.epochs, experiment.id, db)
+        }
+    }
+
+    public func recordHeartbeat(_ heartbeat: RunHeartbeat, experimentID: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE experiment SET heartbeat_ref = ?, heartbeat_pid = ?, heartbeat_host = ?
+                    WHERE id = ? AND status = 'running'
+                    """,
+                arguments: [
+                    heartbeat.at.timeIntervalSinceReferenceDate, heartbeat.pid, heartbeat.host, experimentID,
+                ])
         }
     }
 
@@ -113,12 +135,14 @@ public final class LocalStore: ExperimentStore {
             sql: """
                 INSERT OR REPLACE INTO experiment
                 (id, name, kind, status, started_at, ended_at, parameters, data_fingerprint, result, model_path,
-                 run_directory, message, data_file_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 run_directory, message, data_file_sha256, heartbeat_ref, heartbeat_pid, heartbeat_host)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 e.id, e.name, e.kind.rawValue, e.status.rawValue, e.startedAt.timeIntervalSince1970,
                 e.endedAt?.timeIntervalSince1970, try json(e.parameters), e.dataFingerprint,
                 try e.result.map { try json($0) }, e.modelPath, e.runDirectory, e.message, e.dataFileSHA256,
+                e.heartbeat?.at.timeIntervalSinceReferenceDate, e.heartbeat?.pid, e.heartbeat?.host,
             ])
     }
 
@@ -145,6 +169,11 @@ public final class LocalStore: ExperimentStore {
         e.dataFileSHA256 = row["data_file_sha256"]
         e.runDirectory = row["run_directory"]
         e.message = row["message"]
+        if let at = row["heartbeat_ref"] as Double?, let pid = row["heartbeat_pid"] as Int32?,
+            let host = row["heartbeat_host"] as String?
+        {
+            e.heartbeat = RunHeartbeat(at: Date(timeIntervalSinceReferenceDate: at), pid: pid, host: host)
+        }
         return e
     }
 }

@@ -22,12 +22,14 @@ public struct TrainingRequest: Sendable {
     public var experimentsRoot: String
     /// Per-epoch metrics go to the store at most once per this many epochs (and at least once a second).
     public var epochBatch: Int
+    /// Time between the run's heartbeats while it trains (``RunStaleness/heartbeatInterval``); default 30 s.
+    public var heartbeatInterval: Duration
 
     /// Creates a request.
     public init(
         name: String, data: SonarData.LoadedFile, dataPath: String, testSize: Double, splitSeed: UInt64,
         configuration: TrainingConfiguration, parameters: [String: String], experimentsRoot: String,
-        epochBatch: Int = 10
+        epochBatch: Int = 10, heartbeatInterval: Duration = .seconds(30)
     ) {
         self.name = name
         self.data = data
@@ -38,6 +40,7 @@ public struct TrainingRequest: Sendable {
         self.parameters = parameters
         self.experimentsRoot = experimentsRoot
         self.epochBatch = epochBatch
+        self.heartbeatInterval = heartbeatInterval
     }
 }
 
@@ -101,6 +104,7 @@ public struct TrainingSession: Sendable {
             parameters: request.parameters, dataFingerprint: request.data.fingerprint)
         experiment.dataFileSHA256 = request.data.fileSHA256
         experiment.runDirectory = folder.path
+        experiment.heartbeat = RunHeartbeat.current(at: startedAt)
         log.info(
             "run started",
             metadata: [
@@ -132,6 +136,9 @@ public struct TrainingSession: Sendable {
         }
         await checkPending()
         onStart(experiment)
+        // A run whose process dies stops these, and shows as `stale` instead of `running` forever.
+        let heartbeats = RunHeartbeatTicker(
+            store: store, experimentID: experiment.id, every: request.heartbeatInterval)
 
         let split = StratifiedSplit.split(
             labels: request.data.dataset.labels, testSize: request.testSize, seed: request.splitSeed)
@@ -164,6 +171,8 @@ public struct TrainingSession: Sendable {
                 finalResult = result
             }
         }
+        await heartbeats.stop()
+        experiment.heartbeat = RunHeartbeat.current()
         guard let result = finalResult else {
             // The stream only ends without a result if its consumer stopped; not reachable from here.
             throw CancellationError()

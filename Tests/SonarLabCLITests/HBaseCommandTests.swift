@@ -63,7 +63,7 @@ struct HBaseCommandTests {
         try await ws.runInProcess(["train", "--backend", "hbase", "--epochs", "2", "--name", "offline"])
         #expect(ws.dir.list("experiments").contains { $0.hasPrefix("exp_offline_") })
         let outbox = try HBaseOutbox.inDirectory(ws.dir.file("store"))
-        #expect(try await outbox.count(cluster: "http://127.0.0.1:1") == 2)  // create, finish (2 epochs: no batch)
+        #expect(try await outbox.count(cluster: "http://localhost:1") == 2)  // create, finish (2 epochs: no batch)
         // `sync` cannot deliver them: exit 1 with the reason.
         await #expect(throws: CommandFailure.self) { try await ws.runInProcess(["sync", "--wait", "1"]) }
         await #expect(throws: CommandFailure.self) { try await ws.runInProcess(["sync", "--json"]) }

@@ -175,6 +175,12 @@ struct OutboxFaultTests {
             #expect(Set(raw.cells.map(\.column)).count == raw.cells.count)
         }
         #expect(try await env.queued() == 0)
+        // Stored `running`, shown `stale`: its heartbeat names this host and a pid that is gone.
+        let history = try env.sonarlab(["history", "--backend", "hbase"])
+        let line = history.stdout.split(separator: "\n").first { $0.hasPrefix(id) } ?? ""
+        #expect(line.contains(" stale "), "\(history.stdout)")
+        let show = try env.sonarlab(["show", id, "--backend", "hbase"])
+        #expect(show.stdout.contains("(train, stale)") && show.stdout.contains("has ended"), "\(show.stdout)")
     }
 
     @Test("dataset load and predict --store hbase while the gateway is down: queued, then 208 and 52 rows once")
@@ -271,6 +277,164 @@ struct OutboxFaultTests {
     }
 }
 
+// MARK: - An outbox that cannot get stuck
+
+extension OutboxFaultTests {
+    @Test("a gateway that disappeared: sync to a healthy one exits 0 and warns, --strict exits 1, drop clears it")
+    func aVanishedGatewayNeverBlocksSync() async throws {
+        guard try requireFaultPrerequisites() else { return }
+        let env = try FaultEnvironment()
+        defer { env.tearDown() }
+        try env.startDouble()
+        try env.sonarlab(["hbase", "init"])
+        // A gateway that existed once (a torn-down test stack): its port is closed now.
+        let ghost = try DoubleProcess(port: 0, dataDirectory: env.dir.file("ghost"))
+        let gone = ghost.port
+        ghost.kill9()
+        let goneURL = ["SONARLAB_HBASE_URL": "http://127.0.0.1:\(gone)/"]
+        let load = try env.sonarlab(["dataset", "load"], expecting: 0, environment: goneURL)
+        #expect(load.stderr.contains("HBase unreachable — 1 write queued"), "\(load.stderr)")
+
+        // The healthy gateway gets its own writes; the other gateway's entry is listed, not a failure.
+        try env.sonarlab(["train", "--backend", "hbase", "--epochs", "5", "--headless"])
+        let sync = try env.sonarlab(["sync"])
+        #expect(sync.stderr.contains("warning: sync: writes queued for other HBase gateways"), "\(sync.stderr)")
+        #expect(sync.stderr.contains("http://localhost:\(gone) (1)"), "\(sync.stderr)")
+        #expect(sync.stderr.contains("sonarlab outbox drop --gateway"))
+        #expect(sync.stdout.contains("nothing left for \(env.clusterKey)"), "\(sync.stdout)")
+        let strict = try env.sonarlab(["sync", "--strict"], expecting: 1)
+        #expect(strict.stderr.contains("http://localhost:\(gone) (1)"), "\(strict.stderr)")
+        let json = try env.sonarlab(["sync", "--json"])
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(summary["other_clusters"] as? [String: Int] == ["http://localhost:\(gone)": 1])
+        #expect(summary["queued"] as? Int == 0)
+        #expect((summary["warning"] as? String)?.contains("other HBase gateways") == true)
+
+        let list = try env.sonarlab(["outbox", "list"])
+        #expect(list.stdout.contains("http://localhost:\(gone) (other gateway)"), "\(list.stdout)")
+        #expect(list.stdout.contains("sonarlab:datasets") && list.stdout.contains("dataset load"))
+        let listed = try env.sonarlab(["outbox", "list", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])
+        let entries = try #require(object["entries"] as? [[String: Any]])
+        #expect(entries.count == 1)
+        #expect(entries.first?["gateway"] as? String == "http://localhost:\(gone)")
+        #expect(entries.first?["rows"] as? Int == 208)
+        #expect(entries.first?["is_current_gateway"] as? Bool == false)
+        #expect(object["current_gateway"] as? String == env.clusterKey)
+
+        // Not a terminal and no --yes: says what it would drop, drops nothing, exit 2.
+        let refused = try env.sonarlab(["outbox", "drop", "--gateway", "http://[::1]:\(gone)"], expecting: 2)
+        #expect(refused.stderr.contains("without --yes"), "\(refused.stderr)")
+        #expect(refused.stdout.contains("sonarlab:datasets"), "\(refused.stdout)")
+        #expect(try await env.queued(cluster: "http://localhost:\(gone)") == 1)
+        let drop = try env.sonarlab(["outbox", "drop", "--gateway", "http://[::1]:\(gone)", "--yes"])
+        #expect(drop.stdout.contains("dropped 1 queued write (208 rows); 0 still queued"), "\(drop.stdout)")
+        let clean = try env.sonarlab(["sync", "--strict"])
+        #expect(clean.stdout.contains("outbox empty"), "\(clean.stdout)")
+        #expect(!clean.stderr.contains("warning"), "\(clean.stderr)")
+        #expect(try env.sonarlab(["outbox", "list"]).stdout.contains("outbox empty"))
+    }
+
+    @Test("localhost and 127.0.0.1 of one port are one gateway: writes queued for one are synced to the other")
+    func loopbackNamesAreOneGateway() async throws {
+        guard try requireFaultPrerequisites() else { return }
+        let env = try FaultEnvironment()
+        defer { env.tearDown() }
+        try env.startDouble()
+        try env.sonarlab(["hbase", "init"])
+        env.double?.kill9()
+        let load = try env.sonarlab(
+            ["dataset", "load"], expecting: 0, environment: ["SONARLAB_HBASE_URL": "http://LOCALHOST:\(env.port)/"])
+        #expect(load.stderr.contains("1 write queued"), "\(load.stderr)")
+        try env.startDouble()
+        let sync = try env.sonarlab(["sync", "--strict"])  // SONARLAB_HBASE_URL=http://127.0.0.1:PORT
+        #expect(sync.stdout.contains("outbox empty"), "\(sync.stdout)\(sync.stderr)")
+        try await env.withClient { client, layout in
+            try await expectRowsOnceEach(client, layout.datasets, count: 208)
+        }
+    }
+
+    @Test("outbox drop: --refused drops the writes behind a refusal, --entry one write; bad selectors exit 2")
+    func outboxDropSelectors() async throws {
+        guard try requireFaultPrerequisites() else { return }
+        let env = try FaultEnvironment()
+        defer { env.tearDown() }
+        try env.startDouble()
+        // No tables: HBase answers 404, the run's writes are refused and kept.
+        try env.sonarlab(["train", "--backend", "hbase", "--epochs", "30"], expecting: 1)
+        try env.sonarlab(["dataset", "load"], expecting: 1)
+        let before = try await env.summaries()
+        #expect(before.contains { $0.isRefused && $0.table == "sonarlab:experiments" })
+        let list = try env.sonarlab(["outbox", "list"])
+        #expect(list.stdout.contains("refused") && list.stdout.contains("waiting"), "\(list.stdout)")
+
+        for bad in [
+            ["outbox", "drop", "--yes"], ["outbox", "drop", "--refused", "--entry", "1", "--yes"],
+            ["outbox", "drop", "--gateway", "ftp://x", "--yes"], ["outbox", "drop", "--gateway", "nohost", "--yes"],
+            ["outbox", "drop", "--entry", "999999", "--yes"], ["outbox", "drop", "--gateway", "http://h:1", "--yes"],
+            ["outbox", "drop", "--entry", "x", "--yes"],
+        ] {
+            let result = try env.sonarlab(bad, expecting: 2)
+            #expect(result.stderr.lowercased().contains("error"), "\(bad): \(result.stderr)")
+        }
+        #expect(try await env.summaries() == before, "a refused command drops nothing")
+
+        let datasets = try #require(before.first { $0.table == "sonarlab:datasets" })
+        let one = try env.sonarlab(["outbox", "drop", "--entry", "\(datasets.sequence)", "--yes"])
+        #expect(one.stdout.contains("dropped 1 queued write (208 rows)"), "\(one.stdout)")
+        let experiments = before.filter { $0.table == "sonarlab:experiments" }
+        let refused = try env.sonarlab(["outbox", "drop", "--refused", "--yes"])
+        #expect(refused.stdout.contains("dropped \(experiments.count) queued writes"), "\(refused.stdout)")
+        #expect(try await env.summaries().isEmpty)
+        let none = try env.sonarlab(["outbox", "drop", "--refused", "--yes"])
+        #expect(none.stdout.contains("nothing to drop"))
+        // The dropped run stays in its run folder; HBase never saw it.
+        try env.sonarlab(["hbase", "init"])
+        let sync = try env.sonarlab(["sync", "--strict"])
+        #expect(sync.stdout.contains("sent 0 queued writes"), "\(sync.stdout)")
+    }
+
+    @Test("sync and outbox list with nothing queued create no folder and no file")
+    func syncWithNothingQueuedCreatesNothing() async throws {
+        guard try requireFaultPrerequisites() else { return }
+        let env = try FaultEnvironment()
+        defer { env.tearDown() }
+        try env.startDouble()
+        let sync = try env.sonarlab(["sync"])
+        #expect(sync.stdout.contains("nothing queued"), "\(sync.stdout)")
+        let json = try env.sonarlab(["sync", "--json"])
+        #expect(json.stdout.contains("\"queued\" : 0"), "\(json.stdout)")
+        #expect(try env.sonarlab(["outbox", "list"]).stdout.contains("outbox empty"))
+        #expect(try env.sonarlab(["outbox", "drop", "--refused", "--yes"]).stdout.contains("nothing to drop"))
+        #expect(!FileManager.default.fileExists(atPath: env.dir.file("store")), "no tracking folder")
+    }
+
+    @Test("a local run killed -9 shows as stale in history and show, not running")
+    func aKilledLocalRunShowsStale() async throws {
+        guard try requireFaultPrerequisites() else { return }
+        let env = try FaultEnvironment()
+        defer { env.tearDown() }
+        let train = try env.background(["train", "--epochs", "100000", "--headless"])
+        let id = try await env.experimentID(of: train)
+        let alive = try env.sonarlab(["history"])
+        #expect(alive.stdout.split(separator: "\n").first { $0.hasPrefix(id) }?.contains(" running ") == true)
+        train.kill9()
+        let history = try env.sonarlab(["history"])
+        let line = history.stdout.split(separator: "\n").first { $0.hasPrefix(id) } ?? ""
+        #expect(line.contains(" stale "), "\(history.stdout)")
+        let json = try env.sonarlab(["history", "--json"])
+        #expect(json.stdout.contains("\"status\" : \"stale\""), "\(json.stdout)")
+        #expect(json.stdout.contains("has ended"))
+        let show = try env.sonarlab(["show", id])
+        #expect(show.stdout.contains("(train, stale)"), "\(show.stdout)")
+        #expect(show.stdout.contains("stale   process "), "\(show.stdout)")
+        let shown = try env.sonarlab(["show", id, "--json"])
+        #expect(shown.stdout.contains("\"display_status\" : \"stale\""), "\(shown.stdout.prefix(400))")
+        #expect(shown.stdout.contains("\"status\" : \"running\""), "the stored status stays running")
+        #expect(shown.stdout.contains("\"heartbeat\""))
+    }
+}
+
 // MARK: - Support
 
 /// Fails in CI, skips locally, when the built binaries are missing.
@@ -337,11 +501,13 @@ final class FaultEnvironment: @unchecked Sendable {
 
     /// Runs `sonarlab ARGS --config …` to the end and checks its exit status.
     @discardableResult
-    func sonarlab(_ arguments: [String], expecting status: Int32 = 0, sourceLocation: SourceLocation = #_sourceLocation)
-        throws -> ProcessResult
-    {
+    func sonarlab(
+        _ arguments: [String], expecting status: Int32 = 0, environment extra: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> ProcessResult {
         let result = try SonarLabProcess.run(
-            arguments + ["--config", dir.file("config.ini")], in: dir.path, environment: environment)
+            arguments + ["--config", dir.file("config.ini")], in: dir.path,
+            environment: environment.merging(extra) { $1 })
         #expect(
             result.status == status, "sonarlab \(arguments.joined(separator: " ")): \(result.stderr.suffix(800))",
             sourceLocation: sourceLocation)
@@ -416,9 +582,14 @@ final class FaultEnvironment: @unchecked Sendable {
     /// The outbox's key of the current gateway.
     var clusterKey: String { HBaseOutbox.clusterKey(for: URL(string: "http://127.0.0.1:\(port)")!) }
 
-    /// Writes waiting in the workspace's outbox for this gateway.
-    func queued() async throws -> Int {
-        try await HBaseOutbox.inDirectory(dir.file("store")).count(cluster: clusterKey)
+    /// Writes waiting in the workspace's outbox for this gateway (or another cluster key).
+    func queued(cluster: String? = nil) async throws -> Int {
+        try await HBaseOutbox.inDirectory(dir.file("store")).count(cluster: cluster ?? clusterKey)
+    }
+
+    /// Every entry of the workspace's outbox, without rows.
+    func summaries() async throws -> [HBaseOutboxSummary] {
+        try await HBaseOutbox.inDirectory(dir.file("store")).summaries()
     }
 
     /// The run is in HBase with status, result and epochs 1...`epochs`, one version of every cell, one row.

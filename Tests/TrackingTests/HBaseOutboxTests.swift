@@ -99,7 +99,7 @@ struct HBaseOutboxTests {
         #expect(
             HBaseOutbox.clusterKey(for: URL(string: "https://bob:pw@HBase.example/")!) == "https://hbase.example:443")
         #expect(
-            HBaseOutbox.clusterKey(for: URL(string: "http://127.0.0.1:8080/gw/?x=1")!) == "http://127.0.0.1:8080/gw")
+            HBaseOutbox.clusterKey(for: URL(string: "http://127.0.0.1:8080/gw/?x=1")!) == "http://localhost:8080/gw")
         #expect(HBaseOutbox.clusterKey(for: URL(string: "http://h")!) == "http://h:80")
     }
 
@@ -369,6 +369,157 @@ struct HBaseOutboxTests {
         #expect(delivery.lockWasBusy)
         #expect(delivery.pending.count == 1)
         other.release()
+    }
+}
+
+/// The outbox cannot get stuck: one identity per gateway, refusals marked, entries dropped on request, the file
+/// compacted after a full drain, nothing created by a read.
+@Suite("HBase outbox: gateway identity, drop, compaction")
+struct HBaseOutboxMaintenanceTests {
+    static let table = HBaseTableName("experiments", namespace: "sonarlab")
+
+    @Test func loopbackNamesOfOnePortAreOneGateway() {
+        let key = { (text: String) in HBaseOutbox.clusterKey(for: URL(string: text)!) }
+        let same = [
+            "http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080", "http://LOCALHOST:8080/",
+            "HTTP://localhost.:8080//", "http://user:secret@127.0.0.1:8080/?q=1#f",
+        ]
+        #expect(Set(same.map(key)) == ["http://localhost:8080"])
+        #expect(key("http://127.0.0.1:8081") == "http://localhost:8081", "another port is another gateway")
+        #expect(key("https://localhost") == "https://localhost:443")
+        #expect(key("http://localhost") == "http://localhost:80")
+        #expect(key("http://[fe80::1]:9") == "http://[fe80::1]:9", "other IPv6 hosts keep their brackets")
+        #expect(key("http://hbase.example:8080") != key("http://localhost:8080"))
+        #expect(key("http://localhost:8080/gw/") == "http://localhost:8080/gw")
+    }
+
+    @Test func keysQueuedInAnOlderFormAreNormalisedWhenTheOutboxOpens() async throws {
+        let dir = try TemporaryDirectory("outbox")
+        defer { dir.remove() }
+        do {
+            let outbox = try HBaseOutbox.inDirectory(dir.path)
+            // What an older SonarLab (or one given SONARLAB_HBASE_URL=http://127.0.0.1:8080/) queued.
+            try await outbox.enqueue(
+                [HBaseOutboxTests.row("k", "a", "1")], into: Self.table, cluster: "http://127.0.0.1:8080", origin: "t")
+            try await outbox.enqueue(
+                [HBaseOutboxTests.row("k", "b", "2")], into: Self.table, cluster: "http://[::1]:8080/", origin: "t")
+            try await outbox.enqueue(
+                [HBaseOutboxTests.row("k", "c", "3")], into: Self.table, cluster: "not a url", origin: "t")
+        }
+        let reopened = try HBaseOutbox.inDirectory(dir.path)
+        #expect(try await reopened.countsByCluster() == ["http://localhost:8080": 2, "not a url": 1])
+        #expect(try await reopened.entries(cluster: "http://localhost:8080").map(\.origin) == ["t", "t"])
+    }
+
+    @Test func refusalsAreMarkedAndOutagesAreNot() async throws {
+        let dir = try TemporaryDirectory("outbox")
+        defer { dir.remove() }
+        let outbox = try HBaseOutbox.inDirectory(dir.path)
+        let a = try await outbox.enqueue(
+            [HBaseOutboxTests.row("a", "q", "1")], into: Self.table, cluster: "http://a:1", origin: "t")
+        let b = try await outbox.enqueue(
+            [HBaseOutboxTests.row("b", "q", "1")], into: Self.table, cluster: "http://a:1", origin: "t")
+        try await outbox.recordFailure([a], message: "HTTP 403", isRefusal: true)
+        try await outbox.recordFailure([b], message: "connection refused")
+        var summaries = try await outbox.summaries()
+        #expect(summaries.map(\.isRefused) == [true, false])
+        #expect(summaries.map(\.lastError) == ["HTTP 403", "connection refused"])
+        #expect(try await outbox.entries(cluster: "http://a:1").map(\.isRefused) == [true, false])
+        // A later outage replaces the refusal: the entry is waiting again.
+        try await outbox.recordFailure([a], message: "timeout", isRefusal: false)
+        summaries = try await outbox.summaries()
+        #expect(summaries[0].isRefused == false && summaries[0].attempts == 2)
+    }
+
+    @Test func dropRemovesExactlyTheSelectedEntries() async throws {
+        let dir = try TemporaryDirectory("outbox")
+        defer { dir.remove() }
+        let outbox = try HBaseOutbox.inDirectory(dir.path)
+        var sequences: [Int64] = []
+        for (cluster, origin) in [
+            ("http://gone:1", "a"), ("http://gone:1", "b"), ("http://here:2", "c"), ("http://here:2", "d"),
+        ] {
+            sequences.append(
+                try await outbox.enqueue(
+                    [HBaseOutboxTests.row(origin, "q", "1"), HBaseOutboxTests.row(origin + "2", "q", "1")],
+                    into: Self.table,
+                    cluster: cluster, origin: origin))
+        }
+        let other = try await outbox.enqueue(
+            [HBaseOutboxTests.row("e", "q", "1")], into: HBaseTableName("predictions", namespace: "sonarlab"),
+            cluster: "http://here:2", origin: "e")
+        try await outbox.recordFailure([sequences[3]], message: "HTTP 404", isRefusal: true)
+        let byEntry = try await outbox.drop(.entry(sequences[2]))
+        #expect(byEntry.map(\.origin) == ["c"] && byEntry[0].rowCount == 2)
+        #expect(try await outbox.drop(.entry(9999)).isEmpty)
+        try await outbox.enqueue(
+            [HBaseOutboxTests.row("f", "q", "1")], into: Self.table, cluster: "http://here:2", origin: "f")
+        // `f` was queued behind the refused `d` (same gateway and table) and never sent: dropped with it; `e`
+        // (another table) stays.
+        let refused = try await outbox.drop(.refused)
+        #expect(refused.map(\.origin) == ["d", "f"])
+        #expect(try await outbox.drop(.entry(other)).map(\.origin) == ["e"])
+        let gone = try await outbox.drop(.cluster("http://gone:1"))
+        #expect(gone.map(\.origin) == ["a", "b"])
+        #expect(try await outbox.summaries().isEmpty)
+    }
+
+    @Test func aFullDrainGivesTheFileItsSpaceBack() async throws {
+        let dir = try TemporaryDirectory("outbox")
+        defer { dir.remove() }
+        try await HBaseRESTDouble.withRunning(configuration: .init(host: "127.0.0.1", port: 0)) { port in
+            let client = try HBaseOutboxTests.client(port: port)
+            defer { Task { try? await client.shutdown() } }
+            let layout = HBaseTrackingLayout()
+            try await layout.ensure(using: client)
+            let outbox = try HBaseOutbox.inDirectory(dir.path)
+            let writer = HBaseOutboxWriter(outbox: outbox, client: client, policy: HBaseOutboxTests.fast)
+            // About 4 MB queued, as a long outage leaves it (queued directly: the writer would send at once).
+            let big = String(repeating: "x", count: 20_000)
+            for n in 0..<200 {
+                try await outbox.enqueue(
+                    [HBaseOutboxTests.row("r\(n)", "q", big)], into: layout.experiments, cluster: writer.cluster,
+                    origin: "t")
+            }
+            let full = Self.fileBytes(outbox.path)
+            #expect(full > 3_000_000)
+            let delivery = await writer.deliver(waitingForLockUpTo: .seconds(10))
+            #expect(delivery.sentEntries == 200 && delivery.pending.count == 0)
+            let after = Self.fileBytes(outbox.path)
+            #expect(after < full / 10, "VACUUM after the drain: \(after) bytes left of \(full)")
+            #expect(try await outbox.compactIfEmpty() == false, "nothing left to free")
+        }
+    }
+
+    @Test func noCompactionWhileEntriesWait() async throws {
+        let dir = try TemporaryDirectory("outbox")
+        defer { dir.remove() }
+        let outbox = try HBaseOutbox.inDirectory(dir.path)
+        let big = String(repeating: "y", count: 50_000)
+        let first = try await outbox.enqueue(
+            [HBaseOutboxTests.row("a", "q", big)], into: Self.table, cluster: "http://a:1", origin: "t")
+        try await outbox.enqueue(
+            [HBaseOutboxTests.row("b", "q", big)], into: Self.table, cluster: "http://b:1", origin: "t")
+        try await outbox.remove([first])
+        #expect(try await outbox.compactIfEmpty() == false, "another gateway's entry is still queued")
+        #expect(try await outbox.summaries().count == 1)
+    }
+
+    @Test func openingAnExistingOutboxNeverCreatesOne() throws {
+        let dir = try TemporaryDirectory("outbox")
+        defer { dir.remove() }
+        let missing = dir.file("no/such/folder")
+        #expect(try HBaseOutbox.existing(inDirectory: missing) == nil)
+        #expect(!FileManager.default.fileExists(atPath: missing))
+        _ = try HBaseOutbox.inDirectory(dir.path)
+        #expect(try HBaseOutbox.existing(inDirectory: dir.path) != nil)
+    }
+
+    /// The database file plus its WAL.
+    static func fileBytes(_ path: String) -> Int {
+        [path, path + "-wal"].reduce(0) { total, file in
+            total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+        }
     }
 }
 
