@@ -308,7 +308,7 @@ enum DoubleRepresentations {
                     content: "<LiveNodes>\(nodeElement)</LiveNodes><DeadNodes/>"))
         case .text:
             // StorageClusterStatusModel.toString (its `%.4f` follows the JVM's locale; the double uses '.').
-            var text = "1 live servers, 0 dead servers, \(String(format: "%.4f", averageLoad)) average load\n\n"
+            var text = "1 live servers, 0 dead servers, \(Self.fourDecimals(averageLoad)) average load\n\n"
             text += "1 live servers\n    \(node) 0\n        requests=0, regions=\(regions.count)\n"
             text += "        heapSizeMB=0\n        maxHeapSizeMB=0\n\n"
             let labels = [
@@ -336,5 +336,15 @@ enum DoubleRepresentations {
                 "DeadNodes": [String](),
             ])
         }
+    }
+}
+
+extension DoubleRepresentations {
+    /// A non-negative `value` with four decimals and a `.`, whatever the process locale (Java's `%.4f` in the
+    /// root locale, as `StorageClusterStatusModel.toString` prints the average load).
+    static func fourDecimals(_ value: Double) -> String {
+        let scaled = Int((max(0, value) * 10_000).rounded())
+        let fraction = String(scaled % 10_000)
+        return "\(scaled / 10_000)." + String(repeating: "0", count: 4 - fraction.count) + fraction
     }
 }

@@ -144,7 +144,16 @@ enum RawHTTP {
 
     /// GET with a request target sent byte for byte over a plain socket (AsyncHTTPClient's URL parsing
     /// drops a path with a percent escape that is not UTF-8, such as `%FF`); `Connection: close`.
-    static func getRawTarget(_ base: String, _ target: String) throws -> Reply {
+    ///
+    /// The blocking socket calls run on a thread of their own: on a Swift concurrency thread they could starve the
+    /// in-process double that has to answer them (the cooperative pool has one thread per core).
+    static func getRawTarget(_ base: String, _ target: String) async throws -> Reply {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Reply, any Error>) in
+            Thread { continuation.resume(with: Result { try blockingGetRawTarget(base, target) }) }.start()
+        }
+    }
+
+    private static func blockingGetRawTarget(_ base: String, _ target: String) throws -> Reply {
         guard let url = URL(string: base), let host = url.host, let port = url.port else {
             throw HBaseError.invalidArgument.with(message: "not a base URL: \(base)")
         }

@@ -213,7 +213,7 @@ extension HBaseRESTDoubleWireTests {
             let seed = Self.cellSetJSON([([0xFF], "a:1", "raw FF"), (replacement, "a:1", "U+FFFD")])
             #expect(try await RawHTTP.json(.PUT, base + "/TestRowResource/seed", seed).status == 200)
             // RowSpec: URLDecoder decodes %FF as UTF-8, which makes U+FFFD.
-            let reply = try RawHTTP.getRawTarget(base, "/TestRowResource/%FF")
+            let reply = try await RawHTTP.getRawTarget(base, "/TestRowResource/%FF")
             #expect(reply.status == 200)
             #expect(reply.text.contains(b64("U+FFFD")))
             #expect(!reply.text.contains(b64("raw FF")))
