@@ -271,8 +271,10 @@ final class ScriptedTerminal: TerminalDevice {
     private let start = ContinuousClock.now
     private(set) var frames: [(at: Duration, buffer: CellBuffer)] = []
 
-    /// When set, `q` is typed once a drawn frame shows this text (or after 60 s), instead of at a fixed time:
-    /// the test then does not depend on how fast a loaded machine runs.
+    /// When set, `q` is typed once a drawn frame shows this text (or after 300 s), instead of at a fixed time:
+    /// the test then does not depend on how fast a loaded machine runs. The bound is roomy on purpose: the fake
+    /// run's epochs resume on Swift's cooperative pool (one thread per core), which the process-spawning suites
+    /// running in parallel under `make test` can hold for a minute or more on a 2-core machine.
     private let quitAfterDrawing: String?
     private var sawQuitText = false
 
@@ -283,7 +285,7 @@ final class ScriptedTerminal: TerminalDevice {
 
     func read(timeoutMilliseconds: Int) -> TerminalInput? {
         let now = ContinuousClock.now - start
-        if quitAfterDrawing != nil, sawQuitText || now > .seconds(60) {
+        if quitAfterDrawing != nil, sawQuitText || now > .seconds(300) {
             sawQuitText = false
             return .key(.character("q"))
         }
