@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import HBase
 import Settings
@@ -76,7 +77,7 @@ struct OutboxListCommand: AsyncParsableCommand {
         let gateways = Set(entries.map(\.cluster)).count
         print(
             "\(entries.count) \(entries.count == 1 ? "write" : "writes") (\(rows) rows) for \(gateways) "
-                + "\(gateways == 1 ? "gateway" : "gateways") in \(printable(path))")
+                + "\(gateways == 1 ? "gateway" : "gateways") in \(TerminalText.escape(path))")
     }
 
     /// The entries as a text table (values from the outbox escaped for the terminal).
@@ -89,9 +90,9 @@ struct OutboxListCommand: AsyncParsableCommand {
         for e in entries {
             let other = current.map { $0 != e.cluster } ?? false
             rows.append([
-                String(e.sequence), printable(e.cluster) + (other ? " (other gateway)" : ""), printable(e.table),
-                String(e.rowCount), printable(e.origin), formatter.string(from: e.enqueuedAt), String(e.attempts),
-                e.isRefused ? "refused" : "waiting", e.lastError.map { printable(String($0.prefix(120))) } ?? "-",
+                String(e.sequence), TerminalText.escape(e.cluster) + (other ? " (other gateway)" : ""), TerminalText.escape(e.table),
+                String(e.rowCount), TerminalText.escape(e.origin), formatter.string(from: e.enqueuedAt), String(e.attempts),
+                e.isRefused ? "refused" : "waiting", e.lastError.map { TerminalText.escape(String($0.prefix(120))) } ?? "-",
             ])
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
@@ -145,7 +146,7 @@ struct OutboxDropCommand: AsyncParsableCommand {
         let context = try CommandContext(global: global, flags: [:])
         let selection = try self.selection()
         guard let outbox = try await context.existingOutbox() else {
-            print("nothing to drop: no outbox at \(printable(context.outboxPath))")
+            print("nothing to drop: no outbox at \(TerminalText.escape(context.outboxPath))")
             return
         }
         let all = try await outbox.summaries()
@@ -153,21 +154,21 @@ struct OutboxDropCommand: AsyncParsableCommand {
         guard !chosen.isEmpty else {
             switch selection {
             case .refused:
-                print("nothing to drop: no refused write in \(printable(outbox.path))")
+                print("nothing to drop: no refused write in \(TerminalText.escape(outbox.path))")
                 return
             case .entry(let n):
                 throw CommandFailure.badInput(
-                    "--entry \(n): no such entry in \(printable(outbox.path)) (see `sonarlab outbox list`)")
+                    "--entry \(n): no such entry in \(TerminalText.escape(outbox.path)) (see `sonarlab outbox list`)")
             case .cluster(let key):
-                let queued = Set(all.map(\.cluster)).sorted().map(printable).joined(separator: ", ")
+                let queued = Set(all.map(\.cluster)).sorted().map { TerminalText.escape($0) }.joined(separator: ", ")
                 throw CommandFailure.badInput(
-                    "--gateway '\(printable(gateway ?? key))': no write is queued for \(printable(key))"
+                    "--gateway '\(TerminalText.escape(gateway ?? key))': no write is queued for \(TerminalText.escape(key))"
                         + (queued.isEmpty ? "" : "; queued gateways: \(queued)"))
             }
         }
         let rows = chosen.reduce(0) { $0 + $1.rowCount }
         let what = "\(chosen.count) queued \(chosen.count == 1 ? "write" : "writes") (\(rows) rows)"
-        print("to drop from \(printable(outbox.path)):")
+        print("to drop from \(TerminalText.escape(outbox.path)):")
         print(OutboxListCommand.table(chosen, current: nil))
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
@@ -198,7 +199,7 @@ struct OutboxDropCommand: AsyncParsableCommand {
             let host = url.host, !host.isEmpty
         else {
             throw CommandFailure.badInput(
-                "--gateway '\(printable(text))': not a gateway URL; expected http(s)://host[:port][/path] as in "
+                "--gateway '\(TerminalText.escape(text))': not a gateway URL; expected http(s)://host[:port][/path] as in "
                     + "`sonarlab outbox list`")
         }
         return .cluster(HBaseOutbox.clusterKey(for: url))
@@ -217,7 +218,7 @@ extension CommandContext {
         do {
             return try HBaseOutbox.existing(inDirectory: configuration.tracking.directory)
         } catch {
-            throw CommandFailure.failed("cannot open the HBase outbox \(printable(outboxPath)): \(error)")
+            throw CommandFailure.failed("cannot open the HBase outbox \(TerminalText.escape(outboxPath)): \(error)")
         }
     }
 
@@ -225,18 +226,4 @@ extension CommandContext {
     var currentGateway: String? {
         (try? HBaseConnectionSettings(environment: environment)).map { HBaseOutbox.clusterKey(for: $0.url) }
     }
-}
-
-/// Text from the outbox (paths, origins, error messages) made safe for a terminal: control characters
-/// (C0, DEL, C1) become `\u{…}` escapes.
-func printable(_ text: String) -> String {
-    var out = ""
-    for scalar in text.unicodeScalars {
-        if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-            out += "\\u{" + String(scalar.value, radix: 16) + "}"
-        } else {
-            out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
 }
