@@ -62,15 +62,19 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The gateway answered 401: no or rejected credentials (HBASE_REST.md §4).
     public static let unauthorized = HBaseError(.unauthorized, "unauthorized")
-    /// No credentials could be made on this host, so nothing was sent: no or an unusable ticket cache
-    /// (missing, empty, unreadable, no ticket-granting ticket), an unreadable keytab, a principal the KDC does not
-    /// know, clock skew (`KRB_AP_ERR_SKEW`). Not an answer of the gateway (compare ``unauthorized``).
+    /// No credentials could be made on this host, so nothing was sent.
+    ///
+    /// Causes: no or an unusable ticket cache (missing, empty, unreadable, no ticket-granting ticket), an unreadable
+    /// keytab, a principal the KDC does not know, clock skew (`KRB_AP_ERR_SKEW`). Not an answer of the gateway
+    /// (compare ``unauthorized``).
     public static let credentialsUnavailable = HBaseError(.credentialsUnavailable, "credentials unavailable")
-    /// The Kerberos ticket expired and there is no keytab to get a new one from: run `kinit`. Nothing was sent;
-    /// the outbox keeps the writes for `sonarlab sync`.
+    /// The Kerberos ticket expired and there is no keytab to get a new one from.
+    ///
+    /// Run `kinit`. Nothing was sent; the outbox keeps the writes for `sonarlab sync`.
     public static let credentialsExpired = HBaseError(.credentialsExpired, "credentials expired")
-    /// The gateway answered, but its SPNEGO mutual-authentication token does not prove it holds the service key
-    /// (RFC 4559 §5): the answer is not trusted. Never a 401.
+    /// The gateway answered, but its SPNEGO mutual-authentication token does not prove it holds the service key.
+    ///
+    /// RFC 4559 §5: the answer is not trusted. Never a 401.
     public static let mutualAuthenticationFailed = HBaseError(
         .mutualAuthenticationFailed, "mutual authentication failed")
     /// The gateway answered 403: authenticated, but no grant for the action, or read-only mode (§1, §3.9, §4).
@@ -105,8 +109,9 @@ public struct HBaseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `SONARLAB_HBASE_CA_FILE`) or not issued for its host name: a setup error that waiting never fixes,
     /// so callers such as the outbox treat it like 401/403, not like an outage.
     public static let untrustedCertificate = HBaseError(.untrustedCertificate, "untrusted certificate")
-    /// The TLS handshake failed because the gateway's certificate is outside its validity period (not yet valid,
-    /// or expired); the message names its `notBefore` and `notAfter` dates. A setup error, like
+    /// The TLS handshake failed because the gateway's certificate is outside its validity period.
+    ///
+    /// Not yet valid, or expired; the message names its `notBefore` and `notAfter` dates. A setup error, like
     /// ``untrustedCertificate``.
     public static let certificateNotValid = HBaseError(.certificateNotValid, "certificate not valid")
     /// The request did not complete within its timeout.

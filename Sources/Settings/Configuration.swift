@@ -10,9 +10,10 @@ public struct SonarLabConfiguration: Sendable, Equatable {
         public var path = "data/sonar.all-data"
         /// `prepared_dir`: where `sonarlab prepare` writes the split. Default `prepared`.
         public var preparedDirectory = "prepared"
-        /// `header`: whether the data file's first line is a header — `auto` (a first line none of whose fields is
-        /// a number is a header, and the run log says so), `true` (always skip the first line) or `false` (every
-        /// line is data). Default `auto`.
+        /// `header`: whether the data file's first line is a header.
+        ///
+        /// Default `auto` (a first line none of whose fields is a number is a header, and the run log says so), `true`
+        /// (always skip the first line) or `false` (every line is data).
         public var header = "auto"
     }
 
@@ -68,8 +69,9 @@ public struct SonarLabConfiguration: Sendable, Equatable {
         public var directory = ".sonarlab"
         /// `experiments_dir`: the seed-style run folders. Default `experiments`.
         public var experimentsDirectory = "experiments"
-        /// `stale_after`: seconds without a heartbeat after which a run recorded as `running` shows as `stale`
-        /// (a run whose pid is dead on this host shows so at once), 1…604800. Default 120.
+        /// `stale_after`: seconds without a heartbeat after which a `running` run shows as `stale`.
+        ///
+        /// Default 120, 1…604800. A run whose pid is dead on this host shows as `stale` at once.
         public var staleAfterSeconds = 120.0
     }
 

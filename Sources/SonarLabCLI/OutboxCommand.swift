@@ -90,9 +90,12 @@ struct OutboxListCommand: AsyncParsableCommand {
         for e in entries {
             let other = current.map { $0 != e.cluster } ?? false
             rows.append([
-                String(e.sequence), TerminalText.escape(e.cluster) + (other ? " (other gateway)" : ""), TerminalText.escape(e.table),
-                String(e.rowCount), TerminalText.escape(e.origin), formatter.string(from: e.enqueuedAt), String(e.attempts),
-                e.isRefused ? "refused" : "waiting", e.lastError.map { TerminalText.escape(String($0.prefix(120))) } ?? "-",
+                String(e.sequence), TerminalText.escape(e.cluster) + (other ? " (other gateway)" : ""),
+                TerminalText.escape(e.table),
+                String(e.rowCount), TerminalText.escape(e.origin), formatter.string(from: e.enqueuedAt),
+                String(e.attempts),
+                e.isRefused ? "refused" : "waiting",
+                e.lastError.map { TerminalText.escape(String($0.prefix(120))) } ?? "-",
             ])
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }

@@ -96,8 +96,10 @@ public struct Experiment: Sendable, Codable, Equatable, Identifiable {
     public var endedAt: Date?
     /// Effective parameters as text (`mlp.lr = 0.01`, …), keys as in config.ini.
     public var parameters: [String: String]
-    /// The data fingerprint: SHA-256 of the data file's canonical form (LF line ends, no byte-order mark, no blank
-    /// or header lines; see `SonarData.canonicalForm(of:headerLine:)`), the same for a CRLF or BOM copy. Dataset row
+    /// The data fingerprint: SHA-256 of the data file's canonical form.
+    ///
+    /// The form has LF line ends, no byte-order mark, no blank or header lines (see
+    /// `SonarData.canonicalForm(of:headerLine:)`), so a CRLF or BOM copy has the same fingerprint. Dataset row
     /// keys in HBase start with it.
     public var dataFingerprint: String
     /// SHA-256 of the data file's exact bytes (`sha256sum FILE`), when known (`nil` in records made before it was

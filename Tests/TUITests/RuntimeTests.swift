@@ -271,8 +271,10 @@ final class ScriptedTerminal: TerminalDevice {
     private let start = ContinuousClock.now
     private(set) var frames: [(at: Duration, buffer: CellBuffer)] = []
 
-    /// When set, `q` is typed once a drawn frame shows this text (or after 300 s), instead of at a fixed time:
-    /// the test then does not depend on how fast a loaded machine runs. The bound is roomy on purpose: the fake
+    /// The text whose drawing makes the terminal type `q` (or 300 s, whichever comes first).
+    ///
+    /// Quitting on what was drawn, not at a fixed time, keeps the test independent of how fast a loaded machine
+    /// runs. The bound is roomy on purpose: the fake
     /// run's epochs resume on Swift's cooperative pool (one thread per core), which the process-spawning suites
     /// running in parallel under `make test` can hold for a minute or more on a 2-core machine.
     private let quitAfterDrawing: String?
