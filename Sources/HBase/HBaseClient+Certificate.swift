@@ -1,4 +1,5 @@
 import Foundation
+import Kerberos
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -26,10 +27,10 @@ extension HBaseClient {
             host: host, port: configuration.baseURL.port ?? 443, timeout: configuration.timeouts.connect),
             validity.excludes(now)
         {
-            let period = "valid from \(Self.utc(validity.notBefore)) to \(Self.utc(validity.notAfter))"
+            let period = "valid from \(KerberosTicketCache.format(validity.notBefore)) to \(KerberosTicketCache.format(validity.notAfter))"
             let state = now < validity.notBefore ? "is not valid yet" : "has expired"
             return HBaseError.certificateNotValid.with(
-                "\(context.summary): the HBase REST gateway's certificate \(state) (\(period); now \(Self.utc(now))): "
+                "\(context.summary): the HBase REST gateway's certificate \(state) (\(period); now \(KerberosTicketCache.format(now))): "
                     + "renew it on the gateway, or check this host's clock")
         }
         return HBaseError.untrustedCertificate.with(
@@ -73,14 +74,5 @@ extension HBaseClient {
         try? await channel.closeFuture.get()
         closing.cancel()
         return found.withLock { $0 }
-    }
-
-    /// `yyyy-MM-dd HH:mm:ss UTC`, locale-independent.
-    static func utc(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
-        return formatter.string(from: date)
     }
 }

@@ -143,8 +143,8 @@ public struct KerberosTicketCache: Sendable, Equatable {
         }
     }
 
-    /// `yyyy-MM-dd HH:mm:ss UTC`, locale-independent.
-    static func format(_ date: Date) -> String {
+    /// `date` as `yyyy-MM-dd HH:mm:ss UTC`, the same in every locale (ticket and certificate times in messages).
+    public static func format(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
