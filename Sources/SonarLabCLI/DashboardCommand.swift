@@ -64,7 +64,15 @@ struct DashboardCommand: AsyncParsableCommand {
         let base = context.trainingConfiguration
         let baseParameters = context.runParameters
         let header = context.headerPolicy
-        let services = TrackingDashboardServices(store: store, staleness: context.staleness) { form in
+        // The Tests screen's `r`: what `sonarlab test` does with its defaults (the latest model, tests/functional).
+        let runScenarios: TrackingDashboardServices.ScenarioRunner = { onStart, onResult in
+            try await TestCommand.runScenarios(
+                context: context, store: store, model: nil, scenarios: TestCommand.defaultScenarios,
+                onStart: { onStart($0.path, $1) }, onScenario: onResult)
+        }
+        let services = TrackingDashboardServices(
+            store: store, staleness: context.staleness, scenarioRunner: runScenarios
+        ) { form in
             let name = form.name.isEmpty ? "sonar" : form.name
             try validateRunName(name)
             let data = try SonarData.load(path: config.data.path, header: header)

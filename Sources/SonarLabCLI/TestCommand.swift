@@ -35,7 +35,10 @@ struct TestCommand: AsyncParsableCommand {
     var model: String?
 
     @Option(help: ArgumentHelp("Folder of scenario JSON files, or one scenario file.", valueName: "path"))
-    var scenarios: String = "tests/functional"
+    var scenarios: String = Self.defaultScenarios
+
+    /// The scenarios folder `test` and the dashboard's Tests screen use by default.
+    static let defaultScenarios = "tests/functional"
 
     @Option(help: ArgumentHelp("Also write JUnit XML here (one test case per scenario).", valueName: "file"))
     var junit: String?
@@ -45,23 +48,17 @@ struct TestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try CommandContext(global: global, flags: store.flags)
-        let loaded = try Self.loadScenarios(in: scenarios)
-        let model = try await context.loadModel(self.model)
         let store = try context.openStore()
         let config = context.configuration
         let quiet = json
-        let runner = FunctionalTestRunner(
-            store: store, experimentsRoot: config.tracking.experimentsDirectory, logger: context.logger)
-        if !quiet {
-            printText("model \(model.path) (experiment \(model.artefact.experimentID)), \(loaded.count) scenarios")
-        }
-        let outcome = try await runner.run(loaded, model: model.artefact, modelPath: model.path, source: scenarios) {
-            if !quiet { printText(Self.text($0)) }
-        }
-        let results = outcome.results
-        for error in outcome.storeErrors { printError("warning: \(store.location): \(error)") }
+        let results = try await Self.runScenarios(
+            context: context, store: store, model: model, scenarios: scenarios,
+            onStart: { model, count in
+                guard !quiet else { return }
+                printText("model \(model.path) (experiment \(model.artefact.experimentID)), \(count) scenarios")
+            },
+            onScenario: { if !quiet { printText(Self.text($0)) } })
         try CommandContext.reportPending(await store.deliverPendingWrites(within: .seconds(10)), command: "test")
-        try results.write(toDirectory: config.tracking.directory)
         if let junit {
             try TrainCommand.replaceFile(at: junit, with: Data(results.junitXML().utf8))
         }
@@ -78,6 +75,37 @@ struct TestCommand: AsyncParsableCommand {
             throw CommandFailure.failed(
                 "\(failed.count) of \(results.scenarios.count) scenarios failed: \(failed.joined(separator: ", "))")
         }
+    }
+
+    /// Runs the functional scenarios against a model, records each in `store`, and writes the results file.
+    ///
+    /// What `sonarlab test` and the dashboard's Tests screen (`r`) share.
+    /// - Parameters:
+    ///   - context: the resolved configuration and logger.
+    ///   - store: where the `test` experiments are recorded.
+    ///   - model: a model.json or distribution zip; `nil`: the latest finished run's.
+    ///   - scenarios: a folder of scenario files, or one file.
+    ///   - onStart: called with the loaded model and the number of scenarios before the first one runs.
+    ///   - onScenario: called after each scenario.
+    /// - Returns: the results (also in `last-test-results.json` in the tracking folder).
+    /// - Throws: ``CommandFailure`` (exit 2) for a missing folder or no scenario; ``DataError`` for a broken file
+    ///   or model; a file-system error when a run folder or the results cannot be written.
+    static func runScenarios(
+        context: CommandContext, store: any ExperimentStore, model: String?, scenarios: String,
+        onStart: @Sendable (LoadedModel, Int) -> Void = { _, _ in },
+        onScenario: @escaping @Sendable (FunctionalTestResults.Scenario) -> Void = { _ in }
+    ) async throws -> FunctionalTestResults {
+        let loaded = try loadScenarios(in: scenarios)
+        let model = try await context.loadModel(model)
+        let config = context.configuration
+        let runner = FunctionalTestRunner(
+            store: store, experimentsRoot: config.tracking.experimentsDirectory, logger: context.logger)
+        onStart(model, loaded.count)
+        let outcome = try await runner.run(
+            loaded, model: model.artefact, modelPath: model.path, source: scenarios, onScenario: onScenario)
+        for error in outcome.storeErrors { printError("warning: \(store.location): \(error)") }
+        try outcome.results.write(toDirectory: config.tracking.directory)
+        return outcome.results
     }
 
     /// Reads every `*.json` in `directory`, in name order, or the one scenario file `directory` names.

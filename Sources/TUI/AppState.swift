@@ -27,6 +27,14 @@ public enum Event: Sendable {
     case experimentFailed(id: String, message: String)
     /// The functional scenarios' last results (empty: none yet).
     case testResultsLoaded([ScenarioResult])
+    /// A run of the functional scenarios started against `model` (its path) with `count` scenarios.
+    case scenariosStarted(model: String, count: Int)
+    /// One scenario of the current run finished.
+    case scenarioFinished(ScenarioResult)
+    /// The run of the functional scenarios ended with these results (also recorded in the store).
+    case scenariosEnded([ScenarioResult])
+    /// The functional scenarios could not be run (no model, no scenario, a broken file).
+    case scenariosFailed(String)
     /// The store's queued writes changed: a line such as "HBase unreachable — 12 writes queued", or `nil`
     /// once everything was delivered.
     case storeQueue(String?)
@@ -46,6 +54,8 @@ public enum Effect: Equatable, Sendable {
     case loadExperiment(id: String)
     /// Load the functional scenarios' last results.
     case loadTestResults
+    /// Run the functional scenarios against the current model, reporting each result as it comes.
+    case runScenarios
     /// Restore the terminal and leave.
     case quit
 }
@@ -54,6 +64,19 @@ public enum Effect: Equatable, Sendable {
 struct StatusMessage: Equatable, Sendable {
     var text: String
     var role: ThemeRole
+}
+
+/// A run of the functional scenarios started from the Tests screen.
+struct ScenarioRun: Equatable, Sendable {
+    /// The model's path, once the run has started.
+    var model: String?
+    /// How many scenarios the run has, once it has started.
+    var total: Int?
+    /// The results so far, in the order the scenarios ran.
+    var results: [ScenarioResult] = []
+    var isRunning = true
+    /// Why the run could not go, if it could not.
+    var failure: String?
 }
 
 /// The run the Train screen follows.
@@ -313,6 +336,8 @@ public struct AppState: Equatable, Sendable {
     var history = HistoryState()
     var detail: LoadedRun?
     var testResults: [ScenarioResult]?
+    /// The run of the functional scenarios started from the Tests screen (`r`), while it goes and after it.
+    var scenarioRun: ScenarioRun?
 
     /// Creates the state the dashboard opens with.
     /// - Parameters:
@@ -468,6 +493,26 @@ public struct AppState: Equatable, Sendable {
             return []
         case .testResultsLoaded(let results):
             testResults = results
+            return []
+        case .scenariosStarted(let model, let count):
+            scenarioRun?.model = model
+            scenarioRun?.total = count
+            return []
+        case .scenarioFinished(let result):
+            scenarioRun?.results.append(result)
+            return []
+        case .scenariosEnded(let results):
+            scenarioRun?.isRunning = false
+            testResults = results.sorted { $0.name < $1.name }
+            let passed = results.filter(\.passed).count
+            message = StatusMessage(
+                text: "functional scenarios: \(passed) of \(results.count) passed",
+                role: passed == results.count ? .good : .bad)
+            return []
+        case .scenariosFailed(let reason):
+            scenarioRun?.isRunning = false
+            scenarioRun?.failure = reason
+            message = StatusMessage(text: "could not run the functional scenarios: \(reason)", role: .bad)
             return []
         }
     }
@@ -635,8 +680,13 @@ public struct AppState: Equatable, Sendable {
             default: return []
             }
         case .tests:
-            if command == .refresh { return [.loadTestResults] }
-            return []
+            guard command == .runScenarios else { return [] }
+            guard scenarioRun?.isRunning != true else {
+                message = StatusMessage(text: "the functional scenarios are already running", role: .warning)
+                return []
+            }
+            scenarioRun = ScenarioRun()
+            return [.runScenarios]
         case .compare, .help:
             return []
         }

@@ -133,6 +133,18 @@ final class EffectRunner: @unchecked Sendable {
                     let results = (try? await services.scenarioResults()) ?? []
                     inbox.post(.testResultsLoaded(results))
                 })
+        case .runScenarios:
+            track(
+                Task.detached {
+                    do {
+                        let results = try await services.runScenarios(
+                            onStart: { inbox.post(.scenariosStarted(model: $0, count: $1)) },
+                            onResult: { inbox.post(.scenarioFinished($0)) })
+                        inbox.post(.scenariosEnded(results))
+                    } catch {
+                        inbox.post(.scenariosFailed(String(describing: error)))
+                    }
+                })
         case .quit:
             break
         }

@@ -93,6 +93,17 @@ public protocol DashboardServices: Sendable {
     /// The functional scenarios' last results; empty when there are none yet.
     /// - Throws: when the results cannot be read.
     func scenarioResults() async throws -> [ScenarioResult]
+
+    /// Runs the functional scenarios against the current model and records each, as `sonarlab test` does.
+    ///
+    /// - Parameters:
+    ///   - onStart: called once, before the first scenario, with the model's path and the number of scenarios.
+    ///   - onResult: called after each scenario with its result.
+    /// - Returns: every scenario's result, in the order they ran.
+    /// - Throws: when there is no model or no scenario, a file is broken, or a run folder cannot be written.
+    func runScenarios(
+        onStart: @escaping @Sendable (String, Int) -> Void, onResult: @escaping @Sendable (ScenarioResult) -> Void
+    ) async throws -> [ScenarioResult]
 }
 
 /// A tiny lock (Foundation's `NSLock`).

@@ -32,7 +32,7 @@ public enum Screen: Int, CaseIterable, Hashable, Sendable {
 enum Command: Hashable, Sendable {
     case moveUp, moveDown, moveLeft, moveRight, pageUp, pageDown, top, bottom
     case open, nextScreen, previousScreen, goTo(Screen)
-    case filter, sort, reverseSort, refresh, mark
+    case filter, sort, reverseSort, refresh, mark, runScenarios
     case train, cancelRun, edit
     case back, quit, help
 }
@@ -88,7 +88,10 @@ enum KeyMap {
                 screens: [.history]),
             KeyBinding(
                 label: "r", keys: [.character("r")], command: .refresh, summary: "reload from the store",
-                screens: [.history, .tests]),
+                screens: [.history]),
+            KeyBinding(
+                label: "r", keys: [.character("r")], command: .runScenarios,
+                summary: "run scenarios, latest model", screens: [.tests]),
             KeyBinding(
                 label: "c", keys: [.character("c")], command: .mark, summary: "mark for compare (two)",
                 screens: [.history, .detail]),

@@ -93,7 +93,7 @@ private func hints(for screen: Screen) -> String {
     case .history: "↑↓ select  Enter open  s sort  / filter  c mark  r refresh  ? help  q quit"
     case .detail: "←→ previous/next run  c mark for compare  Esc back  ? help  q quit"
     case .compare: "mark runs with c in History  Esc back  ? help  q quit"
-    case .tests: "r reload  Tab screens  ? help  q quit"
+    case .tests: "r run scenarios  Tab screens  ? help  q quit"
     case .help: "Esc back  q quit"
     }
 }
@@ -497,20 +497,29 @@ private func renderCompare(_ state: AppState, _ area: Rect, into buffer: inout C
 
 private func renderTests(_ state: AppState, _ area: Rect, into buffer: inout CellBuffer) {
     let theme = state.theme
-    guard let results = state.testResults, !results.isEmpty else {
+    let live = state.scenarioRun.flatMap { $0.isRunning ? $0 : nil }
+    guard let results = live?.results ?? state.testResults, !results.isEmpty || live != nil else {
         let inner = drawPanel(&buffer, area, title: "Functional scenarios", theme: theme)
         drawLines(
             &buffer, inner,
             [
                 (state.testResults == nil ? "Loading…" : "No results yet.", .normal),
-                ("Run `sonarlab test` to run the functional scenarios; the last results show here.", .muted),
+                ("Press r to run the functional scenarios against the latest model (or run `sonarlab test`).", .muted),
             ], theme: theme)
         return
     }
     let passed = results.filter(\.passed).count
+    let title: String
+    if let live {
+        let model = live.model.map { " against \($0)" } ?? ""
+        let total = live.total.map { " of \($0)" } ?? ""
+        title = "Running the functional scenarios\(model): \(results.count)\(total) done, \(passed) passed"
+    } else {
+        title = "Functional scenarios: \(passed) of \(results.count) passed"
+    }
     let inner = drawPanel(
-        &buffer, area, title: "Functional scenarios: \(passed) of \(results.count) passed", theme: theme,
-        titleRole: passed == results.count ? .good : .bad)
+        &buffer, area, title: title, theme: theme,
+        titleRole: live != nil ? .accent : (passed == results.count ? .good : .bad))
     let detailWidth = max(10, inner.width - 28 - 6 - 9 - 9 - 4)
     let table = TableView(
         columns: [

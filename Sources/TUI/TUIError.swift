@@ -3,7 +3,7 @@
 /// Equality compares the code only, so tests can match an error without its context.
 public struct TUIError: Error, Equatable, Sendable, CustomStringConvertible {
     private enum Code: Equatable, Sendable {
-        case themeSyntax, themeNotFound, terminalUnavailable
+        case themeSyntax, themeNotFound, terminalUnavailable, scenariosUnavailable
     }
 
     private let code: Code
@@ -45,6 +45,13 @@ public struct TUIError: Error, Equatable, Sendable, CustomStringConvertible {
     /// - Returns: the error.
     public static func terminalUnavailable(_ reason: String) -> TUIError {
         TUIError(code: .terminalUnavailable, message: "cannot open the dashboard: \(reason)")
+    }
+
+    /// The functional scenarios cannot be run from this dashboard.
+    /// - Parameter reason: why, and what to run instead.
+    /// - Returns: the error.
+    public static func scenariosUnavailable(_ reason: String) -> TUIError {
+        TUIError(code: .scenariosUnavailable, message: "cannot run the functional scenarios: \(reason)")
     }
 
     /// Matches any theme syntax error (for `catch` and tests).

@@ -14,18 +14,31 @@ public struct TrackingDashboardServices: DashboardServices {
     public let makeRequest: @Sendable (Hyperparameters) throws -> TrainingRequest
     /// Shows a recorded `running` run whose process died as `stale` (`[tracking] stale_after`).
     public let staleness: RunStaleness
+    /// Runs and records the functional scenarios for the Tests screen's `r`, as `sonarlab test` does; `nil`: the
+    /// screen says it cannot.
+    public let scenarioRunner: ScenarioRunner?
+
+    /// Runs the functional scenarios against the current model and records them: called with a start callback
+    /// (the model's path, the number of scenarios) and a per-scenario callback, returns the results.
+    public typealias ScenarioRunner =
+        @Sendable (
+            _ onStart: @escaping @Sendable (String, Int) -> Void,
+            _ onResult: @escaping @Sendable (FunctionalTestResults.Scenario) -> Void
+        ) async throws -> FunctionalTestResults
 
     /// Creates the services.
     /// - Parameters:
     ///   - store: the configured experiment store.
     ///   - staleness: the rule for `stale` runs; default 120 s without a heartbeat or a dead pid on this host.
+    ///   - scenarioRunner: runs and records the functional scenarios (the Tests screen's `r`); none by default.
     ///   - makeRequest: the training request for a set of hyper-parameters.
     public init(
-        store: any ExperimentStore, staleness: RunStaleness = RunStaleness(),
+        store: any ExperimentStore, staleness: RunStaleness = RunStaleness(), scenarioRunner: ScenarioRunner? = nil,
         makeRequest: @escaping @Sendable (Hyperparameters) throws -> TrainingRequest
     ) {
         self.store = store
         self.staleness = staleness
+        self.scenarioRunner = scenarioRunner
         self.makeRequest = makeRequest
     }
 
@@ -84,6 +97,30 @@ public struct TrackingDashboardServices: DashboardServices {
                     macroF1: validation?.macroF1, detail: experiment.message ?? experiment.status.rawValue))
         }
         return results.sorted { $0.name < $1.name }
+    }
+
+    /// Runs the functional scenarios through ``scenarioRunner``, reporting each result as it comes.
+    /// - Throws: ``TUIError/scenariosUnavailable(_:)`` without a runner; what the runner throws (no model, no
+    ///   scenario, a broken file).
+    public func runScenarios(
+        onStart: @escaping @Sendable (String, Int) -> Void, onResult: @escaping @Sendable (ScenarioResult) -> Void
+    ) async throws -> [ScenarioResult] {
+        guard let scenarioRunner else {
+            throw TUIError.scenariosUnavailable("this dashboard has no scenario runner; run `sonarlab test`")
+        }
+        let results = try await scenarioRunner(onStart) { onResult(ScenarioResult($0)) }
+        return results.scenarios.map(ScenarioResult.init)
+    }
+}
+
+extension ScenarioResult {
+    /// The Tests screen's row for one scenario of a functional test run.
+    /// - Parameter scenario: the scenario's result as `sonarlab test` records it.
+    public init(_ scenario: FunctionalTestResults.Scenario) {
+        self.init(
+            name: scenario.name, passed: scenario.status == .passed, accuracy: scenario.accuracy,
+            macroF1: scenario.f1,
+            detail: scenario.messages.isEmpty ? scenario.status.rawValue : scenario.messages.joined(separator: "; "))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SonarLabTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -209,6 +210,66 @@ struct TmuxSession {
         let before = try? String(contentsOf: work.appendingPathComponent("stty-before.txt"), encoding: .utf8)
         let after = try? String(contentsOf: work.appendingPathComponent("stty-after.txt"), encoding: .utf8)
         #expect(before != nil && before == after, "terminal settings changed: \(before ?? "-") → \(after ?? "-")")
+    }
+
+    @Test(
+        "under tmux: after a run, r on the Tests screen runs the functional scenarios against its model, live",
+        .enabled(if: EndToEnd.shouldRun, "\(EndToEnd.missingPrerequisite ?? "")"), .timeLimit(.minutes(3)))
+    func testsScreenRunsTheScenarios() async throws {
+        if let missing = EndToEnd.missingPrerequisite {
+            Issue.record("CI=true but the end-to-end prerequisite is missing: \(missing)")
+            return
+        }
+        let fm = FileManager.default
+        let work = fm.temporaryDirectory.appendingPathComponent("sonarlab-e2e-\(UUID().uuidString)")
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: work) }
+        let root = EndToEnd.repositoryRoot
+        try fm.copyItem(at: root.appendingPathComponent("config.ini"), to: work.appendingPathComponent("config.ini"))
+        try fm.createDirectory(at: work.appendingPathComponent("tests"), withIntermediateDirectories: true)
+        try fm.copyItem(
+            at: root.appendingPathComponent("tests/functional"), to: work.appendingPathComponent("tests/functional"))
+        let scenarioCount = try fm.contentsOfDirectory(atPath: work.appendingPathComponent("tests/functional").path)
+            .filter { $0.hasSuffix(".json") }.count
+        let data = root.appendingPathComponent("data/sonar.all-data").path
+        let script = """
+            cd '\(work.path)' || exit 1
+            '\(EndToEnd.binary)' dashboard --config '\(work.path)/config.ini' --data '\(data)' --epochs 40 2> dashboard-stderr.txt
+            echo $? > exit-code.txt
+            sleep 60
+            """
+        try script.write(to: work.appendingPathComponent("run.sh"), atomically: true, encoding: .utf8)
+        let tmux = TmuxSession()
+        defer { tmux.kill() }
+        #expect(tmux.start(width: 120, height: 40, command: "sh '\(work.path)/run.sh'"))
+        let opened = await tmux.waitFor(seconds: 30) { $0.contains("1 Train") && $0.contains("No run yet.") }
+        try #require(opened.ok, "the dashboard did not open:\n\(opened.screen)")
+        tmux.send("5")
+        let empty = await tmux.waitFor(seconds: 20) { $0.contains("Press r to run the functional scenarios") }
+        try #require(empty.ok, "the Tests screen did not say how to run the scenarios:\n\(empty.screen)")
+        tmux.send("1")
+        tmux.send("t")
+        let finished = await tmux.waitFor(seconds: 90) { $0.contains("· finished ·") }
+        try #require(finished.ok, "the run did not finish:\n\(finished.screen)")
+        tmux.send("5")
+        tmux.send("r")
+        let done = await tmux.waitFor(seconds: 90) { screen in
+            screen.contains("functional scenarios: ") && screen.contains(" of \(scenarioCount) passed")
+                && !screen.contains("Running the functional scenarios")
+        }
+        try #require(done.ok, "the scenarios did not finish on the Tests screen:\n\(done.screen)")
+        #expect(done.screen.contains("PASS"))
+        // Each scenario was recorded as a `test` experiment, and the results file was written, as `sonarlab test` does.
+        #expect(fm.fileExists(atPath: work.appendingPathComponent(".sonarlab/last-test-results.json").path))
+        tmux.send("q")
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && !EndToEnd.isComplete(work.appendingPathComponent("exit-code.txt")) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let history = try SonarLabProcess.runProcess(
+            EndToEnd.binary, ["history", "--config", work.path + "/config.ini", "--json"], in: work.path)
+        let tests = history.stdout.components(separatedBy: "\"kind\" : \"test\"").count - 1
+        #expect(tests == scenarioCount, "\(history.stdout.prefix(400))")
     }
 
     @Test(

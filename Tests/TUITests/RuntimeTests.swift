@@ -40,6 +40,22 @@ final class FakeServices: DashboardServices, @unchecked Sendable {
     }
 
     func scenarioResults() async throws -> [ScenarioResult] { [] }
+
+    /// The results `runScenarios` reports one by one, and a failure to throw instead.
+    var scenarioScript: [ScenarioResult] = []
+    var scenarioFailure: String?
+
+    func runScenarios(
+        onStart: @escaping @Sendable (String, Int) -> Void, onResult: @escaping @Sendable (ScenarioResult) -> Void
+    ) async throws -> [ScenarioResult] {
+        if let scenarioFailure { throw Failure(description: scenarioFailure) }
+        onStart("fake/model.json", scenarioScript.count)
+        for result in scenarioScript {
+            try await Task.sleep(for: epochDelay)
+            onResult(result)
+        }
+        return scenarioScript
+    }
 }
 
 /// Collects inbox events until `until` is true or `timeout` passes.
