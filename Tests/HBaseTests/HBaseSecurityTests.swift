@@ -369,7 +369,8 @@ struct HBaseSecurityStateTests {
         }
     }
 
-    /// A server certificate from the test CA whose validity starts at `start` (openssl under faketime), 2 days.
+    /// A server certificate from the test CA whose validity starts at `start` exactly (openssl with the clock frozen
+    /// there by `faketime -f`), 2 days.
     static func certificate(startingAt start: String, in certificates: TestCertificates, name: String) throws
         -> String?
     {
@@ -380,7 +381,7 @@ struct HBaseSecurityStateTests {
         let script = """
             set -e
             cd "$1"
-            faketime "$2" openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "$3" \
+            faketime -f "$2" openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "$3" \
               -days 2 -extfile server.ext
             """
         let result = try SonarLabProcess.runProcess(
