@@ -48,15 +48,17 @@ struct TestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try CommandContext(global: global, flags: store.flags)
+        // Scenarios and model first: a bad file is refused (exit 2) before the store is opened or created.
+        let loaded = try Self.loadScenarios(in: scenarios)
+        let model = try await context.loadModel(self.model)
         let store = try context.openStore()
         let config = context.configuration
         let quiet = json
-        let results = try await Self.runScenarios(
-            context: context, store: store, model: model, scenarios: scenarios,
-            onStart: { model, count in
-                guard !quiet else { return }
-                printText("model \(model.path) (experiment \(model.artefact.experimentID)), \(count) scenarios")
-            },
+        if !quiet {
+            printText("model \(model.path) (experiment \(model.artefact.experimentID)), \(loaded.count) scenarios")
+        }
+        let results = try await Self.run(
+            loaded, model: model, source: scenarios, context: context, store: store,
             onScenario: { if !quiet { printText(Self.text($0)) } })
         try CommandContext.reportPending(await store.deliverPendingWrites(within: .seconds(10)), command: "test")
         if let junit {
@@ -77,9 +79,9 @@ struct TestCommand: AsyncParsableCommand {
         }
     }
 
-    /// Runs the functional scenarios against a model, records each in `store`, and writes the results file.
+    /// Loads the scenarios and the model, then runs and records them as ``run(_:model:source:context:store:onScenario:)``.
     ///
-    /// What `sonarlab test` and the dashboard's Tests screen (`r`) share.
+    /// What the dashboard's Tests screen (`r`) runs: `sonarlab test` with its defaults.
     /// - Parameters:
     ///   - context: the resolved configuration and logger.
     ///   - store: where the `test` experiments are recorded.
@@ -97,12 +99,30 @@ struct TestCommand: AsyncParsableCommand {
     ) async throws -> FunctionalTestResults {
         let loaded = try loadScenarios(in: scenarios)
         let model = try await context.loadModel(model)
+        onStart(model, loaded.count)
+        return try await run(
+            loaded, model: model, source: scenarios, context: context, store: store, onScenario: onScenario)
+    }
+
+    /// Runs loaded scenarios against a model, records each in `store`, and writes `last-test-results.json`.
+    /// - Parameters:
+    ///   - scenarios: the loaded scenarios.
+    ///   - model: the loaded model.
+    ///   - source: the scenarios folder or file (recorded).
+    ///   - context: the resolved configuration and logger.
+    ///   - store: where the `test` experiments are recorded.
+    ///   - onScenario: called after each scenario.
+    /// - Returns: the results.
+    /// - Throws: a file-system error when a run folder or the results cannot be written.
+    static func run(
+        _ scenarios: [FunctionalScenario], model: LoadedModel, source: String, context: CommandContext,
+        store: any ExperimentStore, onScenario: @escaping @Sendable (FunctionalTestResults.Scenario) -> Void
+    ) async throws -> FunctionalTestResults {
         let config = context.configuration
         let runner = FunctionalTestRunner(
             store: store, experimentsRoot: config.tracking.experimentsDirectory, logger: context.logger)
-        onStart(model, loaded.count)
         let outcome = try await runner.run(
-            loaded, model: model.artefact, modelPath: model.path, source: scenarios, onScenario: onScenario)
+            scenarios, model: model.artefact, modelPath: model.path, source: source, onScenario: onScenario)
         for error in outcome.storeErrors { printError("warning: \(store.location): \(error)") }
         try outcome.results.write(toDirectory: config.tracking.directory)
         return outcome.results
