@@ -101,13 +101,23 @@ public struct ModelArtefact: Sendable, Codable, Equatable {
                     "model format version \(artefact.formatVersion) is newer than this build reads (\(currentVersion))")
         }
         let net = artefact.model.network
-        guard net.inputSize == SonarData.featureCount, net.outputSize == 2, net.hiddenSize >= 1,
+        // The size is checked before it is multiplied: a huge hiddenSize would overflow the parameter count.
+        guard net.inputSize == SonarData.featureCount, net.outputSize == 2, (1...4096).contains(net.hiddenSize),
             net.parameters.count
                 == MLP.parameterCount(inputSize: net.inputSize, hiddenSize: net.hiddenSize, outputSize: net.outputSize),
             artefact.model.standardizer.mean.count == net.inputSize,
             artefact.labels == SonarClass.allCases.map(\.label)
         else {
             throw DataError(.malformed, file: file, reason: "the model's shapes are inconsistent")
+        }
+        let scale = artefact.model.standardizer
+        guard scale.standardDeviation.count == net.inputSize,
+            scale.standardDeviation.allSatisfy({ $0.isFinite && $0 > 0 }), scale.mean.allSatisfy(\.isFinite),
+            net.parameters.allSatisfy(\.isFinite)
+        else {
+            throw DataError(
+                .malformed, file: file,
+                reason: "the model's standardiser or weights are not finite numbers (standard deviations must be > 0)")
         }
         return artefact
     }

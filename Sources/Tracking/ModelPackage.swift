@@ -117,6 +117,16 @@ public enum ModelPackage {
     /// - Throws: ``DataError`` `unreadable` (not a zip, damaged data) or `malformed` (an unsafe entry, no manifest,
     ///   a hash that does not match, an entry missing from or extra to the manifest), each naming the zip and entry.
     public static func open(path: String, limits: Limits = .standard) throws(DataError) -> Opened {
+        // A folder or a FIFO named *.zip: ZIPFoundation would spin or block on it.
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+            guard !isDirectory.boolValue, type == .typeRegular else {
+                throw DataError(
+                    .unreadable, file: path,
+                    reason: isDirectory.boolValue ? "is a folder, not a zip archive" : "not a regular file")
+            }
+        }
         let archive: Archive
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)

@@ -120,7 +120,7 @@ struct BadInputCorpusTests {
         }
         // Every file in the corpus folders is a case, and every case's file exists.
         var onDisk = Set<String>()
-        let folders = ["bad/csv", "bad/scenario", "bad/config", "bad/env", "bad/zip"]
+        let folders = ["bad/csv", "bad/scenario", "bad/config", "bad/env", "bad/zip", "bad/model"]
         for folder in folders + ["good/csv", "good/scenario", "good/config"] {
             for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.fixtures + "/" + folder) {
                 onDisk.insert(folder + "/" + name)

@@ -20,9 +20,13 @@ struct HBaseCommandTests {
         try await HBaseRESTDouble.withRunning(configuration: .init(host: "127.0.0.1", port: 0)) { port in
             setenv("SONARLAB_HBASE_URL", "http://127.0.0.1:\(port)", 1)
             setenv("SONARLAB_HBASE_AUTH", "none", 1)
+            // The double answers on this process's cooperative pool, which the process-spawning suites beside this
+            // one can hold for seconds under `make test` on 2 cores: a roomy timeout, so a slow answer is not failed.
+            setenv("SONARLAB_HBASE_TIMEOUT_SECONDS", "120", 1)
             defer {
                 unsetenv("SONARLAB_HBASE_URL")
                 unsetenv("SONARLAB_HBASE_AUTH")
+                unsetenv("SONARLAB_HBASE_TIMEOUT_SECONDS")
             }
             try await ws.runInProcess(["hbase", "init"])
             try await ws.runInProcess(["hbase", "init"])

@@ -30,6 +30,21 @@ struct ModelPackageEntryTests {
         }
     }
 
+    @Test("a folder or a FIFO named like a zip is refused at once, not read (ZIPFoundation spun on a folder)")
+    func aFolderOrFIFONamedZipIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let folder = dir.file("folder.zip")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        #expect(throws: DataError.self) { _ = try ModelPackage.open(path: folder) }
+        do { _ = try ModelPackage.open(path: folder) } catch { #expect(error.description.contains("is a folder")) }
+        let fifo = dir.file("pipe.zip")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: DataError.self) { _ = try ModelPackage.open(path: fifo) }
+        do { _ = try ModelPackage.open(path: fifo) } catch {
+            #expect(error.description.contains("not a regular file"))
+        }
+    }
+
     @Test("a crafted archive of a real package's entries opens (the crafted writer makes valid zips)")
     func craftedPackageOpens() throws {
         let dir = try TemporaryDirectory()
