@@ -37,7 +37,12 @@ public struct PendingWrites: Sendable, Equatable {
     /// because of a failure (writes in flight to a healthy HBase have no ``reason`` and no summary).
     public var summary: String? {
         if isBlocked {
-            return "HBase refused the writes — \(count) \(count == 1 ? "write" : "writes") kept in the outbox"
+            let kept = "\(count) \(count == 1 ? "write" : "writes") kept in the outbox"
+            // Credentials that could not be made here are not the gateway's answer: nothing was sent.
+            if refusal == .credentialsUnavailable || refusal == .credentialsExpired {
+                return "no usable Kerberos credentials on this host, nothing was sent — \(kept)"
+            }
+            return "HBase refused the writes — \(kept)"
         }
         guard count > 0, reason != nil else { return nil }
         return "HBase unreachable — \(count) \(count == 1 ? "write" : "writes") queued"

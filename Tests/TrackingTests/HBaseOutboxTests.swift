@@ -109,6 +109,15 @@ struct HBaseOutboxTests {
         #expect(PendingWrites(count: 12, reason: "timeout").summary == "HBase unreachable — 12 writes queued")
         #expect(PendingWrites(count: 12).summary == nil, "in flight to a reachable HBase")
         #expect(PendingWrites(count: 3, reason: "x", isBlocked: true).summary?.hasPrefix("HBase refused") == true)
+        // A ticket cache that cannot be used (or an expired ticket) is this host's problem, not the gateway's answer.
+        for code in [HBaseError.credentialsUnavailable, .credentialsExpired] {
+            let pending = PendingWrites(count: 4, reason: "x", isBlocked: true, refusal: code)
+            #expect(
+                pending.summary
+                    == "no usable Kerberos credentials on this host, nothing was sent — 4 writes kept in the outbox")
+        }
+        let forbidden = PendingWrites(count: 1, reason: "x", isBlocked: true, refusal: .forbidden)
+        #expect(forbidden.summary == "HBase refused the writes — 1 write kept in the outbox")
     }
 
     // MARK: The SQLite queue and the lock
