@@ -27,10 +27,11 @@ extension HBaseClient {
             host: host, port: configuration.baseURL.port ?? 443, timeout: configuration.timeouts.connect),
             validity.excludes(now)
         {
-            let period = "valid from \(KerberosTicketCache.format(validity.notBefore)) to \(KerberosTicketCache.format(validity.notAfter))"
+            let utc = KerberosTicketCache.format
+            let period = "valid from \(utc(validity.notBefore)) to \(utc(validity.notAfter))"
             let state = now < validity.notBefore ? "is not valid yet" : "has expired"
             return HBaseError.certificateNotValid.with(
-                "\(context.summary): the HBase REST gateway's certificate \(state) (\(period); now \(KerberosTicketCache.format(now))): "
+                "\(context.summary): the HBase REST gateway's certificate \(state) (\(period); now \(utc(now))): "
                     + "renew it on the gateway, or check this host's clock")
         }
         return HBaseError.untrustedCertificate.with(
