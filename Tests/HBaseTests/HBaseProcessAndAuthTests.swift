@@ -190,6 +190,9 @@ struct HBaseAuthAndTransportTests {
         let url = try #require(URL(string: "http://127.0.0.1:\(port)"))
         let configuration = HBaseClientConfiguration(
             baseURL: url,
+            // Roomy: under `make test` the parallel process-spawning suites can hold the cooperative pool for
+            // seconds, which must not turn a refused connection into a timeout.
+            timeouts: .init(connect: .seconds(60), read: .seconds(120), request: .seconds(120)),
             retryPolicy: HBaseRetryPolicy(maxAttempts: 3, initialBackoff: .milliseconds(100)),
         )
         try await HBaseClient.withClient(configuration: configuration) { (client: HBaseClient) async throws in
