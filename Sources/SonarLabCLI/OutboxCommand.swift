@@ -20,7 +20,7 @@ struct OutboxCommand: AsyncParsableCommand {
             Examples:
               sonarlab outbox list
               sonarlab outbox list --json | jq '.entries[].gateway'
-              sonarlab outbox drop --gateway http://localhost:8080 --yes
+              sonarlab outbox drop --gateway "$OLD_GATEWAY_URL" --yes
               sonarlab outbox drop --entry 42
               sonarlab outbox drop --refused --yes
             """,
@@ -113,7 +113,7 @@ struct OutboxDropCommand: AsyncParsableCommand {
         abstract: "Remove queued HBase writes without sending them (they are lost for HBase).",
         discussion: """
             Choose exactly one of --gateway URL (every write queued for that gateway; the URL is normalised like \
-            the outbox's keys, so http://127.0.0.1:8080/ matches http://localhost:8080), --entry N (one write, \
+            the outbox's keys: the loopback names of one port are one gateway), --entry N (one write, \
             N from `sonarlab outbox list`) or --refused (every write for a gateway and table that HBase refused on the \
             last send: 401, 403, 404, other 4xx; the writes queued behind it would get the same answer). It lists \
             what it drops first. Without --yes it asks on a terminal, and refuses (exit 2) when standard input is \

@@ -19,7 +19,7 @@ struct SyncCommand: AsyncParsableCommand {
             Entries queued for another gateway (a mistyped URL, a torn-down test stack) are never sent there: \
             `sync` lists them with a warning and still exits 0 (with --strict: 1). Deliver them with \
             SONARLAB_HBASE_URL set to that gateway, or remove them with `sonarlab outbox drop --gateway URL`. \
-            http://localhost:PORT, http://127.0.0.1:PORT and http://[::1]:PORT are one gateway.
+            the loopback names (localhost, the IPv4 and IPv6 loopback addresses) of one port are one gateway.
 
             Exit codes: 0 nothing is queued for this gateway; 1 writes for it are still queued, with the reason: \
             HBase unreachable, HBase refused them (401/403: fix the credentials or grants; 404: run `sonarlab hbase \
