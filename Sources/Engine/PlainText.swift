@@ -9,7 +9,7 @@ import Foundation
 /// Numbers as SonarLab writes and shows them: the same bytes in every locale.
 ///
 /// `String(format:)` and C `printf` follow the process's `LC_NUMERIC`, so once anything calls
-/// `setlocale(LC_ALL, "")` (ncursesw needs the character set) a de_DE or ru_RU user gets `0,83` in CSV,
+/// `setlocale` for every category (ncursesw needs only the character set) a de_DE or ru_RU user gets `0,83` in CSV,
 /// YAML and on screen. Every number SonarLab formats goes through ``format(_:_:)``, which formats in the C
 /// ("POSIX") locale whatever the process locale is: a dot for the decimal point, no grouping.
 public enum PlainNumber {

@@ -13,7 +13,7 @@ struct OutboxCommand: AsyncParsableCommand {
         discussion: """
             HBase writes are kept in <[tracking] dir>/hbase-outbox.sqlite until the gateway they were made for \
             accepts them (`sonarlab sync` sends them). Each entry belongs to one gateway, named by its normalised \
-            URL (scheme://host:port/path; localhost, 127.0.0.1 and [::1] are one host). Entries for a gateway \
+            URL (scheme://host:port/path; the loopback names are one host). Entries for a gateway \
             that is gone for good (a mistyped SONARLAB_HBASE_URL, a torn-down test stack) or writes HBase keeps \
             refusing can be listed and dropped here. Nothing here contacts HBase.
 

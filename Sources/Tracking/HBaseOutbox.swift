@@ -172,8 +172,8 @@ public final class HBaseOutbox: Sendable {
 
     /// Rewrites cluster keys that are not in ``clusterKey(for:)``'s form, so their entries are sent again.
     ///
-    /// Keys written by an older SonarLab (before loopback names were unified, `http://127.0.0.1:8080` next to
-    /// `http://localhost:8080`) or by another tool. Runs on every open: one indexed `DISTINCT` read when every
+    /// Keys written by an older SonarLab (before loopback names were unified, the IPv4 loopback address next
+    /// to `localhost` for one port) or by another tool. Runs on every open: one indexed `DISTINCT` read when every
     /// key is already normal.
     private static func normaliseClusterKeys(_ db: Database) throws {
         for key in try String.fetchAll(db, sql: "SELECT DISTINCT cluster FROM entry") {
@@ -206,12 +206,12 @@ public final class HBaseOutbox: Sendable {
     /// The cluster key of a gateway URL: `scheme://host:port/path`, the one identity of a gateway.
     ///
     /// Entries are replayed only to a gateway with the same key. The scheme and host are lowercased, a
-    /// trailing dot of the host is dropped, the loopback names `localhost`, `127.0.0.1` and `::1` (`[::1]`)
-    /// all become `localhost`, a missing port is the scheme's default (80 for `http`, 443 for `https`), and
-    /// user info, query, fragment and trailing slashes are left out. So `http://LOCALHOST:8080/` and
-    /// `http://127.0.0.1:8080` are one gateway, `http://127.0.0.1:8081` another.
+    /// trailing dot of the host is dropped, the loopback names (`localhost` and the IPv4 and IPv6 loopback
+    /// addresses) all become `localhost`, a missing port is the scheme's default for `http` or `https`, and
+    /// user info, query, fragment and trailing slashes are left out. So an upper-case `LOCALHOST` with a
+    /// trailing slash and the IPv4 loopback address of the same port are one gateway; another port is another.
     /// - Parameter url: The gateway's base URL.
-    /// - Returns: For example `https://hbase-rest.example:8443` or `http://localhost:8080`.
+    /// - Returns: For example `https://hbase-rest.example:PORT`, or `http://localhost:PORT` for any loopback name.
     public static func clusterKey(for url: URL) -> String {
         let scheme = (url.scheme ?? "http").lowercased()
         var host = (url.host ?? "").lowercased()
