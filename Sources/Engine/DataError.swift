@@ -68,14 +68,22 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         return "\(place): \(reason)"
     }
 
-    public var description: String {
-        guard problemCount > 1 else { return singleDescription }
+    public var description: String { lines.joined(separator: "\n") }
+
+    /// The lines of ``description``: a heading and one indented line per listed problem, or the single
+    /// problem's line.
+    ///
+    /// Each line quotes cells of the file, which may hold any character; print them one by one, each escaped
+    /// as a single line (``TerminalText/escape(_:keepingNewlines:)``), so that a line break inside a cell
+    /// cannot forge a line of the refusal.
+    public var lines: [String] {
+        guard problemCount > 1 else { return [singleDescription] }
         let listed = [self] + others
-        var text = "\(file): \(problemCount) problems in the data"
-        text += unlistedCount > 0 ? ", the first \(listed.count) listed:" : ":"
-        for problem in listed { text += "\n  " + problem.singleDescription }
-        if unlistedCount > 0 { text += "\n  … and \(unlistedCount) more" }
-        return text
+        var heading = "\(file): \(problemCount) problems in the data"
+        heading += unlistedCount > 0 ? ", the first \(listed.count) listed:" : ":"
+        var lines = [heading] + listed.map { "  " + $0.singleDescription }
+        if unlistedCount > 0 { lines.append("  … and \(unlistedCount) more") }
+        return lines
     }
 
     /// Collects the problems of one file so that one refusal reports them all (capped at ``listLimit``).

@@ -88,7 +88,7 @@ struct CrossValidateCommand: AsyncParsableCommand {
         try await store.finish(experiment)
         try CommandContext.reportPending(await store.deliverPendingWrites(within: .seconds(10)), command: "cv")
         if json {
-            printText(
+            print(
                 try jsonText(
                     [
                         "experiment_id": experiment.id, "status": experiment.status.rawValue, "fits": result.fits.count,

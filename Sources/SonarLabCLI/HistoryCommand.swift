@@ -30,7 +30,7 @@ struct HistoryCommand: AsyncParsableCommand {
         } else if runs.isEmpty {
             printText("no experiments yet in \(store.location) — run `sonarlab train`")
         } else {
-            printText(Self.table(runs, staleness: staleness))
+            printText(block: Self.table(runs, staleness: staleness))
         }
     }
 
@@ -135,7 +135,7 @@ struct ShowCommand: AsyncParsableCommand {
             }
         }
         // Every line quotes the store's values (name, note, paths, parameters): control characters made visible.
-        printText(lines.map { TerminalText.escape($0) }.joined(separator: "\n"))
+        printText(block: lines.map { TerminalText.escape($0) }.joined(separator: "\n"))
     }
 }
 

@@ -179,7 +179,7 @@ struct CommandContext {
                 return try LocalStore(directory: configuration.tracking.directory)
             } catch {
                 throw CommandFailure.failed(
-                    "cannot open the local store in \(configuration.tracking.directory): \(error)")
+                    "cannot open the local store in \(configuration.tracking.directory): \(systemReason(error))")
             }
         case .hbase:
             let client = try makeHBaseClient()
@@ -196,4 +196,13 @@ func validateRunName(_ name: String) throws {
         throw CommandFailure.badInput(
             "--name '\(name.prefix(64))': use 1–64 characters of A–Z, a–z, 0–9, '.', '_', '-'")
     }
+}
+
+/// The reason of a file-system error in a few words (`Not a directory`, `Permission denied`): the POSIX error
+/// under a Foundation error when there is one, else the error's own description.
+func systemReason(_ error: any Error) -> String {
+    var current = error as NSError
+    while let underlying = current.userInfo[NSUnderlyingErrorKey] as? NSError { current = underlying }
+    if current.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(current.code))) }
+    return "\(error)"
 }

@@ -35,12 +35,12 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let recorded = try await TrainCommand.train(context: context, name: name)
-        printText(TrainCommand.summaryText(recorded))
+        printText(block: TrainCommand.summaryText(recorded))
         printText("")
         let store = try context.openStore()
         let runs = try await store.experiments(limit: 10)
         printText("latest runs in \(store.location):")
-        printText(HistoryCommand.table(runs, staleness: context.staleness))
+        printText(block: HistoryCommand.table(runs, staleness: context.staleness))
         if recorded.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
         try TrainCommand.requireRecorded(recorded)
     }

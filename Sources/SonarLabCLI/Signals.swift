@@ -30,7 +30,7 @@ final class SignalTrap: @unchecked Sendable {
                     return self.count
                 }
                 if n > 1 { exit(ExitCodes.cancelled) }
-                printError(notice)
+                printError(lines: notice.components(separatedBy: "\n"))  // our own text
                 onFirst()
             }
             source.resume()

@@ -61,7 +61,7 @@ public struct SonarLabCommand: AsyncParsableCommand {
     static func report(_ error: any Error) -> Int32 {
         switch error {
         case let error as DataError:
-            printError("error: \(error)")
+            printError(lines: error.lines.enumerated().map { $0.offset == 0 ? "error: " + $0.element : $0.element })
             return ExitCodes.badInput
         case let error as SettingsError:
             printError("error: \(error)")
@@ -80,8 +80,10 @@ public struct SonarLabCommand: AsyncParsableCommand {
                 if !message.isEmpty { print(message) }
                 return 0
             }
+            // The usage text is ours and spans lines; the error line quotes the arguments, which may hold line
+            // breaks: only that part is escaped as one line.
             let message = fullMessage(for: error)
-            if !message.isEmpty { printError(message) }
+            if !message.isEmpty { printError(lines: usageLines(message, quoting: Self.message(for: error))) }
             // Usage errors (64) are bad input like any other.
             return code == ExitCode.validationFailure.rawValue ? ExitCodes.badInput : code
         }
@@ -144,20 +146,54 @@ struct CommandFailure: Error, CustomStringConvertible {
     }
 }
 
-/// Writes a line to standard error, with every control character but line breaks made visible.
+/// Writes one line to standard error, with every control character (line breaks too) made visible.
 ///
 /// Error messages quote flags, environment values, paths and store values; a raw ESC among them would act on
-/// the user's terminal (``TerminalText/escape(_:keepingNewlines:)``).
+/// the user's terminal, and a raw line break would let a value forge a line of its own (`error: …`), so a
+/// message is always one line (``TerminalText/escape(_:keepingNewlines:)``). Multi-line messages of our own
+/// go through ``printError(lines:)``.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((TerminalText.escape(text, keepingNewlines: true) + "\n").utf8))
+    FileHandle.standardError.write(Data((TerminalText.escape(text) + "\n").utf8))
 }
 
-/// Writes human-readable text to standard output, with every control character but line breaks made visible.
+/// Writes a multi-line message of our own to standard error: each element one line, escaped as in
+/// ``printError(_:)``.
+func printError(lines: [String]) {
+    FileHandle.standardError.write(Data(lines.map { TerminalText.escape($0) + "\n" }.joined().utf8))
+}
+
+/// The lines of swift-argument-parser's full message (the error, the usage, the help hint), with `quoted`, the
+/// error's own text that quotes the arguments, kept on one line wherever it appears.
+/// - Parameters:
+///   - full: `fullMessage(for:)`.
+///   - quoted: `message(for:)`, which may hold line breaks from an argument.
+/// - Returns: the lines to print with ``printError(lines:)``.
+func usageLines(_ full: String, quoting quoted: String) -> [String] {
+    guard quoted.contains("\n"), let range = full.range(of: quoted) else {
+        return full.components(separatedBy: "\n")
+    }
+    var lines = full[..<range.lowerBound].components(separatedBy: "\n")
+    lines[lines.count - 1] += quoted
+    let after = full[range.upperBound...].components(separatedBy: "\n")
+    lines[lines.count - 1] += after[0]
+    return lines + after.dropFirst()
+}
+
+/// Writes one line of human-readable text to standard output, with every control character (line breaks too)
+/// made visible.
 ///
-/// For tables and summaries that quote names, ids, paths and store values; JSON output goes out with `print`
-/// unchanged (JSON escapes control characters itself, and scripts need it exact).
+/// For summaries that quote names, ids, paths and store values; JSON output goes out with `print` unchanged
+/// (JSON escapes control characters itself, and scripts need it exact).
 func printText(_ text: String) {
-    print(TerminalText.escape(text, keepingNewlines: true))
+    print(TerminalText.escape(text))
+}
+
+/// Writes a multi-line block of our own (a table, a summary) to standard output, keeping its line breaks.
+///
+/// The builder of `block` escapes every outside value it quotes (``Swift/String/terminalSafe``), so that a
+/// line break in a name cannot forge a row; every other control character is made visible here as well.
+func printText(block: String) {
+    print(TerminalText.escape(block, keepingNewlines: true))
 }
 
 /// A log handler that makes control characters in messages and metadata visible, then hands the record on.
@@ -184,7 +220,7 @@ struct TerminalSafeLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var safe = event
-        safe.message = "\(TerminalText.escape("\(event.message)", keepingNewlines: true))"
+        safe.message = "\(TerminalText.escape("\(event.message)"))"
         safe.metadata = event.metadata?.mapValues { .string(TerminalText.escape("\($0)")) }
         inner.log(event: safe)
     }

@@ -59,7 +59,7 @@ struct TestCommand: AsyncParsableCommand {
         }
         let results = try await Self.run(
             loaded, model: model, source: scenarios, context: context, store: store,
-            onScenario: { if !quiet { printText(Self.text($0)) } })
+            onScenario: { if !quiet { printText(block: Self.text($0)) } })
         try CommandContext.reportPending(await store.deliverPendingWrites(within: .seconds(10)), command: "test")
         if let junit {
             try TrainCommand.replaceFile(at: junit, with: Data(results.junitXML().utf8))
@@ -154,7 +154,7 @@ struct TestCommand: AsyncParsableCommand {
 
     /// The lines printed for one scenario.
     static func text(_ s: FunctionalTestResults.Scenario) -> String {
-        var out = "\(s.status == .passed ? "PASS" : "FAIL")  \(s.name)"
+        var out = "\(s.status == .passed ? "PASS" : "FAIL")  \(s.name.terminalSafe)"
         if let accuracy = s.accuracy, let f1 = s.f1 {
             out += "  \(s.rows) rows  accuracy \(f4(accuracy))  macro-F1 \(f4(f1))"
             var limits = [String]()
@@ -166,9 +166,9 @@ struct TestCommand: AsyncParsableCommand {
                     "\n        confusion (rows actual): R [\(pad(c[0][0], 3)) \(pad(c[0][1], 3))]  M [\(pad(c[1][0], 3)) \(pad(c[1][1], 3))]"
             }
         } else if let e = s.expectError {
-            out += "  expect_error \(e)"
+            out += "  expect_error \(e.terminalSafe)"
         }
-        for m in s.messages { out += "\n        \(m)" }
+        for m in s.messages { out += "\n        \(m.terminalSafe)" }
         return out
     }
 }

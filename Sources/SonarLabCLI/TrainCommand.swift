@@ -55,7 +55,7 @@ struct TrainCommand: AsyncParsableCommand {
         if json {
             print(try Self.summaryJSON(outcome.outcome, store: outcome.storeLocation))
         } else {
-            printText(Self.summaryText(outcome))
+            printText(block: Self.summaryText(outcome))
         }
         if outcome.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
         try Self.requireRecorded(outcome)
@@ -159,7 +159,7 @@ struct TrainCommand: AsyncParsableCommand {
         let c = o.result.validationConfusion.counts
         let elapsed = e.endedAt.map { $0.timeIntervalSince(e.startedAt) } ?? 0
         return """
-            experiment \(e.id) "\(e.name)" \(e.status.rawValue) in \(ProgressLine.duration(elapsed)) \
+            experiment \(e.id.terminalSafe) "\(e.name.terminalSafe)" \(e.status.rawValue) in \(ProgressLine.duration(elapsed)) \
             (\(o.result.history.count) epochs\(o.result.stoppedEarly ? ", stopped early" : ""))
             kept epoch \(o.result.bestEpoch) by \(e.parameters["mlp.select"] ?? "val_loss")
               validation  accuracy \(f4(best.accuracy))  macro-F1 \(f4(best.macroF1))  loss \(f4(best.loss))

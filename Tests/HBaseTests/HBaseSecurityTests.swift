@@ -26,7 +26,7 @@ final class TestCertificates: Sendable {
             printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
             """
-        guard let result = try? SonarLabProcess.runProcess("/bin/bash", ["-c", script, "tls", dir], in: "/"),
+        guard let result = try? SonarLabProcess.runBlocking("/bin/bash", ["-c", script, "tls", dir], in: "/"),
             result.status == 0
         else { return nil }
         atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "sonarlab-tls-\(getpid())") }
@@ -263,16 +263,16 @@ struct HBaseSecurityTests {
             }
             let cache = "FILE:" + kdc.directory + "/curl-\(UUID().uuidString.prefix(8)).ccache"
             let environment = ["KRB5CCNAME": cache]
-            let kinit = try SonarLabProcess.runProcess(
+            let kinit = try await SonarLabProcess.runProcess(
                 "/usr/bin/kinit", ["-kt", kdc.keytab("trainer"), "trainer"], in: "/", environment: environment)
             #expect(kinit.status == 0, "\(kinit.stderr)")
             let arguments = [
                 "-s", "-o", "/dev/null", "-w", "%{http_code}", "--negotiate", "-u", ":", "--cacert", certificates.ca,
                 "-H", "Accept: application/json", url.absoluteString + "/version/cluster",
             ]
-            let curl = try SonarLabProcess.runProcess("/usr/bin/curl", arguments, in: "/", environment: environment)
+            let curl = try await SonarLabProcess.runProcess("/usr/bin/curl", arguments, in: "/", environment: environment)
             #expect(curl.stdout == "200", "\(curl.stderr)")
-            let anonymous = try SonarLabProcess.runProcess(
+            let anonymous = try await SonarLabProcess.runProcess(
                 "/usr/bin/curl", Array(arguments.filter { $0 != "--negotiate" && $0 != "-u" && $0 != ":" }), in: "/")
             #expect(anonymous.stdout == "401")
         }
@@ -384,7 +384,7 @@ struct HBaseSecurityStateTests {
             faketime -f "$2" openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "$3" \
               -days 2 -extfile server.ext
             """
-        let result = try SonarLabProcess.runProcess(
+        let result = try SonarLabProcess.runBlocking(
             "/bin/bash", ["-c", script, "cert", certificates.directory, start, name], in: "/",
             environment: ["TZ": "UTC"])
         #expect(result.status == 0, "\(result.stderr)")

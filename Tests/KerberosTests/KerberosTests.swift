@@ -89,14 +89,14 @@ struct SPNEGOTests {
     }
 
     @Test("an expired ticket in a ticket cache fails as expiredTicket")
-    func expiredTicket() throws {
+    func expiredTicket() async throws {
         guard let kdc = requireKDC() else { return }
         let cache = "FILE:\(kdc.directory)/expired-\(UUID().uuidString.prefix(6)).cc"
-        let kinit = try SonarLabProcess.runProcess(
+        let kinit = try await SonarLabProcess.runProcess(
             "/usr/bin/kinit", ["-l", "1s", "-c", cache, "-kt", kdc.keytab("trainer"), "trainer"], in: kdc.directory,
             environment: ["KRB5_CONFIG": kdc.directory + "/krb5.conf"])
         #expect(kinit.status == 0, "\(kinit.stderr)")
-        Thread.sleep(forTimeInterval: 2.2)
+        try await Task.sleep(for: .milliseconds(2200))
         let client = SPNEGOInitiator(service: "HTTP@localhost", credentialsCache: cache)
         #expect(throws: KerberosError(.expiredTicket, operation: "", message: "")) { try client.makeToken() }
     }

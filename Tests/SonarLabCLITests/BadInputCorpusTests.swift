@@ -61,7 +61,7 @@ let corpusModel: String? = {
     let run = try? RunningProcess(
         ["train", "--data", TestPaths.sonarData, "--epochs", "20", "--json"], in: dir,
         removingInherited: ["SONARLAB_", "KRB5"])
-    guard let result = run?.wait(timeout: 120), result.status == 0,
+    guard let result = run?.waitBlocking(timeout: 120), result.status == 0,
         let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
         let model = object["model_path"] as? String
     else { return nil }
@@ -85,7 +85,7 @@ struct BadInputCorpusTests {
     static let good = InputCorpus.shared?.good ?? []
 
     /// Runs one case in a fresh empty folder; returns the result and what the folder holds afterwards.
-    static func run(_ c: InputCorpus.Case, model: String? = nil) throws -> (ProcessResult, [String: Int], String) {
+    static func run(_ c: InputCorpus.Case, model: String? = nil) async throws -> (ProcessResult, [String: Int], String) {
         let dir = try TemporaryDirectory("sonarlab-corpus")
         defer { dir.remove() }
         func expand(_ text: String) -> String {
@@ -100,7 +100,7 @@ struct BadInputCorpusTests {
         let process = try RunningProcess(
             c.args.map(expand), in: dir.path, environment: (c.env ?? [:]).mapValues(expand),
             removingInherited: ["SONARLAB_", "KRB5"])
-        let result = try #require(process.wait(timeout: 60), "\(c.id): sonarlab did not finish within 60 s")
+        let result = try #require(await process.wait(timeout: 60), "\(c.id): sonarlab did not finish within 60 s")
         return (result, snapshot(dir.path), dir.path)
     }
 
@@ -134,10 +134,10 @@ struct BadInputCorpusTests {
     }
 
     @Test("a bad input exits 2 with the place named and nothing written", arguments: cases)
-    func refused(_ c: InputCorpus.Case) throws {
+    func refused(_ c: InputCorpus.Case) async throws {
         guard try requireBinary() else { return }
         let before = try c.file.map { try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixtures + "/" + $0)) }
-        let (result, after, _) = try Self.run(c)
+        let (result, after, _) = try await Self.run(c)
         #expect(result.status == c.exit, "\(c.id): exit \(result.status)\n\(result.stderr)")
         for fragment in c.stderr {
             #expect(result.stderr.contains(fragment), "\(c.id): no \"\(fragment)\" in:\n\(result.stderr)")
@@ -154,14 +154,14 @@ struct BadInputCorpusTests {
     }
 
     @Test("an accepted variant (CRLF, byte-order mark, no final newline, blank lines) succeeds", arguments: good)
-    func accepted(_ c: InputCorpus.Case) throws {
+    func accepted(_ c: InputCorpus.Case) async throws {
         guard try requireBinary() else { return }
         var model: String? = nil
         if c.args.contains(where: { $0.contains("{model}") }) {
             model = corpusModel
             try #require(model != nil, "could not train the model for \(c.id)")
         }
-        let (result, after, _) = try Self.run(c, model: model)
+        let (result, after, _) = try await Self.run(c, model: model)
         #expect(result.status == c.exit, "\(c.id): exit \(result.status)\n\(result.stderr)")
         for fragment in c.stdout ?? [] {
             #expect(result.stdout.contains(fragment), "\(c.id): no \"\(fragment)\" in:\n\(result.stdout)")

@@ -31,8 +31,8 @@ struct Workspace {
     }
 
     /// Runs the built binary in the workspace.
-    func run(_ args: [String], env: [String: String] = [:]) throws -> ProcessResult {
-        try SonarLabProcess.run(args, in: dir.path, environment: env)
+    func run(_ args: [String], env: [String: String] = [:]) async throws -> ProcessResult {
+        try await SonarLabProcess.run(args, in: dir.path, environment: env)
     }
 
     /// Runs a command in-process (for coverage); throws what the command throws.
@@ -146,12 +146,12 @@ struct InProcessCommandTests {
 @Suite("sonarlab binary: exit codes, output and what is recorded")
 struct BinaryTests {
     @Test("train --json prints the summary fields; history and show --json list the run in snake_case; config.ini is not rewritten")
-    func trainJSON() throws {
+    func trainJSON() async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
         let before = try String(contentsOfFile: ws.config, encoding: .utf8)
-        let r = try ws.run(["train", "--epochs", "12", "--name", "j", "--json"])
+        let r = try await ws.run(["train", "--epochs", "12", "--name", "j", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let summary = try json(r.stdout)
         for key in ["experiment_id", "model_path", "best_epoch", "validation", "data_fingerprint", "data_file_sha256"] {
@@ -163,7 +163,7 @@ struct BinaryTests {
         #expect(r.stderr.contains("12/12"), "progress is shown on stderr")
         #expect(try String(contentsOfFile: ws.config, encoding: .utf8) == before)
 
-        let h = try ws.run(["history", "--json"])
+        let h = try await ws.run(["history", "--json"])
         #expect(h.status == 0)
         let list = try #require(try JSONSerialization.jsonObject(with: Data(h.stdout.utf8)) as? [[String: Any]])
         #expect(list.count == 1)
@@ -173,7 +173,7 @@ struct BinaryTests {
         }
 
         // `show --json` uses the same snake_case convention as the other --json outputs, nested keys included.
-        let shown = try ws.run(["show", "latest", "--json"])
+        let shown = try await ws.run(["show", "latest", "--json"])
         #expect(shown.status == 0, "\(shown.stderr)")
         let run = try json(shown.stdout)
         let keys = ["id", "started_at", "ended_at", "data_fingerprint", "data_file_sha256", "model_path"]
@@ -188,30 +188,30 @@ struct BinaryTests {
     }
 
     @Test("the default command trains headless and lists the history when not on a terminal")
-    func defaultCommand() throws {
+    func defaultCommand() async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
-        let r = try ws.run(["--config", ws.config, "--epochs", "5"])
+        let r = try await ws.run(["--config", ws.config, "--epochs", "5"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("validation  accuracy"))
         #expect(r.stdout.contains("latest runs in local SQLite"))
     }
 
     @Test("predict reads CSV with labels and scenario JSON; accuracy is reported for labelled rows")
-    func predict() throws {
+    func predict() async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
-        #expect(try ws.run(["train", "--epochs", "20"]).status == 0)
-        let csv = try ws.run(["predict", "--input", TestPaths.sonarData, "--json"])
+        #expect(try await ws.run(["train", "--epochs", "20"]).status == 0)
+        let csv = try await ws.run(["predict", "--input", TestPaths.sonarData, "--json"])
         #expect(csv.status == 0, "\(csv.stderr)")
         let out = try json(csv.stdout)
         #expect((out["predictions"] as? [Any])?.count == 208)
         #expect((out["accuracy"] as? Double ?? 0) > 0.8)
         let row = "[" + Array(repeating: "0.03", count: 60).joined(separator: ",") + "]"
         try ws.dir.write("s.json", "{\"X\": [\(row)], \"y\": [\"R\"]}")
-        let scenario = try ws.run(["predict", "--input", "s.json"])
+        let scenario = try await ws.run(["predict", "--input", "s.json"])
         #expect(scenario.status == 0)
         #expect(scenario.stdout.contains("accuracy"))
     }
@@ -227,7 +227,7 @@ struct BinaryTests {
             (["predict", "--model", "nothing.json", "--input", "bad.csv"], "nothing.json"),
             (["cv", "--data", "bad.csv"], "bad.csv:2"),
         ])
-    func refusals(args: [String], message: String) throws {
+    func refusals(args: [String], message: String) async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
@@ -238,24 +238,24 @@ struct BinaryTests {
                     of: "0.5,0.5,0.5,0.5,0.5,0.5,0.5,", with: "0.5,0.5,0.5,0.5,0.5,0.5,oops,") + "\n")
         try ws.dir.write("bad.ini", "[split]\ntest_size = 1.5\n")
         let explicitConfig = args.contains("--config")
-        let r = try ws.run(explicitConfig ? args : args + ["--config", ws.config])
+        let r = try await ws.run(explicitConfig ? args : args + ["--config", ws.config])
         #expect(r.status == 2, "\(args): \(r.stderr)")
         #expect(r.stderr.contains(message), "\(r.stderr)")
         #expect(ws.dir.list("experiments").isEmpty, "no run folder")
-        let h = try ws.run(["history", "--json", "--config", ws.config])
+        let h = try await ws.run(["history", "--json", "--config", ws.config])
         #expect(
             h.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || h.stdout.contains("[]"),
             "\(h.stdout)")
     }
 
     @Test("the environment overrides config.ini, and --save-config writes the effective values")
-    func environmentAndSave() throws {
+    func environmentAndSave() async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace(extra: "[mlp]\nepochs = 9\n")
         defer { ws.dir.remove() }
-        let r = try ws.run(["train", "--json", "--config", ws.config], env: ["SONARLAB_MLP_EPOCHS": "3"])
+        let r = try await ws.run(["train", "--json", "--config", ws.config], env: ["SONARLAB_MLP_EPOCHS": "3"])
         #expect(try json(r.stdout)["epochs_trained"] as? Int == 3)
-        let c = try ws.run(["config", "--config", ws.config, "--hidden", "7", "--save-config"])
+        let c = try await ws.run(["config", "--config", ws.config, "--hidden", "7", "--save-config"])
         #expect(c.status == 0)
         #expect(c.stdout.contains("mlp.hidden_size"))
         let saved = try String(contentsOfFile: ws.config, encoding: .utf8)
@@ -265,12 +265,12 @@ struct BinaryTests {
     }
 
     @Test("--save-config refuses a value with a line break: exit 2 and config.ini unchanged (found by fuzz-ini)")
-    func saveRefusesLineBreaks() throws {
+    func saveRefusesLineBreaks() async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
         let before = try String(contentsOfFile: ws.config, encoding: .utf8)
-        let c = try ws.run(
+        let c = try await ws.run(
             ["config", "--config", ws.config, "--save-config"],
             env: ["SONARLAB_DATA_PATH": "data/x.csv\n[tracking]\nbackend = hbase"])
         #expect(c.status == 2, "\(c.stderr)")
@@ -283,13 +283,13 @@ struct BinaryTests {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
-        #expect(try ws.run(["prepare", "--config", ws.config]).status == 0)
+        #expect(try await ws.run(["prepare", "--config", ws.config]).status == 0)
         let train1 = try Data(contentsOf: URL(fileURLWithPath: ws.dir.file("prepared/train.csv")))
         let split = try json(try String(contentsOfFile: ws.dir.file("prepared/split.json"), encoding: .utf8))
         #expect((split["train"] as? [String: Int])?["rows"] == 156)
         #expect((split["validation"] as? [String: Int]) == ["rows": 52, "R": 24, "M": 28])
         #expect(split["data_fingerprint"] as? String == split["data_file_sha256"] as? String, "the data is canonical")
-        #expect(try ws.run(["prepare", "--config", ws.config]).status == 0)
+        #expect(try await ws.run(["prepare", "--config", ws.config]).status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: ws.dir.file("prepared/train.csv"))) == train1)
         // The written rows are valid Sonar data with the original values.
         let reread = try SonarData.load(path: ws.dir.file("prepared/validation.csv"))
@@ -297,15 +297,15 @@ struct BinaryTests {
     }
 
     @Test("--help teaches: subcommands, precedence and exit codes")
-    func help() throws {
+    func help() async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
-        let r = try ws.run(["--help"])
+        let r = try await ws.run(["--help"])
         #expect(r.status == 0)
         for word in ["train", "cv", "history", "predict", "prepare", "Exit codes", "SONARLAB_"] {
             #expect(r.stdout.contains(word), "missing \(word)")
         }
-        #expect(try ws.run(["train", "--help"]).stdout.contains("Examples"))
+        #expect(try await ws.run(["train", "--help"]).stdout.contains("Examples"))
     }
 }

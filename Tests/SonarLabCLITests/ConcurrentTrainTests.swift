@@ -19,7 +19,8 @@ struct ConcurrentTrainTests {
             try RunningProcess(args, in: ws.dir.path, removingInherited: ["SONARLAB_", "KRB5"])
         }
         // Wait for both (each wait kills its process at the deadline), then judge.
-        let results = processes.map { $0.wait(timeout: 180) }
+        var results = [ProcessResult?]()
+        for process in processes { results.append(await process.wait(timeout: 180)) }
         var summaries = [[String: Any]]()
         for result in results {
             let result = try #require(result, "a train process did not finish within 180 s")

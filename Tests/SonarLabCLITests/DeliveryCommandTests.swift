@@ -127,20 +127,20 @@ struct DeliveryInProcessTests {
 @Suite("sonarlab test / export / predict zip: the binary's exit codes and outputs")
 struct DeliveryBinaryTests {
     @Test("test --junit passes on a fresh model (exit 0), fails on --epochs 1 (exit 1), refuses malformed (exit 2)")
-    func exitCodes() throws {
+    func exitCodes() async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
-        #expect(try ws.run(["train", "--epochs", "20", "--config", ws.config]).status == 0)
-        let ok = try ws.run(["test", "--config", ws.config, "--scenarios", scenariosDir, "--junit", "out.xml"])
+        #expect(try await ws.run(["train", "--epochs", "20", "--config", ws.config]).status == 0)
+        let ok = try await ws.run(["test", "--config", ws.config, "--scenarios", scenariosDir, "--junit", "out.xml"])
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
         #expect(ok.stdout.contains("confusion (rows actual)"))
         #expect(ok.stdout.contains("scenarios passed 7 of 7"))
         let (cases, failures) = try parseJUnit(ws.dir.file("out.xml"))
         #expect(cases.count >= 5 && failures.isEmpty)
 
-        #expect(try ws.run(["train", "--epochs", "1", "--config", ws.config]).status == 0)
-        let weak = try ws.run(["test", "--config", ws.config, "--scenarios", scenariosDir, "--junit", "weak.xml"])
+        #expect(try await ws.run(["train", "--epochs", "1", "--config", ws.config]).status == 0)
+        let weak = try await ws.run(["test", "--config", ws.config, "--scenarios", scenariosDir, "--junit", "weak.xml"])
         #expect(weak.status == 1, "\(weak.stdout)\(weak.stderr)")
         #expect(weak.stdout.contains("FAIL  validation"))
         #expect(weak.stderr.contains("scenarios failed"))
@@ -149,27 +149,27 @@ struct DeliveryBinaryTests {
         try ws.dir.write(
             "bad/x.json",
             "{\"X\": [[" + Array(repeating: "0.5", count: 59).joined(separator: ",") + ",\"a\"]], \"y\": [\"R\"]}")
-        let bad = try ws.run(["test", "--config", ws.config, "--scenarios", "bad"])
+        let bad = try await ws.run(["test", "--config", ws.config, "--scenarios", "bad"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("bad/x.json:1: field 60"), "\(bad.stderr)")
     }
 
     @Test("predict --model FILE.zip prints byte-identical predictions to the unzipped model; an altered zip exits 2")
-    func exportAndPredictFromZip() throws {
+    func exportAndPredictFromZip() async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
-        let train = try ws.run(["train", "--epochs", "20", "--json", "--config", ws.config])
+        let train = try await ws.run(["train", "--epochs", "20", "--json", "--config", ws.config])
         let modelPath = try #require(try json(train.stdout)["model_path"] as? String)
-        let export = try ws.run(["export", "--output", "dist", "--config", ws.config])
+        let export = try await ws.run(["export", "--output", "dist", "--config", ws.config])
         #expect(export.status == 0, "\(export.stderr)")
         let zipName = try #require(ws.dir.list("dist").first)
         let zip = ws.dir.file("dist/" + zipName)
         #expect(try TestZip.read(zip)["model.json"] == (try Data(contentsOf: URL(fileURLWithPath: modelPath))))
 
         for input in [TestPaths.sonarData, scenariosDir + "/validation_noisy.json"] {
-            let fromZip = try ws.run(["predict", "--model", zip, "--input", input, "--config", ws.config])
-            let fromModel = try ws.run(["predict", "--model", modelPath, "--input", input, "--config", ws.config])
+            let fromZip = try await ws.run(["predict", "--model", zip, "--input", input, "--config", ws.config])
+            let fromModel = try await ws.run(["predict", "--model", modelPath, "--input", input, "--config", ws.config])
             #expect(fromZip.status == 0 && fromModel.status == 0, "\(fromZip.stderr)")
             // Everything after the line naming the model file is byte-identical.
             let body = { (s: String) in
@@ -178,9 +178,9 @@ struct DeliveryBinaryTests {
             #expect(body(fromZip.stdout) == body(fromModel.stdout))
             #expect(body(fromZip.stdout).split(separator: "\n").count > 50)
             let zj = try json(
-                try ws.run(["predict", "--model", zip, "--input", input, "--json", "--config", ws.config]).stdout)
+                try await ws.run(["predict", "--model", zip, "--input", input, "--json", "--config", ws.config]).stdout)
             let mj = try json(
-                try ws.run(["predict", "--model", modelPath, "--input", input, "--json", "--config", ws.config]).stdout)
+                try await ws.run(["predict", "--model", modelPath, "--input", input, "--json", "--config", ws.config]).stdout)
             let zp = try JSONSerialization.data(withJSONObject: try #require(zj["predictions"]), options: .sortedKeys)
             let mp = try JSONSerialization.data(withJSONObject: try #require(mj["predictions"]), options: .sortedKeys)
             #expect(zp == mp)
@@ -192,7 +192,7 @@ struct DeliveryBinaryTests {
         model[digit] += 1
         files["model.json"] = model
         try TestZip.write(files, to: ws.dir.file("tampered.zip"))
-        let refused = try ws.run([
+        let refused = try await ws.run([
             "predict", "--model", "tampered.zip", "--input", TestPaths.sonarData, "--config", ws.config,
         ])
         #expect(refused.status == 2)

@@ -43,7 +43,7 @@ struct KerberosFaultTests {
     }
 
     @Test("an empty, garbage or missing ticket cache without keytab or principal is named, never a crash")
-    func badCachesAreNamed() throws {
+    func badCachesAreNamed() async throws {
         guard let kdc = try Self.prerequisites() else { return }
         let env = try Self.kerberosEnvironment(kdc)
         defer { env.tearDown() }
@@ -55,7 +55,7 @@ struct KerberosFaultTests {
         ] {
             env.extraEnvironment["KRB5CCNAME"] = "FILE:" + path
             for command in [["hbase", "status"], ["history", "--backend", "hbase"]] {
-                let result = try env.sonarlab(command, expecting: 1)
+                let result = try await env.sonarlab(command, expecting: 1)
                 #expect(result.stderr.contains("the Kerberos ticket cache FILE:\(path) \(words)"), "\(result.stderr)")
                 #expect(result.stderr.contains("run kinit"))
                 #expect(!result.stderr.contains("HTTP 401"))
@@ -64,7 +64,7 @@ struct KerberosFaultTests {
     }
 
     @Test("with KRB5_CLIENT_KTNAME a garbage ticket cache does not matter: tickets come from the keytab")
-    func keytabWinsOverAGarbageCache() throws {
+    func keytabWinsOverAGarbageCache() async throws {
         guard let kdc = try Self.prerequisites() else { return }
         let env = try Self.kerberosEnvironment(kdc)
         defer { env.tearDown() }
@@ -72,20 +72,20 @@ struct KerberosFaultTests {
         let garbage = try env.dir.write("garbage.cc", bytes: Array("garbage".utf8))
         env.extraEnvironment["KRB5CCNAME"] = "FILE:" + garbage
         env.extraEnvironment["KRB5_CLIENT_KTNAME"] = kdc.keytab("trainer")
-        try env.sonarlab(["hbase", "init"])
-        try env.sonarlab(["train", "--backend", "hbase", "--epochs", "5", "--headless"])
+        try await env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["train", "--backend", "hbase", "--epochs", "5", "--headless"])
     }
 
     @Test("an expired ticket at the start exits 75 with 'Kerberos ticket expired at …; run kinit'")
-    func expiredAtStart() throws {
+    func expiredAtStart() async throws {
         guard let kdc = try Self.prerequisites() else { return }
         let env = try Self.kerberosEnvironment(kdc)
         defer { env.tearDown() }
         try env.startDouble()
         let cache = try #require(env.extraEnvironment["KRB5CCNAME"])
         #expect(try kdc.kinit("trainer", cache: cache, lifetime: "1s").status == 0)
-        Thread.sleep(forTimeInterval: 2.2)
-        let status = try env.sonarlab(["hbase", "status"], expecting: 75)
+        try await Task.sleep(for: .milliseconds(2200))
+        let status = try await env.sonarlab(["hbase", "status"], expecting: 75)
         #expect(status.stderr.contains("Kerberos ticket expired at "), "\(status.stderr)")
         #expect(status.stderr.contains("; run kinit"))
         #expect(!status.stderr.contains("HTTP 401"))
@@ -100,11 +100,11 @@ struct KerberosFaultTests {
         try env.startDouble()
         let cache = try #require(env.extraEnvironment["KRB5CCNAME"])
         #expect(try kdc.kinit("trainer", cache: cache).status == 0)
-        try env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["hbase", "init"])
         #expect(try kdc.kinit("trainer", cache: cache, lifetime: "4s").status == 0)
         let train = try env.background(Self.longRun)
         let id = try await env.experimentID(of: train)
-        let status = try train.wait(timeout: .seconds(120))
+        let status = try await train.wait(timeout: .seconds(120))
         let stderr = train.stderr
         #expect(status == 75, "\(stderr.suffix(800))")
         #expect(stderr.contains("Kerberos ticket expired at "), "\(stderr.suffix(800))")
@@ -113,10 +113,10 @@ struct KerberosFaultTests {
         #expect(try await env.queued() > 0)
         #expect(env.dir.list("experiments").count == 1, "training still finished locally")
 
-        let stale = try env.sonarlab(["sync"], expecting: 75)
+        let stale = try await env.sonarlab(["sync"], expecting: 75)
         #expect(stale.stderr.contains("Kerberos ticket expired at "), "\(stale.stderr)")
         #expect(try kdc.kinit("trainer", cache: cache).status == 0)
-        try env.sonarlab(["sync"])
+        try await env.sonarlab(["sync"])
         try await env.expectExactlyOnce(id: id, epochs: Self.epochs, status: .finished)
         #expect(try await env.queued() == 0)
     }
@@ -130,12 +130,12 @@ struct KerberosFaultTests {
         try env.startDouble()
         env.extraEnvironment["KRB5_CLIENT_KTNAME"] = keytab
         env.extraEnvironment["SONARLAB_HBASE_PRINCIPAL"] = "shortlived"
-        try env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["hbase", "init"])
         let log = kdc.directory + "/kdc.log"
         let before = Self.initialTicketRequests(log, principal: "shortlived@\(kdc.realm)")
         let train = try env.background(Self.longRun)
         let id = try await env.experimentID(of: train)
-        let status = try train.wait(timeout: .seconds(120))
+        let status = try await train.wait(timeout: .seconds(120))
         #expect(status == 0, "\(train.stderr.suffix(800))")
         #expect(!train.stderr.contains("expired"), "\(train.stderr.suffix(800))")
         try await env.expectExactlyOnce(id: id, epochs: Self.epochs, status: .finished)
@@ -145,7 +145,7 @@ struct KerberosFaultTests {
     }
 
     @Test("a clock an hour ahead of the KDC says 'clock skew', not 401")
-    func clockSkew() throws {
+    func clockSkew() async throws {
         guard let kdc = try Self.prerequisites() else { return }
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/faketime") else {
             if TestPaths.isCI { Issue.record("faketime is not installed; `scripts/install-deps.sh` installs it") }
@@ -159,7 +159,7 @@ struct KerberosFaultTests {
         let cache = try #require(env.extraEnvironment["KRB5CCNAME"])
         #expect(try kdc.kinit("trainer", cache: cache).status == 0)
         let environment = env.environment
-        let result = try SonarLabProcess.runProcess(
+        let result = try await SonarLabProcess.runProcess(
             "/usr/bin/faketime",
             ["-f", "+3600", TestPaths.sonarlabBinary, "hbase", "status", "--config", env.dir.file("config.ini")],
             in: env.dir.path, environment: environment)

@@ -25,7 +25,7 @@ struct OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["hbase", "init"])
         let journal = try env.journalSize()
         let train = try env.background(Self.longRun)
         // The double fsyncs every accepted put to its journal before answering: growth means rows are in HBase.
@@ -38,7 +38,7 @@ struct OutboxFaultTests {
         let id = try await env.experimentID(of: train)
         try await env.waitUntil("some epochs are in HBase and the double was killed") { watcher.isDone }
         #expect(watcher.trainWasRunning == true, "the run should still be training when the gateway dies")
-        let status = try train.wait(timeout: .seconds(90))
+        let status = try await train.wait(timeout: .seconds(90))
         let stderr = train.stderr
         #expect(status == 0, "queued writes are not a failure: \(stderr.suffix(600))")
         #expect(stderr.contains("HBase unreachable — "), "\(stderr.suffix(600))")
@@ -46,13 +46,13 @@ struct OutboxFaultTests {
         #expect(try await env.queued() > 0)
 
         try env.startDouble()  // same port, same --data-dir
-        let sync = try env.sonarlab(["sync"])
+        let sync = try await env.sonarlab(["sync"])
         #expect(sync.stdout.contains("outbox empty"), "\(sync.stdout)\(sync.stderr)")
         try await env.expectExactlyOnce(id: id, epochs: Self.longEpochs, status: .finished)
         #expect(try await env.queued() == 0)
-        let again = try env.sonarlab(["sync", "--json"])
+        let again = try await env.sonarlab(["sync", "--json"])
         #expect(again.stdout.contains("\"sent_writes\" : 0"))
-        let history = try env.sonarlab(["history", "--backend", "hbase", "--json"])
+        let history = try await env.sonarlab(["history", "--backend", "hbase", "--json"])
         #expect(history.stdout.contains(id) && history.stdout.contains("\"finished\""))
     }
 
@@ -62,7 +62,7 @@ struct OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["hbase", "init"])
         env.double?.kill9()
         let train = try env.background(Self.longRun)
         // Down long enough for a delivery to fail (a refused connection is retried by the client for 0.7 s); a
@@ -76,7 +76,7 @@ struct OutboxFaultTests {
         try await env.waitUntil("the run reported queued writes and the double was restarted") { watcher.isDone }
         #expect(watcher.trainWasRunning == true, "the run should still be training when the gateway returns")
         #expect(env.double != nil)
-        let status = try train.wait(timeout: .seconds(90))
+        let status = try await train.wait(timeout: .seconds(90))
         #expect(status == 0, "\(train.stderr.suffix(600))")
         #expect(train.stderr.contains("HBase is back"), "\(train.stderr.suffix(600))")
         #expect(try await env.queued() == 0)
@@ -89,7 +89,7 @@ struct OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["hbase", "init"])
         env.double?.kill9()
         let train = try env.background(["train", "--backend", "hbase", "--epochs", "100000", "--headless"])
         let id = try await env.experimentID(of: train)
@@ -97,17 +97,17 @@ struct OutboxFaultTests {
             try await env.queued() >= 5 && train.stderr.contains("HBase unreachable — ")
         }
         train.signal(SIGTERM)
-        let status = try train.wait(timeout: .seconds(60))
+        let status = try await train.wait(timeout: .seconds(60))
         #expect(status == 130, "\(train.stderr.suffix(600))")
         let folder = try #require(env.dir.list("experiments").first)
         let csv = try String(contentsOfFile: env.dir.file("experiments/\(folder)/metrics.csv"), encoding: .utf8)
         let trained = csv.split(separator: "\n").count - 1
         #expect(trained > 0 && trained < 100000)
         try env.startDouble()
-        let sync = try env.sonarlab(["sync"])
+        let sync = try await env.sonarlab(["sync"])
         #expect(sync.status == 0, "\(sync.stderr)")
         try await env.expectExactlyOnce(id: id, epochs: trained, status: .cancelled)
-        let history = try env.sonarlab(["history", "--backend", "hbase"])
+        let history = try await env.sonarlab(["history", "--backend", "hbase"])
         #expect(history.stdout.contains("cancelled"))
     }
 
@@ -117,12 +117,12 @@ struct OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["hbase", "init"])
         env.double?.kill9()
         let epochs = 20000
         let train = try env.background(["train", "--backend", "hbase", "--epochs", "\(epochs)", "--headless"])
         let id = try await env.experimentID(of: train)
-        #expect(try train.wait(timeout: .seconds(120)) == 0, "\(train.stderr.suffix(600))")
+        #expect(try await train.wait(timeout: .seconds(120)) == 0, "\(train.stderr.suffix(600))")
         let queued = try await env.queued()
         try env.startDouble()
         let sync = try env.background(["sync"])
@@ -131,7 +131,7 @@ struct OutboxFaultTests {
             return left < queued || !sync.isRunning
         }
         sync.signal(SIGINT)
-        let status = try sync.wait(timeout: .seconds(60))
+        let status = try await sync.wait(timeout: .seconds(60))
         if status == 130 {
             #expect(sync.stderr.contains("sync interrupted: sent "), "\(sync.stderr)")
             #expect(sync.stderr.contains("run `sonarlab sync` again"))
@@ -139,7 +139,7 @@ struct OutboxFaultTests {
             // The delivery can win the race and finish before the signal; then it must have emptied the outbox.
             #expect(status == 0, "\(sync.stderr)")
         }
-        let again = try env.sonarlab(["sync"])
+        let again = try await env.sonarlab(["sync"])
         #expect(again.stdout.contains("outbox empty"), "\(again.stdout)\(again.stderr)")
         try await env.expectExactlyOnce(id: id, epochs: epochs, status: .finished)
     }
@@ -150,7 +150,7 @@ struct OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["hbase", "init"])
         env.double?.kill9()
         let train = try env.background(["train", "--backend", "hbase", "--epochs", "100000", "--headless"])
         let id = try await env.experimentID(of: train)
@@ -164,7 +164,7 @@ struct OutboxFaultTests {
         let queuedEpochs = entries.flatMap(\.rows).flatMap(\.cells).filter { $0.column.family == Data("e".utf8) }.count
         #expect(entries.count >= 20 && queuedEpochs > 0)
         try env.startDouble()
-        try env.sonarlab(["sync"])
+        try await env.sonarlab(["sync"])
         // The run never finished, so HBase says `running`, with exactly the epochs that were queued.
         try await env.withClient { client, layout in
             let run = try #require(try await HBaseExperimentStore(client: client, layout: layout).experiment(id: id))
@@ -176,10 +176,10 @@ struct OutboxFaultTests {
         }
         #expect(try await env.queued() == 0)
         // Stored `running`, shown `stale`: its heartbeat names this host and a pid that is gone.
-        let history = try env.sonarlab(["history", "--backend", "hbase"])
+        let history = try await env.sonarlab(["history", "--backend", "hbase"])
         let line = history.stdout.split(separator: "\n").first { $0.hasPrefix(id) } ?? ""
         #expect(line.contains(" stale "), "\(history.stdout)")
-        let show = try env.sonarlab(["show", id, "--backend", "hbase"])
+        let show = try await env.sonarlab(["show", id, "--backend", "hbase"])
         #expect(show.stdout.contains("(train, stale)") && show.stdout.contains("has ended"), "\(show.stdout)")
     }
 
@@ -189,29 +189,29 @@ struct OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
-        try env.sonarlab(["train", "--epochs", "20", "--name", "m"])  // a local model for predict
+        try await env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["train", "--epochs", "20", "--name", "m"])  // a local model for predict
         env.double?.kill9()
-        let load = try env.sonarlab(["dataset", "load"], expecting: 0)
+        let load = try await env.sonarlab(["dataset", "load"], expecting: 0)
         #expect(load.stdout.contains("queued 208 rows"), "\(load.stdout)")
         #expect(load.stderr.contains("HBase unreachable — 1 write queued"), "\(load.stderr)")
         let validation = TestPaths.packageRoot + "/tests/functional/validation.json"
-        let predict = try env.sonarlab(["predict", "--input", validation, "--store", "hbase"], expecting: 0)
+        let predict = try await env.sonarlab(["predict", "--input", validation, "--store", "hbase"], expecting: 0)
         #expect(predict.stderr.contains("queued 52 predictions"), "\(predict.stderr)")
-        let down = try env.sonarlab(["sync"], expecting: 1)
+        let down = try await env.sonarlab(["sync"], expecting: 1)
         #expect(down.stderr.contains("HBase unreachable — 2 writes queued"), "\(down.stderr)")
         #expect(down.stderr.contains("refused"), "\(down.stderr)")
 
         try env.startDouble()
-        let sync = try env.sonarlab(["sync", "--json"])
+        let sync = try await env.sonarlab(["sync", "--json"])
         #expect(sync.stdout.contains("\"sent_rows\" : 260"), "\(sync.stdout)")
         try await env.withClient { client, layout in
             try await expectRowsOnceEach(client, layout.datasets, count: 208)
             try await expectRowsOnceEach(client, layout.predictions, count: 52)
         }
-        try env.sonarlab(["dataset", "show"])
+        try await env.sonarlab(["dataset", "show"])
         // Loading again while HBase is up writes the same cells: still 208 rows, one version each.
-        let reload = try env.sonarlab(["dataset", "load"])
+        let reload = try await env.sonarlab(["dataset", "load"])
         #expect(reload.stdout.contains("wrote 208 rows"))
         try await env.withClient { client, layout in
             try await expectRowsOnceEach(client, layout.datasets, count: 208)
@@ -224,13 +224,13 @@ struct OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
-        try env.sonarlab(["dataset", "load"])
+        try await env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["dataset", "load"])
         env.double?.kill9()
         // The same rows again while down, replayed after the restart: they rewrite the cells already there.
-        try env.sonarlab(["dataset", "load"], expecting: 0)
+        try await env.sonarlab(["dataset", "load"], expecting: 0)
         try env.startDouble()
-        try env.sonarlab(["sync"])
+        try await env.sonarlab(["sync"])
         try await env.withClient { client, layout in
             try await expectRowsOnceEach(client, layout.datasets, count: 208)
         }
@@ -242,12 +242,12 @@ struct OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["hbase", "init"])
         let epochs = 1500
         let first = try env.background(["train", "--backend", "hbase", "--epochs", "\(epochs)", "--name", "a"])
         let second = try env.background(["train", "--backend", "hbase", "--epochs", "\(epochs)", "--name", "b"])
-        #expect(try first.wait(timeout: .seconds(90)) == 0, "\(first.stderr.suffix(400))")
-        #expect(try second.wait(timeout: .seconds(90)) == 0, "\(second.stderr.suffix(400))")
+        #expect(try await first.wait(timeout: .seconds(90)) == 0, "\(first.stderr.suffix(400))")
+        #expect(try await second.wait(timeout: .seconds(90)) == 0, "\(second.stderr.suffix(400))")
         let ids = [try await env.experimentID(of: first), try await env.experimentID(of: second)]
         #expect(ids[0] != ids[1])
         for id in ids { try await env.expectExactlyOnce(id: id, epochs: epochs, status: .finished) }
@@ -264,15 +264,15 @@ struct OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        let train = try env.sonarlab(["train", "--backend", "hbase", "--epochs", "30"], expecting: 1)
+        let train = try await env.sonarlab(["train", "--backend", "hbase", "--epochs", "30"], expecting: 1)
         #expect(train.stderr.contains("sonarlab hbase init"), "\(train.stderr)")
         #expect(!train.stderr.contains("HBase unreachable"))
         #expect(env.dir.list("experiments").count == 1, "training still finished locally")
-        let blocked = try env.sonarlab(["sync"], expecting: 1)
+        let blocked = try await env.sonarlab(["sync"], expecting: 1)
         #expect(blocked.stderr.contains("sonarlab hbase init"))
-        try env.sonarlab(["hbase", "init"])
-        try env.sonarlab(["sync"])
-        let history = try env.sonarlab(["history", "--backend", "hbase", "--json"])
+        try await env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["sync"])
+        let history = try await env.sonarlab(["history", "--backend", "hbase", "--json"])
         #expect(history.stdout.contains("\"finished\""))
     }
 }
@@ -286,34 +286,34 @@ extension OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["hbase", "init"])
         // A gateway that existed once (a torn-down test stack): its port is closed now.
         let ghost = try DoubleProcess(port: 0, dataDirectory: env.dir.file("ghost"))
         let gone = ghost.port
         ghost.kill9()
         let goneURL = ["SONARLAB_HBASE_URL": "http://127.0.0.1:\(gone)/"]
-        let load = try env.sonarlab(["dataset", "load"], expecting: 0, environment: goneURL)
+        let load = try await env.sonarlab(["dataset", "load"], expecting: 0, environment: goneURL)
         #expect(load.stderr.contains("HBase unreachable — 1 write queued"), "\(load.stderr)")
 
         // The healthy gateway gets its own writes; the other gateway's entry is listed, not a failure.
-        try env.sonarlab(["train", "--backend", "hbase", "--epochs", "5", "--headless"])
-        let sync = try env.sonarlab(["sync"])
+        try await env.sonarlab(["train", "--backend", "hbase", "--epochs", "5", "--headless"])
+        let sync = try await env.sonarlab(["sync"])
         #expect(sync.stderr.contains("warning: sync: writes queued for other HBase gateways"), "\(sync.stderr)")
         #expect(sync.stderr.contains("http://localhost:\(gone) (1)"), "\(sync.stderr)")
         #expect(sync.stderr.contains("sonarlab outbox drop --gateway"))
         #expect(sync.stdout.contains("nothing left for \(env.clusterKey)"), "\(sync.stdout)")
-        let strict = try env.sonarlab(["sync", "--strict"], expecting: 1)
+        let strict = try await env.sonarlab(["sync", "--strict"], expecting: 1)
         #expect(strict.stderr.contains("http://localhost:\(gone) (1)"), "\(strict.stderr)")
-        let json = try env.sonarlab(["sync", "--json"])
+        let json = try await env.sonarlab(["sync", "--json"])
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(summary["other_clusters"] as? [String: Int] == ["http://localhost:\(gone)": 1])
         #expect(summary["queued"] as? Int == 0)
         #expect((summary["warning"] as? String)?.contains("other HBase gateways") == true)
 
-        let list = try env.sonarlab(["outbox", "list"])
+        let list = try await env.sonarlab(["outbox", "list"])
         #expect(list.stdout.contains("http://localhost:\(gone) (other gateway)"), "\(list.stdout)")
         #expect(list.stdout.contains("sonarlab:datasets") && list.stdout.contains("dataset load"))
-        let listed = try env.sonarlab(["outbox", "list", "--json"])
+        let listed = try await env.sonarlab(["outbox", "list", "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])
         let entries = try #require(object["entries"] as? [[String: Any]])
         #expect(entries.count == 1)
@@ -323,16 +323,16 @@ extension OutboxFaultTests {
         #expect(object["current_gateway"] as? String == env.clusterKey)
 
         // Not a terminal and no --yes: says what it would drop, drops nothing, exit 2.
-        let refused = try env.sonarlab(["outbox", "drop", "--gateway", "http://[::1]:\(gone)"], expecting: 2)
+        let refused = try await env.sonarlab(["outbox", "drop", "--gateway", "http://[::1]:\(gone)"], expecting: 2)
         #expect(refused.stderr.contains("without --yes"), "\(refused.stderr)")
         #expect(refused.stdout.contains("sonarlab:datasets"), "\(refused.stdout)")
         #expect(try await env.queued(cluster: "http://localhost:\(gone)") == 1)
-        let drop = try env.sonarlab(["outbox", "drop", "--gateway", "http://[::1]:\(gone)", "--yes"])
+        let drop = try await env.sonarlab(["outbox", "drop", "--gateway", "http://[::1]:\(gone)", "--yes"])
         #expect(drop.stdout.contains("dropped 1 queued write (208 rows); 0 still queued"), "\(drop.stdout)")
-        let clean = try env.sonarlab(["sync", "--strict"])
+        let clean = try await env.sonarlab(["sync", "--strict"])
         #expect(clean.stdout.contains("outbox empty"), "\(clean.stdout)")
         #expect(!clean.stderr.contains("warning"), "\(clean.stderr)")
-        #expect(try env.sonarlab(["outbox", "list"]).stdout.contains("outbox empty"))
+        await #expect(try env.sonarlab(["outbox", "list"]).stdout.contains("outbox empty"))
     }
 
     @Test("localhost and 127.0.0.1 of one port are one gateway: writes queued for one are synced to the other")
@@ -341,13 +341,13 @@ extension OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
+        try await env.sonarlab(["hbase", "init"])
         env.double?.kill9()
-        let load = try env.sonarlab(
+        let load = try await env.sonarlab(
             ["dataset", "load"], expecting: 0, environment: ["SONARLAB_HBASE_URL": "http://LOCALHOST:\(env.port)/"])
         #expect(load.stderr.contains("1 write queued"), "\(load.stderr)")
         try env.startDouble()
-        let sync = try env.sonarlab(["sync", "--strict"])  // SONARLAB_HBASE_URL=http://127.0.0.1:PORT
+        let sync = try await env.sonarlab(["sync", "--strict"])  // SONARLAB_HBASE_URL=http://127.0.0.1:PORT
         #expect(sync.stdout.contains("outbox empty"), "\(sync.stdout)\(sync.stderr)")
         try await env.withClient { client, layout in
             try await expectRowsOnceEach(client, layout.datasets, count: 208)
@@ -361,11 +361,11 @@ extension OutboxFaultTests {
         defer { env.tearDown() }
         try env.startDouble()
         // No tables: HBase answers 404, the run's writes are refused and kept.
-        try env.sonarlab(["train", "--backend", "hbase", "--epochs", "30"], expecting: 1)
-        try env.sonarlab(["dataset", "load"], expecting: 1)
+        try await env.sonarlab(["train", "--backend", "hbase", "--epochs", "30"], expecting: 1)
+        try await env.sonarlab(["dataset", "load"], expecting: 1)
         let before = try await env.summaries()
         #expect(before.contains { $0.isRefused && $0.table == "sonarlab:experiments" })
-        let list = try env.sonarlab(["outbox", "list"])
+        let list = try await env.sonarlab(["outbox", "list"])
         #expect(list.stdout.contains("refused") && list.stdout.contains("waiting"), "\(list.stdout)")
 
         for bad in [
@@ -374,23 +374,23 @@ extension OutboxFaultTests {
             ["outbox", "drop", "--entry", "999999", "--yes"], ["outbox", "drop", "--gateway", "http://h:1", "--yes"],
             ["outbox", "drop", "--entry", "x", "--yes"],
         ] {
-            let result = try env.sonarlab(bad, expecting: 2)
+            let result = try await env.sonarlab(bad, expecting: 2)
             #expect(result.stderr.lowercased().contains("error"), "\(bad): \(result.stderr)")
         }
         #expect(try await env.summaries() == before, "a refused command drops nothing")
 
         let datasets = try #require(before.first { $0.table == "sonarlab:datasets" })
-        let one = try env.sonarlab(["outbox", "drop", "--entry", "\(datasets.sequence)", "--yes"])
+        let one = try await env.sonarlab(["outbox", "drop", "--entry", "\(datasets.sequence)", "--yes"])
         #expect(one.stdout.contains("dropped 1 queued write (208 rows)"), "\(one.stdout)")
         let experiments = before.filter { $0.table == "sonarlab:experiments" }
-        let refused = try env.sonarlab(["outbox", "drop", "--refused", "--yes"])
+        let refused = try await env.sonarlab(["outbox", "drop", "--refused", "--yes"])
         #expect(refused.stdout.contains("dropped \(experiments.count) queued writes"), "\(refused.stdout)")
         #expect(try await env.summaries().isEmpty)
-        let none = try env.sonarlab(["outbox", "drop", "--refused", "--yes"])
+        let none = try await env.sonarlab(["outbox", "drop", "--refused", "--yes"])
         #expect(none.stdout.contains("nothing to drop"))
         // The dropped run stays in its run folder; HBase never saw it.
-        try env.sonarlab(["hbase", "init"])
-        let sync = try env.sonarlab(["sync", "--strict"])
+        try await env.sonarlab(["hbase", "init"])
+        let sync = try await env.sonarlab(["sync", "--strict"])
         #expect(sync.stdout.contains("sent 0 queued writes"), "\(sync.stdout)")
     }
 
@@ -400,12 +400,12 @@ extension OutboxFaultTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        let sync = try env.sonarlab(["sync"])
+        let sync = try await env.sonarlab(["sync"])
         #expect(sync.stdout.contains("nothing queued"), "\(sync.stdout)")
-        let json = try env.sonarlab(["sync", "--json"])
+        let json = try await env.sonarlab(["sync", "--json"])
         #expect(json.stdout.contains("\"queued\" : 0"), "\(json.stdout)")
-        #expect(try env.sonarlab(["outbox", "list"]).stdout.contains("outbox empty"))
-        #expect(try env.sonarlab(["outbox", "drop", "--refused", "--yes"]).stdout.contains("nothing to drop"))
+        await #expect(try env.sonarlab(["outbox", "list"]).stdout.contains("outbox empty"))
+        await #expect(try env.sonarlab(["outbox", "drop", "--refused", "--yes"]).stdout.contains("nothing to drop"))
         #expect(!FileManager.default.fileExists(atPath: env.dir.file("store")), "no tracking folder")
     }
 
@@ -416,19 +416,19 @@ extension OutboxFaultTests {
         defer { env.tearDown() }
         let train = try env.background(["train", "--epochs", "100000", "--headless"])
         let id = try await env.experimentID(of: train)
-        let alive = try env.sonarlab(["history"])
+        let alive = try await env.sonarlab(["history"])
         #expect(alive.stdout.split(separator: "\n").first { $0.hasPrefix(id) }?.contains(" running ") == true)
         train.kill9()
-        let history = try env.sonarlab(["history"])
+        let history = try await env.sonarlab(["history"])
         let line = history.stdout.split(separator: "\n").first { $0.hasPrefix(id) } ?? ""
         #expect(line.contains(" stale "), "\(history.stdout)")
-        let json = try env.sonarlab(["history", "--json"])
+        let json = try await env.sonarlab(["history", "--json"])
         #expect(json.stdout.contains("\"status\" : \"stale\""), "\(json.stdout)")
         #expect(json.stdout.contains("has ended"))
-        let show = try env.sonarlab(["show", id])
+        let show = try await env.sonarlab(["show", id])
         #expect(show.stdout.contains("(train, stale)"), "\(show.stdout)")
         #expect(show.stdout.contains("stale   process "), "\(show.stdout)")
-        let shown = try env.sonarlab(["show", id, "--json"])
+        let shown = try await env.sonarlab(["show", id, "--json"])
         #expect(shown.stdout.contains("\"display_status\" : \"stale\""), "\(shown.stdout.prefix(400))")
         #expect(shown.stdout.contains("\"status\" : \"running\""), "the stored status stays running")
         #expect(shown.stdout.contains("\"heartbeat\""))
@@ -504,8 +504,8 @@ final class FaultEnvironment: @unchecked Sendable {
     func sonarlab(
         _ arguments: [String], expecting status: Int32 = 0, environment extra: [String: String] = [:],
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws -> ProcessResult {
-        let result = try SonarLabProcess.run(
+    ) async throws -> ProcessResult {
+        let result = try await SonarLabProcess.run(
             arguments + ["--config", dir.file("config.ini")], in: dir.path,
             environment: environment.merging(extra) { $1 })
         #expect(
@@ -710,9 +710,9 @@ final class BackgroundProcess: @unchecked Sendable {
     func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }
 
     /// Waits for the exit at most `timeout`; kills it (and fails) when it takes longer.
-    func wait(timeout: Duration) throws -> Int32 {
+    func wait(timeout: Duration) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning {
             kill9()
             Issue.record("\(process.arguments ?? []) did not end within \(timeout)")

@@ -24,9 +24,9 @@ struct DevHBase {
     }
 
     /// Starts the gateway, or `nil` when a prerequisite is missing.
-    static func up() throws -> DevHBase? {
+    static func up() async throws -> DevHBase? {
         guard prerequisitesMet() else { return nil }
-        let result = try SonarLabProcess.runProcess(
+        let result = try await SonarLabProcess.runProcess(
             "/bin/bash", [TestPaths.packageRoot + "/scripts/dev-hbase.sh", "up"], in: TestPaths.packageRoot,
             environment: ["BIN": binDirectory])
         #expect(result.status == 0, "dev-hbase.sh up: \(result.stderr)")
@@ -39,7 +39,7 @@ struct DevHBase {
     }
 
     func down() {
-        _ = try? SonarLabProcess.runProcess(
+        _ = try? SonarLabProcess.runBlocking(
             "/bin/bash", [TestPaths.packageRoot + "/scripts/dev-hbase.sh", "down", directory], in: "/")
     }
 }
@@ -47,8 +47,8 @@ struct DevHBase {
 @Suite("HBase security end to end (dev-hbase: Kerberos, TLS, grants)", .serialized)
 struct SecurityEndToEndTests {
     @Test("scripts/dev-hbase.sh prints the exports; https, kerberos, trainer")
-    func devHBaseExports() throws {
-        guard let dev = try DevHBase.up() else { return }
+    func devHBaseExports() async throws {
+        guard let dev = try await DevHBase.up() else { return }
         defer { dev.down() }
         #expect(dev.environment["SONARLAB_HBASE_URL"]?.hasPrefix("https://localhost:") == true)
         #expect(dev.environment["SONARLAB_HBASE_AUTH"] == "kerberos")
@@ -62,9 +62,9 @@ struct SecurityEndToEndTests {
     }
 
     @Test("scripts/e2e-hbase.sh: the HBase commands as trainer over Kerberos and TLS, rows checked with curl")
-    func endToEndScript() throws {
+    func endToEndScript() async throws {
         guard DevHBase.prerequisitesMet() else { return }
-        let result = try SonarLabProcess.runProcess(
+        let result = try await SonarLabProcess.runProcess(
             "/bin/bash", [TestPaths.packageRoot + "/scripts/e2e-hbase.sh"], in: TestPaths.packageRoot,
             environment: ["BIN": DevHBase.binDirectory])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
@@ -72,8 +72,8 @@ struct SecurityEndToEndTests {
     }
 
     @Test("a known password and keytab path never reach stdout, stderr, the run log or the store")
-    func secretHygiene() throws {
-        guard let dev = try DevHBase.up() else { return }
+    func secretHygiene() async throws {
+        guard let dev = try await DevHBase.up() else { return }
         defer { dev.down() }
         let work = try TemporaryDirectory("sonarlab-hygiene")
         defer { work.remove() }
@@ -85,24 +85,24 @@ struct SecurityEndToEndTests {
         base["SONARLAB_HBASE_PASSWORD"] = password
         base["SONARLAB_HBASE_USER"] = "trainer"
         var outputs: [String] = []
-        func run(_ arguments: [String], _ extra: [String: String] = [:], succeeds: Bool) throws {
-            let result = try SonarLabProcess.run(arguments, in: work.path, environment: base.merging(extra) { $1 })
+        func run(_ arguments: [String], _ extra: [String: String] = [:], succeeds: Bool) async throws {
+            let result = try await SonarLabProcess.run(arguments, in: work.path, environment: base.merging(extra) { $1 })
             #expect((result.status == 0) == succeeds, "\(arguments) \(extra.keys.sorted()): \(result.stderr)")
             outputs += [result.stdout, result.stderr]
         }
         // Failing: Basic with the password against a Kerberos gateway (401); a ghost keytab (GSS error);
         // viewer writing (403).
-        try run(["hbase", "status"], ["SONARLAB_HBASE_AUTH": "basic"], succeeds: false)
-        try run(
+        try await run(["hbase", "status"], ["SONARLAB_HBASE_AUTH": "basic"], succeeds: false)
+        try await run(
             ["hbase", "init"], ["KRB5_CLIENT_KTNAME": ghost, "SONARLAB_HBASE_PRINCIPAL": "ghost"], succeeds: false)
-        try run(
+        try await run(
             ["dataset", "load"],
             ["KRB5_CLIENT_KTNAME": dev.directory + "/viewer.keytab", "SONARLAB_HBASE_PRINCIPAL": "viewer"],
             succeeds: false)
         // Passing, as trainer.
-        try run(["hbase", "init"], succeeds: true)
-        try run(["train", "--backend", "hbase", "--epochs", "5", "--headless"], succeeds: true)
-        try run(["history", "--backend", "hbase"], succeeds: true)
+        try await run(["hbase", "init"], succeeds: true)
+        try await run(["train", "--backend", "hbase", "--epochs", "5", "--headless"], succeeds: true)
+        try await run(["history", "--backend", "hbase"], succeeds: true)
         #expect(outputs.joined().contains("HTTP 401"))
         #expect(outputs.joined().contains("HTTP 403"))
         #expect(outputs.joined().contains("not found in Kerberos database"))

@@ -31,12 +31,12 @@ import Tracking
         experiment.message = "line one\nline two\u{1B}[31m"
         try await store.finish(experiment)
 
-        let history = try ws.run(["history", "--config", ws.config])
+        let history = try await ws.run(["history", "--config", ws.config])
         #expect(history.status == 0, "\(history.stderr)")
         #expect(!Self.hasRawControl(history.stdout), "raw control in: \(history.stdout.debugDescription)")
         #expect(history.stdout.contains("evil\\x1B[2J\\x9B31m"))
 
-        let show = try ws.run(["show", "latest", "--config", ws.config])
+        let show = try await ws.run(["show", "latest", "--config", ws.config])
         #expect(show.status == 0, "\(show.stderr)")
         #expect(!Self.hasRawControl(show.stdout), "raw control in: \(show.stdout.debugDescription)")
         #expect(show.stdout.contains("note    line one\\nline two\\x1B[31m"))
@@ -44,10 +44,10 @@ import Tracking
         #expect(show.stdout.contains("mlp.lr = 0.01\\x7F"))
 
         // JSON stays exact: decoding it gives the stored name back byte for byte.
-        let json = try ws.run(["show", "latest", "--json", "--config", ws.config])
+        let json = try await ws.run(["show", "latest", "--json", "--config", ws.config])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["name"] as? String == experiment.name)
-        let list = try ws.run(["history", "--json", "--config", ws.config])
+        let list = try await ws.run(["history", "--json", "--config", ws.config])
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
         #expect(rows.first?["id"] as? String == experiment.id)
     }
@@ -62,20 +62,76 @@ import Tracking
             (["train", "--select", "best\u{1B}[2J"], [:]),
             (["train", "--epochs", "1"], ["SONARLAB_MLP_SELECT": "x\u{1B}[2J"]),
         ])
-    func errorMessagesEscapeOutsideText(arguments: [String], environment: [String: String]) throws {
+    func errorMessagesEscapeOutsideText(arguments: [String], environment: [String: String]) async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
-        let result = try ws.run(arguments + ["--config", ws.config], env: environment)
+        let result = try await ws.run(arguments + ["--config", ws.config], env: environment)
         #expect(result.status == 2, "\(arguments): \(result.stderr)")
         #expect(result.stderr.hasPrefix("error: "), "\(result.stderr)")
         #expect(!Self.hasRawControl(result.stderr), "raw control in: \(result.stderr.debugDescription)")
         #expect(result.stderr.contains("\\x1B[2J"), "the value is not shown escaped: \(result.stderr)")
     }
 
-    @Test("printError and printText keep line breaks and make every other control character visible")
-    func sinksEscape() {
+    static let forged = "\nerror: forged"
+
+    @Test(
+        "a line break in a flag, an argument or an environment value cannot forge a line of the error message",
+        arguments: [
+            (["train", "--name", "a\(forged)"], [String: String]()),
+            (["train", "--data", "/nonexistent/x\(forged).csv"], [:]),
+            (["train", "--select", "best\(forged)"], [:]),
+            (["dashboard", "--theme", "t\(forged)"], [:]),
+            (["train", "--epochs", "1\(forged)"], [:]),
+            (["show", "x\(forged)"], [:]),
+            (["export", "--output", "/nonexistent/dir\(forged)/m.zip"], [:]),
+            (["history"], ["SONARLAB_TRACKING_DIR": "/dev/null/x\(forged)"]),
+            (["train", "--epochs", "1"], ["SONARLAB_MLP_SELECT": "x\(forged)"]),
+        ])
+    func lineBreaksInValuesStayOnTheErrorLine(arguments: [String], environment: [String: String]) async throws {
+        guard try requireBinary() else { return }
+        let ws = try Workspace()
+        let result = try await ws.run(arguments + ["--config", ws.config], env: environment)
+        #expect(result.status != 0, "\(arguments): \(result.stderr)")
+        let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(!lines.contains { $0.hasPrefix("error: forged") }, "forged line in: \(result.stderr.debugDescription)")
+        #expect(result.stderr.contains("\\nerror: forged"), "the value is not shown escaped: \(result.stderr)")
+        #expect(!Self.hasRawControl(result.stderr), "raw control in: \(result.stderr.debugDescription)")
+    }
+
+    @Test("a message is one line; multi-line refusals of our own are printed line by line, each escaped")
+    func sinksEscape() throws {
         #expect(TerminalText.escape("a\nb\u{1B}c", keepingNewlines: true) == "a\nb\\x1Bc")
         #expect(TerminalText.escape("a\nb", keepingNewlines: false) == "a\\nb")
+        // swift-argument-parser's usage stays on its lines; the quoted argument stays on the error's line.
+        let quoted = "The value '1\nerror: x' is invalid for '--epochs <n>'"
+        let full = "Error: \(quoted)\nUsage: sonarlab train [--epochs <n>]\n  See 'sonarlab train --help'."
+        #expect(
+            usageLines(full, quoting: quoted) == [
+                "Error: \(quoted)", "Usage: sonarlab train [--epochs <n>]", "  See 'sonarlab train --help'.",
+            ])
+        #expect(usageLines("a\nb", quoting: "a") == ["a", "b"])
+    }
+
+    @Test("a multi-problem data refusal is printed line by line: a line break in the file's path forges no line")
+    func multiProblemRefusalKeepsPathsOnTheirLines() async throws {
+        guard try requireBinary() else { return }
+        let ws = try Workspace()
+        let dir = ws.dir.file("d\(Self.forged)")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let row = Array(repeating: "0.5", count: 60)
+        var bad1 = row, bad2 = row
+        bad1[3] = "oops"
+        bad2[7] = "nan?"
+        let csv = [row, bad1, bad2].map { $0.joined(separator: ",") + ",R" }.joined(separator: "\n") + "\n"
+        let path = dir + "/sonar.csv"
+        try csv.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await ws.run(["train", "--data", path, "--config", ws.config])
+        #expect(result.status == 2, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("error: ") == true && lines.first?.contains("2 problems") == true, "\(lines)")
+        #expect(lines.count == 3, "heading and one line per problem: \(lines)")
+        #expect(!lines.contains { $0.hasPrefix("error: forged") }, "\(lines)")
+        #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("  ") && $0.contains("d\\nerror: forged") }, "\(lines)")
     }
 
     @Test("the stderr log handler escapes messages and metadata before writing")

@@ -20,7 +20,7 @@ public enum TestLocales {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             for name in decimalComma {
                 let parts = name.split(separator: ".")
-                let result = try SonarLabProcess.runProcess(
+                let result = try SonarLabProcess.runBlocking(
                     localedef, ["-i", String(parts[0]), "-f", String(parts[1]), "\(directory)/\(name)"], in: directory)
                 // localedef exits 1 for warnings but still writes the locale; the LC_NUMERIC file is what counts.
                 guard FileManager.default.fileExists(atPath: "\(directory)/\(name)/LC_NUMERIC") else {

@@ -112,14 +112,38 @@ public enum SonarLabProcess {
 
     /// Runs `sonarlab ARGS` in `directory` with extra environment variables, standard input closed.
     /// - Throws: when the process cannot be started.
-    public static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws
-        -> ProcessResult
+    public static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:])
+        async throws -> ProcessResult
     {
-        try runProcess(TestPaths.sonarlabBinary, arguments, in: directory, environment: environment)
+        try await runProcess(TestPaths.sonarlabBinary, arguments, in: directory, environment: environment)
     }
 
     /// Runs any executable and collects its output.
+    ///
+    /// The waiting (pipes, exit) happens on a thread of its own: Swift's cooperative pool has one thread per
+    /// core (2 here), and a test blocking one of them starves every in-process server and task of the run.
+    /// - Throws: when the process cannot be started.
     public static func runProcess(
+        _ executable: String, _ arguments: [String], in directory: String, environment: [String: String] = [:]
+    ) async throws -> ProcessResult {
+        try await offPool { try runBlocking(executable, arguments, in: directory, environment: environment) }
+    }
+
+    /// Runs `body` on a thread of its own and resumes with its result, so that blocking work never holds a
+    /// thread of the cooperative pool.
+    public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    /// Runs a quick tool (kinit, kadmin.local, localedef, openssl) and blocks the calling thread until it exits.
+    ///
+    /// Only for tools that answer on their own, in static initializers and set-up helpers; a process that talks
+    /// to a server in this test process must go through ``runProcess(_:_:in:environment:)``, which waits off the
+    /// cooperative pool.
+    /// - Throws: when the process cannot be started.
+    public static func runBlocking(
         _ executable: String, _ arguments: [String], in directory: String, environment: [String: String] = [:]
     ) throws -> ProcessResult {
         let process = Process()
@@ -192,7 +216,13 @@ public final class RunningProcess: @unchecked Sendable {
     /// Waits for the process to exit and returns its status and output.
     /// - Parameter timeout: seconds to wait; then the process is killed (SIGKILL) and `nil` is returned.
     /// - Returns: the result, or `nil` when the process had to be killed.
-    public func wait(timeout: TimeInterval) -> ProcessResult? {
+    public func wait(timeout: TimeInterval) async -> ProcessResult? {
+        (try? await SonarLabProcess.offPool { self.waitBlocking(timeout: timeout) }) ?? nil
+    }
+
+    /// ``wait(timeout:)`` on the calling thread, for static initializers (a process that needs no server of the
+    /// test process).
+    public func waitBlocking(timeout: TimeInterval) -> ProcessResult? {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
         var timedOut = false
@@ -229,14 +259,14 @@ public final class TestKDC: Sendable {
     /// The shared KDC, or `nil` when the MIT KDC tools are not installed.
     public static let shared: TestKDC? = {
         let dir = NSTemporaryDirectory() + "sonarlab-kdc-\(getpid())"
-        guard let result = try? SonarLabProcess.runProcess(
+        guard let result = try? SonarLabProcess.runBlocking(
             "/bin/bash", [TestPaths.packageRoot + "/scripts/kdc.sh", "up", dir], in: TestPaths.packageRoot),
             result.status == 0
         else { return nil }
         setenv("KRB5_CONFIG", dir + "/krb5.conf", 1)
         atexit {
             let dir = NSTemporaryDirectory() + "sonarlab-kdc-\(getpid())"
-            _ = try? SonarLabProcess.runProcess("/bin/bash", [TestPaths.packageRoot + "/scripts/kdc.sh", "down", dir], in: "/")
+            _ = try? SonarLabProcess.runBlocking("/bin/bash", [TestPaths.packageRoot + "/scripts/kdc.sh", "down", dir], in: "/")
             try? FileManager.default.removeItem(atPath: dir)
         }
         return TestKDC(directory: dir)
@@ -262,7 +292,7 @@ public final class TestKDC: Sendable {
     ) throws -> ProcessResult {
         var arguments = ["-l", lifetime, "-c", cache, "-kt", keytab ?? self.keytab(name)]
         if let service { arguments += ["-S", service] }
-        return try SonarLabProcess.runProcess(
+        return try SonarLabProcess.runBlocking(
             "/usr/bin/kinit", arguments + [name], in: directory, environment: environment)
     }
 
@@ -280,7 +310,7 @@ public final class TestKDC: Sendable {
             "ktadd -k \(keytab(name)) \(name)",
         ]
         for query in queries {
-            let result = try SonarLabProcess.runProcess(kadmin, ["-q", query], in: directory, environment: environment)
+            let result = try SonarLabProcess.runBlocking(kadmin, ["-q", query], in: directory, environment: environment)
             // kadmin.local exits 0 even when a query fails; it says so on standard error.
             if result.status != 0 || (!query.hasPrefix("addprinc") && result.stderr.contains("kadmin.local:")) {
                 throw CocoaError(

@@ -266,7 +266,7 @@ struct TmuxSession {
         while Date() < deadline && !EndToEnd.isComplete(work.appendingPathComponent("exit-code.txt")) {
             try await Task.sleep(for: .milliseconds(100))
         }
-        let history = try SonarLabProcess.runProcess(
+        let history = try await SonarLabProcess.runProcess(
             EndToEnd.binary, ["history", "--config", work.path + "/config.ini", "--json"], in: work.path)
         let tests = history.stdout.components(separatedBy: "\"kind\" : \"test\"").count - 1
         #expect(tests == scenarioCount, "\(history.stdout.prefix(400))")

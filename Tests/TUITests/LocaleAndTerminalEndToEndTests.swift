@@ -76,8 +76,8 @@ private struct RunFiles {
     }
 
     /// Trains headless in `work` and returns its run files.
-    private func trainHeadless(in work: URL, environment: [String: String]) throws -> RunFiles {
-        let result = try SonarLabProcess.runProcess(
+    private func trainHeadless(in work: URL, environment: [String: String]) async throws -> RunFiles {
+        let result = try await SonarLabProcess.runProcess(
             EndToEnd.binary,
             [
                 "train", "--config", work.appendingPathComponent("config.ini").path, "--data", dataPath, "--epochs",
@@ -101,12 +101,12 @@ private struct RunFiles {
         let environment = try TestLocales.environment(for: locale)
         let baselineWork = try makeWorkspace()
         defer { try? FileManager.default.removeItem(at: baselineWork) }
-        let baseline = try trainHeadless(in: baselineWork, environment: ["LC_ALL": "C", "LANG": "C"])
+        let baseline = try await trainHeadless(in: baselineWork, environment: ["LC_ALL": "C", "LANG": "C"])
         baseline.checkFormat("C")
 
         let headlessWork = try makeWorkspace()
         defer { try? FileManager.default.removeItem(at: headlessWork) }
-        let headless = try trainHeadless(in: headlessWork, environment: environment)
+        let headless = try await trainHeadless(in: headlessWork, environment: environment)
         headless.checkFormat("\(locale) headless")
         #expect(headless.deterministicMetrics == baseline.deterministicMetrics)
         #expect(headless.summaryMetrics == baseline.summaryMetrics)
