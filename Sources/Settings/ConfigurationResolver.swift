@@ -383,8 +383,12 @@ public enum ConfigurationResolver {
         Key(
             section: section, key: key, help: help,
             apply: { config, raw in
-                guard let value = Double(raw), value.isFinite else {
-                    return .failure(Failure(code: .wrongType, reason: "'\(raw)' is not a finite number"))
+                // Decimal notation only: Double("0x1p-7") and Double("1_0")-like spellings are not numbers a config
+                // file should hold, and "inf"/"nan" are not finite.
+                guard raw.wholeMatch(of: /[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/) != nil, let value = Double(raw),
+                    value.isFinite
+                else {
+                    return .failure(Failure(code: .wrongType, reason: "'\(raw)' is not a finite decimal number"))
                 }
                 let aboveLow = lowInclusive ? value >= low : value > low
                 let belowHigh = highInclusive ? value <= high : value < high

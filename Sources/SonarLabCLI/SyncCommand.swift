@@ -24,7 +24,8 @@ struct SyncCommand: AsyncParsableCommand {
             Exit codes: 0 nothing is queued for this gateway; 1 writes for it are still queued, with the reason: \
             HBase unreachable, HBase refused them (401/403: fix the credentials or grants; 404: run `sonarlab hbase \
             init`), or another sonarlab process kept the outbox busy for --wait seconds; with --strict also when \
-            entries for other gateways are queued.
+            entries for other gateways are queued; 75 the Kerberos ticket expired and no keytab can renew it (run \
+            kinit, then sync again: nothing was lost); 130 interrupted (what was not sent stays queued).
 
             Examples:
               sonarlab sync

@@ -135,7 +135,9 @@ struct ConfigurationTests {
             BadValue(
                 ini: "[mlp]\nepochs = 99999999999999999999999\n", code: .outOfRange, line: 2,
                 phrase: "99999999999999999999999 is outside 1…100000"),
-            BadValue(ini: "[mlp]\nlr = nan\n", code: .wrongType, line: 2, phrase: "not a finite number"),
+            BadValue(ini: "[mlp]\nlr = nan\n", code: .wrongType, line: 2, phrase: "not a finite decimal number"),
+            BadValue(ini: "[mlp]\nlr = 0x1p-7\n", code: .wrongType, line: 2, phrase: "'0x1p-7' is not a finite decimal"),
+            BadValue(ini: "[mlp]\nlr = 1e\n", code: .wrongType, line: 2, phrase: "'1e' is not a finite decimal"),
             BadValue(ini: "[mlp]\nselect = best\n", code: .outOfRange, line: 2, phrase: "not one of"),
             BadValue(
                 ini: "[tracking]\nbackend = mongo\n", code: .outOfRange, line: 2, phrase: "not one of local, hbase"),
