@@ -32,6 +32,15 @@ extension ModelPackage {
         let host: UInt8
         /// The Unix file mode in the high half of the external attributes (when `host` is Unix or macOS).
         let mode: UInt16
+        /// The general-purpose bit flag (bit 0: encrypted; APPNOTE.TXT 4.4.4).
+        let flags: UInt16
+        /// The compression method (0 stored, 8 deflate; APPNOTE.TXT 4.4.5).
+        let method: UInt16
+        /// Whether the local file header this record points at names the same entry, byte for byte.
+        ///
+        /// Readers that stream the local headers (`unzip -` and many libraries) and readers of the central
+        /// directory (ZIPFoundation, Python's zipfile) would otherwise see different names for one entry.
+        let localNameMatches: Bool
     }
 
     /// Checks every entry of an archive before anything is extracted, and returns the entries in archive order.
@@ -75,6 +84,17 @@ extension ModelPackage {
                         : "entry \(shown) differs from \(DataError.quoted(Substring(first))) only in letter case")
             }
             seen[name.lowercased()] = name
+            guard rawEntry.localNameMatches else {
+                throw refuse(
+                    "entry \(shown) has another name in its local header than in the central directory "
+                        + "(readers disagree on what it is)")
+            }
+            guard rawEntry.flags & 1 == 0 else { throw refuse("entry \(shown) is encrypted; a model package never is") }
+            guard rawEntry.method == 0 || rawEntry.method == 8 else {
+                throw refuse(
+                    "entry \(shown) uses compression method \(rawEntry.method); a model package uses stored (0) or "
+                        + "deflate (8) only")
+            }
             if let kind = nonRegularKind(entry, rawEntry) {
                 throw refuse("entry \(shown) is a \(kind), not a regular file")
             }
@@ -129,7 +149,8 @@ extension ModelPackage {
         }
     }
 
-    /// Reads the central directory's records (host and Unix mode of each entry, in order).
+    /// Reads the central directory's records (host, Unix mode, flags, method and local-header name check of each
+    /// entry, in order).
     ///
     /// ZIPFoundation keeps these attributes internal and stops iterating silently at a record it cannot read; this
     /// reads the end-of-central-directory record and walks the records (APPNOTE.TXT 4.3.12 and 4.3.16).
@@ -165,8 +186,20 @@ extension ModelPackage {
             guard offset + 46 <= end, u32(offset) == 0x0201_4B50 else {
                 throw damaged("central directory record \(records.count + 1) is missing or malformed")
             }
-            records.append(RawEntry(host: bytes[offset + 5], mode: UInt16(u32(offset + 38) >> 16)))
-            offset += 46 + u16(offset + 28) + u16(offset + 30) + u16(offset + 32)
+            let nameLength = u16(offset + 28)
+            guard offset + 46 + nameLength <= end else {
+                throw damaged("central directory record \(records.count + 1) is malformed")
+            }
+            let name = bytes[(offset + 46)..<(offset + 46 + nameLength)]
+            let local = u32(offset + 42)
+            let localNameMatches =
+                local + 30 <= start && u32(local) == 0x0403_4B50 && u16(local + 26) == nameLength
+                && local + 30 + nameLength <= start && bytes[(local + 30)..<(local + 30 + nameLength)] == name
+            records.append(
+                RawEntry(
+                    host: bytes[offset + 5], mode: UInt16(u32(offset + 38) >> 16), flags: UInt16(u16(offset + 8)),
+                    method: UInt16(u16(offset + 10)), localNameMatches: localNameMatches))
+            offset += 46 + nameLength + u16(offset + 30) + u16(offset + 32)
         }
         return records
     }

@@ -52,6 +52,48 @@ struct ModelPackageEntryTests {
         #expect(try refusal(dir, "ok", packageEntries()) == nil)
     }
 
+    @Test("a local header naming another entry, an encrypted entry or an unknown method is refused, entry named")
+    func headerMismatchEncryptionAndMethod() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let good = CraftedZip.bytes(packageEntries())
+        func u16(_ b: [UInt8], _ at: Int) -> Int { Int(b[at]) | Int(b[at + 1]) << 8 }
+        func u32(_ b: [UInt8], _ at: Int) -> Int { u16(b, at) | u16(b, at + 2) << 16 }
+        /// The offsets of the first entry's local header and central record.
+        func firstEntry(_ b: [UInt8]) -> (local: Int, central: Int) {
+            let end = (0...(b.count - 22)).reversed().first { u32(b, $0) == 0x0605_4B50 }!
+            return (0, u32(b, end + 16))
+        }
+        func refused(_ name: String, _ mutate: (inout [UInt8], Int, Int) -> Void) throws -> String {
+            var bytes = [UInt8](good)
+            let (local, central) = firstEntry(bytes)
+            mutate(&bytes, local, central)
+            let path = dir.file("\(name).zip")
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            do {
+                _ = try ModelPackage.open(path: path)
+                return "opened"
+            } catch {
+                return error.description
+            }
+        }
+        let first = try #require(packageEntries().first?.name)
+        // The local header names the first entry with its first letter upper-cased: same length, other bytes.
+        let mismatch = try refused("mismatch") { bytes, local, _ in bytes[local + 30] ^= 0x20 }
+        #expect(mismatch.contains("entry '\(first)' has another name in its local header"), "\(mismatch)")
+        let encrypted = try refused("encrypted") { bytes, local, central in
+            bytes[local + 6] |= 1
+            bytes[central + 8] |= 1
+        }
+        #expect(encrypted.contains("entry '\(first)' is encrypted"), "\(encrypted)")
+        let bzip2 = try refused("bzip2") { bytes, local, central in
+            bytes[local + 8] = 12
+            bytes[central + 10] = 12
+        }
+        #expect(bzip2.contains("entry '\(first)' uses compression method 12"), "\(bzip2)")
+        #expect(try refused("untouched") { _, _, _ in } == "opened")
+    }
+
     @Test("a duplicate entry name, also one differing only in case, is refused naming the entry")
     func duplicateNames() throws {
         let dir = try TemporaryDirectory()
