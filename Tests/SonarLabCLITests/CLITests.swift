@@ -279,7 +279,7 @@ struct BinaryTests {
     }
 
     @Test("prepare writes a deterministic 156/52 stratified split")
-    func prepare() throws {
+    func prepare() async throws {
         guard try requireBinary() else { return }
         let ws = try Workspace()
         defer { ws.dir.remove() }
