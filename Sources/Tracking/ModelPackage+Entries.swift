@@ -32,6 +32,8 @@ extension ModelPackage {
         let host: UInt8
         /// The Unix file mode in the high half of the external attributes (when `host` is Unix or macOS).
         let mode: UInt16
+        /// The entry's name as the central directory spells it (UTF-8; invalid bytes replaced).
+        let name: String
         /// The general-purpose bit flag (bit 0: encrypted; APPNOTE.TXT 4.4.4).
         let flags: UInt16
         /// The compression method (0 stored, 8 deflate; APPNOTE.TXT 4.4.5).
@@ -65,6 +67,16 @@ extension ModelPackage {
             }
         }
         let raw = try rawEntries(path: path, limits: limits)
+        // Before comparing counts: ZIPFoundation stops at an encrypted entry, which would read as "damaged".
+        for rawEntry in raw {
+            let shown = DataError.quoted(Substring(rawEntry.name))
+            guard rawEntry.flags & 1 == 0 else { throw refuse("entry \(shown) is encrypted; a model package never is") }
+            guard rawEntry.method == 0 || rawEntry.method == 8 else {
+                throw refuse(
+                    "entry \(shown) uses compression method \(rawEntry.method); a model package uses stored (0) or "
+                        + "deflate (8) only")
+            }
+        }
         guard raw.count == entries.count else {
             throw DataError(
                 .unreadable, file: path,
@@ -88,12 +100,6 @@ extension ModelPackage {
                 throw refuse(
                     "entry \(shown) has another name in its local header than in the central directory "
                         + "(readers disagree on what it is)")
-            }
-            guard rawEntry.flags & 1 == 0 else { throw refuse("entry \(shown) is encrypted; a model package never is") }
-            guard rawEntry.method == 0 || rawEntry.method == 8 else {
-                throw refuse(
-                    "entry \(shown) uses compression method \(rawEntry.method); a model package uses stored (0) or "
-                        + "deflate (8) only")
             }
             if let kind = nonRegularKind(entry, rawEntry) {
                 throw refuse("entry \(shown) is a \(kind), not a regular file")
@@ -197,7 +203,8 @@ extension ModelPackage {
                 && local + 30 + nameLength <= start && bytes[(local + 30)..<(local + 30 + nameLength)] == name
             records.append(
                 RawEntry(
-                    host: bytes[offset + 5], mode: UInt16(u32(offset + 38) >> 16), flags: UInt16(u16(offset + 8)),
+                    host: bytes[offset + 5], mode: UInt16(u32(offset + 38) >> 16),
+                    name: String(decoding: name, as: UTF8.self), flags: UInt16(u16(offset + 8)),
                     method: UInt16(u16(offset + 10)), localNameMatches: localNameMatches))
             offset += 46 + nameLength + u16(offset + 30) + u16(offset + 32)
         }
