@@ -166,7 +166,17 @@ let package = Package(
         .testTarget(name: "FuzzRegressionTests", dependencies: ["SonarLabFuzzChecks"], swiftSettings: strictSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "KerberosTests", dependencies: ["Kerberos", "SonarLabTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "TUITests",
+            dependencies: [
+                "TUI", "Engine", "SonarLabTestSupport",
+                // The Service screen's tests start a fake model service.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "HBaseTests",
