@@ -62,7 +62,7 @@ public struct CallerAuthenticator: Sendable {
             guard scheme == "bearer", let credential else {
                 return .refused(
                     challenge: "Bearer", message: "authentication required: send Authorization: Bearer <token>",
-                    reason: scheme == nil ? "no Authorization header" : "not a Bearer credential")
+                    reason: scheme == nil ? "no credentials" : "not the Bearer scheme")
             }
             guard let name = tokens.caller(presenting: credential) else {
                 return .refused(
@@ -74,7 +74,7 @@ public struct CallerAuthenticator: Sendable {
             guard scheme == "negotiate", let credential, let token = Data(base64Encoded: credential) else {
                 return .refused(
                     challenge: "Negotiate", message: "authentication required: send Authorization: Negotiate <token>",
-                    reason: scheme == nil ? "no Authorization header" : "not a Negotiate token")
+                    reason: scheme == nil ? "no credentials" : "not the Negotiate scheme")
             }
             do {
                 let accepted = try await NIOThreadPool.singleton.runIfActive { try acceptor.accept(Array(token)) }
