@@ -8,7 +8,8 @@ and `= local`; MLServer serves an sklearn `MLPClassifier(hidden_layer_sizes=(40,
 on the same prepared train split. Prints a Markdown table: requests/s, p50 / p99 latency in ms, server RSS in MiB.
 
 Environment: BENCH_SECONDS (per run, default 5), BENCH_CONCURRENCY (default "1,16"), SONARLAB_BIN (default
-.build/release/sonarlab), BENCH_SKIP_MLSERVER=1 to leave MLServer out. Everything runs in a temporary folder; every
+.build/release/sonarlab), BENCH_CWD (the checkout whose config.ini and data/ sonarlab uses, default this one),
+BENCH_VENV (the venv with mlserver, default .venv), BENCH_SKIP_MLSERVER=1 to leave MLServer out. Everything runs in a temporary folder; every
 server is stopped at the end, whatever happens. Every wait is bounded.
 """
 import json
@@ -28,7 +29,9 @@ LOOPBACK = "127.0.0.1"  # both servers and the load generator stay on this machi
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16").split(",")]
 SONARLAB = os.environ.get("SONARLAB_BIN", os.path.join(ROOT, ".build/release/sonarlab"))
-VENV_BIN = os.path.join(ROOT, ".venv/bin")
+VENV_BIN = os.path.join(os.environ.get("BENCH_VENV", os.path.join(ROOT, ".venv")), "bin")
+# Where the sonarlab commands run (config.ini, data/): this checkout unless BENCH_CWD names another one.
+CWD = os.environ.get("BENCH_CWD", ROOT)
 
 
 def free_port():
@@ -133,8 +136,8 @@ def main():
         "SONARLAB_DATA_PREPARED_DIR": os.path.join(work, "prepared"),
         "SONARLAB_TRACKING_BACKEND": "local",
     })
-    subprocess.run([SONARLAB, "prepare"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
-    subprocess.run([SONARLAB, "train", "--json"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    subprocess.run([SONARLAB, "prepare"], env=env, cwd=CWD, check=True, capture_output=True, timeout=120)
+    subprocess.run([SONARLAB, "train", "--json"], env=env, cwd=CWD, check=True, capture_output=True, timeout=300)
     rows = load_validation(env["SONARLAB_DATA_PREPARED_DIR"])
     bodies = {}
     for n in (1, 32):
@@ -153,14 +156,14 @@ def main():
         if record is not None:
             server_env = dict(env, SONARLAB_SERVE_RECORD=record)
             process = start([SONARLAB, "serve", "--model", "latest", "--host", LOOPBACK, "--port", str(port)],
-                            server_env, ROOT, log)
+                            server_env, CWD, log)
             infer = f"http://{LOOPBACK}:{port}/v2/models/sonar/infer"
         else:
             model_dir = prepare_mlserver(work, env["SONARLAB_DATA_PREPARED_DIR"], port)
             process = start([os.path.join(VENV_BIN, "mlserver"), "start", model_dir], env, model_dir, log)
             infer = f"http://{LOOPBACK}:{port}/v2/models/sonar/infer"
         try:
-            wait_ready(f"http://{LOOPBACK}:{port}/v2/health/ready", process)
+            wait_ready(f"http://{LOOPBACK}:{port}/v2/models/sonar/ready", process)
             for n, body in bodies.items():
                 hey(infer, body, 1)  # warm-up, not counted
                 for c in CONCURRENCY:
@@ -195,12 +198,14 @@ def prepare_mlserver(work, prepared, port):
                 y.append(fields[60])
     model = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(40,), max_iter=500, random_state=42))
     model.fit(x, y)
-    model_dir = os.path.join(work, "mlserver")
+    model_dir = os.path.join(work, "sonar")  # MLServer wants the folder named as the model
     os.makedirs(model_dir, exist_ok=True)
     joblib.dump(model, os.path.join(model_dir, "model.joblib"))
     with open(os.path.join(model_dir, "settings.json"), "w") as f:
         json.dump({"host": LOOPBACK, "http_port": port, "grpc_port": free_port(), "metrics_port": free_port(),
-                   "parallel_workers": 1}, f)
+                   # 0: inference in the server process. MLServer 1.7.1's worker processes die at start with
+                   # uvloop >= 0.22 ("There is no current event loop"), and one worker process is what 1 would give.
+                   "parallel_workers": 0}, f)
     with open(os.path.join(model_dir, "model-settings.json"), "w") as f:
         json.dump({"name": "sonar", "implementation": "mlserver_sklearn.SKLearnModel",
                    "parameters": {"uri": "./model.joblib", "version": "v1"}}, f)
