@@ -74,9 +74,11 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"]
 
 @Suite("Callers' bearer tokens and allow-lists")
 struct BearerAccessTests {
-    @Test("without a token the infer routes answer 401 with WWW-Authenticate: Bearer, and health stays open")
-    func missingToken() async throws {
-        try await makeApplication(try bearerPolicy()).test(.router) { client in
+    @Test(
+        "without a token the infer routes answer 401 with WWW-Authenticate: Bearer, and health stays open",
+        arguments: [("router", TestingSetup.router), ("live", TestingSetup.live)])
+    func missingToken(name: String, setup: TestingSetup) async throws {
+        try await makeApplication(try bearerPolicy()).test(setup) { client in
             try await client.execute(uri: "/v2/models/sonar/infer", method: .post) { response in
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.wwwAuthenticate] == "Bearer")
@@ -130,10 +132,12 @@ struct BearerAccessTests {
         }
     }
 
-    @Test("each group's allow-list admits its names only; the 403 names the group and the caller, not the token")
-    func allowLists() async throws {
+    @Test(
+        "each group's allow-list admits its names only; the 403 names the group and the caller, not the token",
+        arguments: [("router", TestingSetup.router), ("live", TestingSetup.live)])
+    func allowLists(name: String, setup: TestingSetup) async throws {
         let policy = try bearerPolicy(allowInfer: ["alice", "svc-batch"], allowAdmin: ["ops"])
-        try await makeApplication(policy).test(.router) { client in
+        try await makeApplication(policy).test(setup) { client in
             for (token, name) in [(aliceToken, "alice"), (batchToken, "svc-batch")] {
                 try await client.execute(uri: "/v2/models/sonar/infer", method: .post, headers: bearer(token)) {
                     #expect($0.status == .ok)
@@ -202,11 +206,10 @@ struct NoAuthTests {
         #expect(throws: ServingAuthError(.configuration, place: "", reason: "")) {
             try ServingAccessPolicy(settings: settings, environment: environment)
         }
-        do {
-            _ = try ServingAccessPolicy(settings: settings, environment: environment)
-        } catch let error as ServingAuthError {
-            #expect(error.place == "[serve] allow_admin")
+        let refusal = #expect(throws: ServingAuthError.self) {
+            try ServingAccessPolicy(settings: settings, environment: environment)
         }
+        #expect(refusal?.place == "[serve] allow_admin")
         settings.allowAdmin = []
         #expect(try ServingAccessPolicy(settings: settings, environment: environment).allowInfer.isEmpty)
     }
