@@ -9,6 +9,14 @@
 // May import: Hummingbird, HummingbirdTLS (NIOSSL), Kerberos, Settings (types only), Crypto, NIOPosix (the blocking
 // pool for GSS calls), Logging. Independent of the Serving module: any `RequestContext` that adopts
 // `CallerIdentifiedContext` can use it. Start at `ServingAccessPolicy`.
+//
+// Wiring (in the service):
+//   let access = try ServingAccessPolicy(
+//       settings: configuration.serveAccess, environment: try ServeAccessEnvironment(environment: environment))
+//   inferGroup.add(middleware: access.middleware(for: .infer))    // V2 …/infer, /invocations
+//   adminGroup.add(middleware: access.middleware(for: .admin))    // POST /v2/repository/models/{name}/load
+//   let server: HTTPServerBuilder = try ServingTLS.makeServerConfiguration(environment: accessEnvironment)
+//       .map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
 public import Hummingbird
 
 /// A request context that carries the authenticated caller.
