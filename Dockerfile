@@ -39,11 +39,16 @@ RUN export DEBIAN_FRONTEND=noninteractive \
     && useradd --system --uid 10001 --gid sonarlab --home-dir /app --shell /usr/sbin/nologin sonarlab
 COPY --from=build /staging/bin/ /usr/local/bin/
 COPY --from=build --chown=sonarlab:sonarlab /staging/app/ /app/
+COPY scripts/serve-healthcheck.sh /usr/local/bin/sonarlab-healthcheck
 WORKDIR /app
 USER 10001:10001
 # `run` is headless without a terminal; a crash prints a symbolicated backtrace.
 ENV SWIFT_BACKTRACE=enable=yes,sanitize=yes,threads=all,images=all,interactive=no,swift-backtrace=/usr/local/bin/swift-backtrace-static
 # Fails the build if a shared library is missing from the runtime stage.
 RUN ["sonarlab", "--help"]
+# `sonarlab serve` ([serve] port, docker-compose's `serve`); the healthcheck asks its /v2/health/ready and passes for
+# the image's other commands (the headless job), which listen on nothing.
+EXPOSE 8089
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=6 CMD ["sonarlab-healthcheck"]
 ENTRYPOINT ["sonarlab"]
 CMD ["run"]

@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 15
 RELEASE_BIN := .build/release/sonarlab
 
-.PHONY: help deps build run test coverage bench lint clean e2e-hbase dev-hbase bench-hbase delivery-lint dvc-check delivery-check \
+.PHONY: help deps build run test coverage bench lint clean e2e-hbase dev-hbase bench-hbase bench-serve delivery-lint dvc-check delivery-check \
 	fuzz fuzz-smoke
 
 help: ## List the targets.
@@ -52,6 +52,9 @@ dev-hbase: ## A secured local gateway (KDC, TLS, grants, the double); prints exp
 
 bench-hbase: ## 10,000 prediction rows written and scanned: Swift HBase client vs Python requests.
 	scripts/bench-hbase.sh
+
+bench-serve: ## sonarlab serve (record off / local) vs MLServer 1.7.1 + mlserver-sklearn: req/s, p50/p99, RSS (hey).
+	scripts/bench-serve.sh
 
 fuzz: ## libFuzzer: build the fuzz targets (--sanitize=fuzzer, .build-fuzz) and run each FUZZ_SECONDS (60); crashes in .fuzz/crashes/.
 	scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -123,6 +123,22 @@ let package = Package(
         .executableTarget(name: "sonarlab", dependencies: ["SonarLabCLI"], swiftSettings: strictSettings),
         .executableTarget(name: "sonarlab-bench", dependencies: ["Engine"], swiftSettings: strictSettings),
         .executableTarget(name: "dashboard-bench", dependencies: ["Engine", "TUI"], swiftSettings: strictSettings),
+        // Callers' authentication (bearer, Kerberos SPNEGO), allow-lists and TLS for the model service (`sonarlab serve`).
+        .target(
+            name: "ServingAuth",
+            dependencies: [
+                "Kerberos", "Settings",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Fuzzing (docs/fuzzing.md): the checks, shared with the regression tests, and one libFuzzer executable per
         // parser. `make fuzz` builds them with `swift build --sanitize=fuzzer`, where libFuzzer supplies `main`; in an
         // ordinary build SwiftPM points `main` at `<target>_main`, which each defines to replay input files.
@@ -150,7 +166,17 @@ let package = Package(
         .testTarget(name: "FuzzRegressionTests", dependencies: ["SonarLabFuzzChecks"], swiftSettings: strictSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "KerberosTests", dependencies: ["Kerberos", "SonarLabTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "Engine", "SonarLabTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "TUITests",
+            dependencies: [
+                "TUI", "Engine", "SonarLabTestSupport",
+                // The Service screen's tests start a fake model service.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "SonarLabTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "HBaseTests",
@@ -182,6 +208,19 @@ let package = Package(
                 "Tracking", "HBase", "HBaseRESTDouble", "SonarLabTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ServingAuthTests",
+            dependencies: [
+                "ServingAuth", "Kerberos", "Settings", "SonarLabTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libncurses-dev libsqlite3-dev libkrb5-dev krb5-kdc krb5-admin-server krb5-user openssl tmux python3 python3-venv curl faketime locales)
+apt_packages=(libncurses-dev libsqlite3-dev libkrb5-dev krb5-kdc krb5-admin-server krb5-user openssl tmux python3 python3-venv curl faketime locales hey)
 
 missing=()
 for p in "${apt_packages[@]}"; do

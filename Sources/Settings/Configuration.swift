@@ -107,6 +107,8 @@ public struct SonarLabConfiguration: Sendable, Equatable {
     public var tracking = TrackingSettings()
     public var tui = TUISettings()
     public var hbase = HBaseSettings()
+    /// `[serve]` access: callers' authentication and allow-lists (ServeAccessSettings.swift).
+    public var serveAccess = ServeAccessSettings()
 
     /// The built-in defaults.
     public init() {}

@@ -143,7 +143,7 @@ public enum ConfigurationResolver {
             "hbase", "timeout_seconds", "per-request timeout in seconds", \.hbase.timeoutSeconds, open: 0, 600,
             includeHigh: true),
         integer("hbase", "epoch_batch", "epochs per metrics write", \.hbase.epochBatch, 1, 1000),
-    ]
+    ] + serveAccessKeys
 
     /// Resolves the configuration.
     /// - Parameters:
@@ -221,7 +221,7 @@ public enum ConfigurationResolver {
         "SONARLAB_HBASE_CONTRACT_URL", "SONARLAB_HBASE_CONTRACT_ALLOW_HTTP", "SONARLAB_BIN", "SONARLAB_BINARY",
         "SONARLAB_DEV_HBASE_DIR", "SONARLAB_KDC_DIR", "SONARLAB_KDC_PORT", "SONARLAB_KDC_REALM", "SONARLAB_IMAGE",
         "SONARLAB_PULL_POLICY", "SONARLAB_UID",
-    ])
+    ]).union(ServeAccessEnvironment.environmentNames)
 
     /// Refuses a misspelt configuration variable, as config.ini refuses a misspelt key.
     ///

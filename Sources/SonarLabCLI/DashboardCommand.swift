@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import HBase
 import Settings
 import TUI
 import Tracking
@@ -15,7 +16,7 @@ struct DashboardCommand: AsyncParsableCommand {
         commandName: "dashboard",
         abstract: "Open the dashboard: train with live curves, browse, open and compare experiments.",
         discussion: """
-            Needs a terminal of at least 80×24 on stdin and stdout. Keys: t train, x cancel, 1-6 or Tab \
+            Needs a terminal of at least 80×24 on stdin and stdout. Keys: t train, x cancel, 1-7 or Tab \
             screens, ↑↓/jk move, Enter open, / filter, s sort, c mark two runs for Compare, ? help, q quit.
             Themes are themes/NAME.ini next to the config file (default, dark, light, high-contrast, mono); \
             NO_COLOR or a terminal without colours gives mono.
@@ -30,6 +31,12 @@ struct DashboardCommand: AsyncParsableCommand {
         help: ArgumentHelp(
             "Theme: a file name in themes/ without .ini. [tui] theme, default default", valueName: "name"))
     var theme: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A running `sonarlab serve` to follow on the Service screen (7). SONARLAB_SERVE_URL, default none",
+            valueName: "url"))
+    var service: String?
 
     /// Whether stdin and stdout are both terminals (the dashboard can open).
     static var isInteractive: Bool { isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 }
@@ -47,7 +54,22 @@ struct DashboardCommand: AsyncParsableCommand {
             throw CommandFailure.badInput(
                 "\(reason): the dashboard cannot draw here; set TERM (e.g. xterm-256color) or use `sonarlab train`")
         }
-        try await Self.open(context: context, global: global)
+        try await Self.open(context: context, global: global, service: service)
+    }
+
+    /// The model service to follow: `--service`, else `SONARLAB_SERVE_URL`, else none.
+    /// - Throws: ``CommandFailure/badInput(_:)`` naming the flag or variable for a value that is not an http(s) URL.
+    static func serviceURL(flag: String?, environment: [String: String]) throws -> URL? {
+        let fromEnvironment = environment["SONARLAB_SERVE_URL"].map { ($0, "environment SONARLAB_SERVE_URL") }
+        let (raw, place) = flag.map { ($0, "--service") } ?? fromEnvironment ?? ("", "")
+        guard !raw.isEmpty else { return nil }
+        guard let url = URL(string: raw), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = url.host, !host.isEmpty
+        else {
+            throw CommandFailure.badInput(
+                "\(place) '\(TerminalText.escape(raw))': not a service URL; expected http(s)://host:port")
+        }
+        return url
     }
 
     /// Opens the dashboard with the resolved configuration until the user quits.
@@ -55,10 +77,14 @@ struct DashboardCommand: AsyncParsableCommand {
     ///   - context: the resolved configuration, environment and logger.
     ///   - global: the global options (the config file locates `themes/`).
     ///   - runName: the name the Train form starts with; empty records runs as `sonar`.
+    ///   - service: `--service URL`, the model service for the Service screen (else `SONARLAB_SERVE_URL`).
     /// - Throws: ``CommandFailure`` (exit 2) when the store cannot be opened or the theme cannot be loaded;
     ///   `TUIError` when the terminal cannot be used; `ExitCode` 130 when the user left with Ctrl-C or a signal
     ///   (SIGINT, SIGTERM, SIGHUP) rather than `q`.
-    static func open(context: CommandContext, global: GlobalOptions, runName: String = "") async throws {
+    static func open(
+        context: CommandContext, global: GlobalOptions, runName: String = "", service: String? = nil
+    ) async throws {
+        let serviceURL = try serviceURL(flag: service, environment: context.environment)
         let store = try context.openStore()
         let config = context.configuration
         let base = context.trainingConfiguration
@@ -70,7 +96,7 @@ struct DashboardCommand: AsyncParsableCommand {
                 context: context, store: store, model: nil, scenarios: TestCommand.defaultScenarios,
                 onStart: { onStart($0.path, $1) }, onScenario: onResult)
         }
-        let services = TrackingDashboardServices(
+        var services = TrackingDashboardServices(
             store: store, staleness: context.staleness, scenarioRunner: runScenarios
         ) { form in
             let name = form.name.isEmpty ? "sonar" : form.name
@@ -83,11 +109,30 @@ struct DashboardCommand: AsyncParsableCommand {
                 epochBatch: config.hbase.epochBatch, heartbeatInterval: context.staleness.heartbeatInterval)
         }
         let themes = try checkTheme(context: context, global: global)
-        let options = DashboardOptions(
+        var options = DashboardOptions(
             themeName: config.tui.theme, themesDirectory: themes,
             refreshRate: config.tui.refreshRate, isColorDisabled: !(context.environment["NO_COLOR"] ?? "").isEmpty,
             parameters: Hyperparameters(base, name: runName))
-        if try await Dashboard.run(options: options, services: services) == .interrupted {
+        options.serviceURL = serviceURL
+        // The Service screen's latest predictions: Tracking's prediction reads, from HBase with the HBase backend.
+        var predictionClient: HBaseClient? = nil
+        if serviceURL != nil, config.tracking.backend == .hbase {
+            let client = try context.makeHBaseClient()
+            predictionClient = client
+            let layout = context.hbaseLayout
+            services.predictionReader = { modelID in
+                try await HBasePredictionStore(client: client, layout: layout).predictions(modelID: modelID)
+            }
+        }
+        let exit: DashboardExit
+        do {
+            exit = try await Dashboard.run(options: options, services: services)
+        } catch {
+            try? await predictionClient?.shutdown()
+            throw error
+        }
+        try? await predictionClient?.shutdown()
+        if exit == .interrupted {
             throw ExitCode(ExitCodes.cancelled)
         }
     }

@@ -1,5 +1,6 @@
 public import Engine
 public import Foundation
+public import Tracking
 
 /// Something that happened: a key, a resize, a clock tick, or the result of an `Effect`.
 public enum Event: Sendable {
@@ -40,6 +41,10 @@ public enum Event: Sendable {
     case storeQueue(String?)
     /// SIGINT, SIGTERM or SIGHUP: leave now.
     case interrupt
+    /// A poll of the followed model service ended (reachable or not).
+    case serviceStatus(ServiceStatus)
+    /// The latest predictions of the service's model were read from the store (or could not be: `error`).
+    case servicePredictions([PredictionRecord], error: String?)
 }
 
 /// Work the runtime must do; plain data, so the state machine is tested without I/O.
@@ -58,6 +63,10 @@ public enum Effect: Equatable, Sendable {
     case runScenarios
     /// Restore the terminal and leave.
     case quit
+    /// Poll the followed model service (`GET /v2`, `/metrics`, `/v2/models/{name}`); `previous` gives the rates.
+    case pollService(previous: ServiceStatus?)
+    /// Read the latest predictions of model `modelID` from the store.
+    case loadPredictions(modelID: String)
 }
 
 /// A line for the status bar.
@@ -338,6 +347,8 @@ public struct AppState: Equatable, Sendable {
     var testResults: [ScenarioResult]?
     /// The run of the functional scenarios started from the Tests screen (`r`), while it goes and after it.
     var scenarioRun: ScenarioRun?
+    /// The model service the Service screen follows (`SONARLAB_SERVE_URL`, `--service`); `nil`: none.
+    var service: ServiceState?
 
     /// Creates the state the dashboard opens with.
     /// - Parameters:
@@ -347,8 +358,12 @@ public struct AppState: Equatable, Sendable {
     ///   - store: a description of the store in use.
     ///   - now: the current time.
     ///   - message: a first status line (e.g. a theme warning).
-    public init(size: Size, theme: Theme, parameters: Hyperparameters, store: String, now: Date, message: String? = nil)
-    {
+    ///   - serviceURL: the model service the Service screen follows; `nil` for none.
+    public init(
+        size: Size, theme: Theme, parameters: Hyperparameters, store: String, now: Date, message: String? = nil,
+        serviceURL: String? = nil
+    ) {
+        self.service = serviceURL.map { ServiceState(url: $0) }
         self.size = size
         self.theme = theme
         self.parameters = parameters
@@ -390,6 +405,22 @@ public struct AppState: Equatable, Sendable {
             return []
         case .tick(let date):
             now = date
+            guard var service, !service.isPolling,
+                service.lastPollAt.map({ date.timeIntervalSince($0) >= ServiceState.pollInterval }) ?? true
+            else { return [] }
+            service.isPolling = true
+            service.lastPollAt = date
+            self.service = service
+            return [.pollService(previous: service.status)]
+        case .serviceStatus(let status):
+            guard service != nil else { return [] }
+            service?.status = status
+            service?.isPolling = false
+            if let version = status.modelVersion, !version.isEmpty { return [.loadPredictions(modelID: version)] }
+            return []
+        case .servicePredictions(let records, let error):
+            service?.predictions = records
+            service?.predictionsError = error
             return []
         case .interrupt:
             return quit(interrupted: true)
@@ -571,11 +602,11 @@ public struct AppState: Equatable, Sendable {
         case .quit: return quit()
         case .help: return go(to: .help)
         case .goTo(let target): return go(to: target)
-        case .nextScreen: return go(to: Screen(rawValue: screen.rawValue % Screen.allCases.count + 1) ?? .train)
-        case .previousScreen:
-            return go(
-                to: Screen(rawValue: (screen.rawValue + Screen.allCases.count - 2) % Screen.allCases.count + 1)
-                    ?? .train)
+        case .nextScreen, .previousScreen:
+            // Tab order is the tabs shown: Service only while a service is followed.
+            let tabs = Screen.allCases.filter { $0 != .service || service != nil }
+            let i = tabs.firstIndex(of: screen) ?? 0
+            return go(to: tabs[(i + (command == .nextScreen ? 1 : tabs.count - 1)) % tabs.count])
         case .back:
             if let previous = previousScreens.popLast() {
                 screen = previous
@@ -687,7 +718,7 @@ public struct AppState: Equatable, Sendable {
             }
             scenarioRun = ScenarioRun()
             return [.runScenarios]
-        case .compare, .help:
+        case .compare, .help, .service:
             return []
         }
     }

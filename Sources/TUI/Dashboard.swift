@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+public import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -19,6 +19,9 @@ public struct DashboardOptions: Sendable {
     public var isColorDisabled: Bool
     /// The hyper-parameters the Train form starts with (config `[mlp]`).
     public var parameters: Hyperparameters
+    /// The model service the Service screen follows (`SONARLAB_SERVE_URL`, `--service URL`); `nil` (the default):
+    /// none.
+    public var serviceURL: URL?
 
     /// Creates options.
     /// - Parameters:
@@ -67,9 +70,13 @@ final class EffectRunner: @unchecked Sendable {
     private var tasks: [Task<Void, Never>] = []
     private let runDone = DispatchGroup()
 
-    init(services: any DashboardServices, inbox: EventInbox) {
+    /// Polls the followed model service; `nil` when none is followed.
+    let probe: ServiceProbe?
+
+    init(services: any DashboardServices, inbox: EventInbox, probe: ServiceProbe? = nil) {
         self.services = services
         self.inbox = inbox
+        self.probe = probe
     }
 
     /// Starts the work an effect asks for and returns at once.
@@ -145,6 +152,19 @@ final class EffectRunner: @unchecked Sendable {
                         inbox.post(.scenariosFailed(String(describing: error)))
                     }
                 })
+        case .pollService(let previous):
+            guard let probe else { return }
+            track(Task.detached { inbox.post(.serviceStatus(await probe.poll(previous: previous))) })
+        case .loadPredictions(let modelID):
+            track(
+                Task.detached {
+                    do {
+                        let records = try await services.latestPredictions(modelID: modelID, limit: 10)
+                        inbox.post(.servicePredictions(records, error: nil))
+                    } catch {
+                        inbox.post(.servicePredictions([], error: String(describing: error)))
+                    }
+                })
         case .quit:
             break
         }
@@ -191,7 +211,8 @@ public enum Dashboard {
     public static func run(options: DashboardOptions, services: any DashboardServices) throws -> DashboardExit {
         let backend = NCursesBackend()
         let inbox = EventInbox()
-        let runner = EffectRunner(services: services, inbox: inbox)
+        let runner = EffectRunner(
+            services: services, inbox: inbox, probe: options.serviceURL.map { ServiceProbe(baseURL: $0) })
         let signals = SignalForwarder(inbox: inbox)
         signals.install()
         defer { signals.uninstall() }
@@ -203,7 +224,7 @@ public enum Dashboard {
         var state = AppState(
             size: backend.size, theme: theme, parameters: options.parameters, store: services.storeDescription,
             now: Date(),
-            message: warning)
+            message: warning, serviceURL: options.serviceURL?.absoluteString)
         let loop = UILoop(refreshRate: options.refreshRate)
         for effect in state.start() { runner.perform(effect) }
         loop.run(state: &state, backend: backend, inbox: inbox, runner: runner)

@@ -1,5 +1,6 @@
 public import Engine
 import Foundation
+public import Tracking
 /// A training run's live updates, from the services to the dashboard.
 public struct RunCallbacks: Sendable {
     /// Called once the run is recorded: its id, name, planned epochs and where it is recorded.
@@ -104,6 +105,26 @@ public protocol DashboardServices: Sendable {
     func runScenarios(
         onStart: @escaping @Sendable (String, Int) -> Void, onResult: @escaping @Sendable (ScenarioResult) -> Void
     ) async throws -> [ScenarioResult]
+
+    /// The latest predictions of a model in the store, newest first (the Service screen); a default returns none.
+    /// - Parameters:
+    ///   - modelID: the model's id (the service's model version).
+    ///   - limit: most records to return.
+    /// - Returns: the predictions.
+    /// - Throws: when the store cannot be read.
+    func latestPredictions(modelID: String, limit: Int) async throws -> [PredictionRecord]
+}
+
+extension DashboardServices {
+    /// The latest predictions of a model in the store, newest first, for the Service screen.
+    ///
+    /// The default has none; ``TrackingDashboardServices`` reads Tracking's prediction store when it is given one.
+    /// - Parameters:
+    ///   - modelID: the model's id (the service's model version).
+    ///   - limit: most records to return.
+    /// - Returns: the predictions.
+    /// - Throws: when the store cannot be read.
+    public func latestPredictions(modelID: String, limit: Int) async throws -> [PredictionRecord] { [] }
 }
 
 /// A tiny lock (Foundation's `NSLock`).

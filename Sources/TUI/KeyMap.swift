@@ -14,6 +14,8 @@ public enum Key: Hashable, Sendable {
 /// The dashboard's screens, in tab order; the raw value is the number key that opens it.
 public enum Screen: Int, CaseIterable, Hashable, Sendable {
     case train = 1, history, detail, compare, tests, help
+    /// A running `sonarlab serve` (shown in the tabs when one is followed).
+    case service
 
     /// The tab title.
     var title: String {
@@ -24,6 +26,7 @@ public enum Screen: Int, CaseIterable, Hashable, Sendable {
         case .compare: "Compare"
         case .tests: "Tests"
         case .help: "Help"
+        case .service: "Service"
         }
     }
 }
@@ -69,8 +72,8 @@ enum KeyMap {
         for screen in Screen.allCases {
             list.append(
                 KeyBinding(
-                    label: screen == .train ? "1-6" : "", keys: [.character(Character("\(screen.rawValue)"))],
-                    command: .goTo(screen), summary: screen == .train ? "go to screen 1-6 (tabs)" : ""))
+                    label: screen == .train ? "1-7" : "", keys: [.character(Character("\(screen.rawValue)"))],
+                    command: .goTo(screen), summary: screen == .train ? "go to screen 1-7 (tabs)" : ""))
         }
         list += [
             KeyBinding(label: "t", keys: [.character("t")], command: .train, summary: "train with these parameters"),

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Tracking
 
 /// Draws the whole dashboard for `state` into `buffer` (resized to the state's size if needed).
 ///
@@ -24,6 +25,7 @@ public func render(_ state: AppState, into buffer: inout CellBuffer) {
     case .compare: renderCompare(state, content, into: &buffer)
     case .tests: renderTests(state, content, into: &buffer)
     case .help: renderHelp(state, content, into: &buffer)
+    case .service: renderService(state, content, into: &buffer)
     }
     renderStatus(state, into: &buffer)
 }
@@ -45,7 +47,7 @@ private func renderTabs(_ state: AppState, into buffer: inout CellBuffer) {
     let theme = state.theme
     buffer.fill(Rect(x: 0, y: 0, width: buffer.width, height: 1), style: theme.style(.tabInactive))
     var x = buffer.write(" SonarLab ", x: 0, y: 0, style: theme.style(.title))
-    for screen in Screen.allCases {
+    for screen in Screen.allCases where screen != .service || state.service != nil || state.screen == .service {
         let label = " \(screen.rawValue) \(screen.title) "
         x += buffer.write(label, x: x, y: 0, style: theme.style(screen == state.screen ? .tabActive : .tabInactive))
     }
@@ -95,6 +97,7 @@ private func hints(for screen: Screen) -> String {
     case .compare: "mark runs with c in History  Esc back  ? help  q quit"
     case .tests: "r run scenarios  Tab screens  ? help  q quit"
     case .help: "Esc back  q quit"
+    case .service: "polls the service every second  Tab screens  ? help  q quit"
     }
 }
 
@@ -563,4 +566,101 @@ private func renderHelp(_ state: AppState, _ area: Rect, into buffer: inout Cell
                 line.summary, x: rect.x + x, y: rect.y + i, style: theme.style(.normal), maxWidth: rect.width - x)
         }
     }
+}
+
+// MARK: - Service
+
+/// Milliseconds with 2 decimals (`1.25 ms`), or "–".
+private func formatMilliseconds(_ seconds: Double?) -> String {
+    guard let seconds, seconds.isFinite else { return "–" }
+    return PlainNumber.format("%.2f ms", seconds * 1000)
+}
+
+/// A count without decimals, or "–".
+private func formatCount(_ value: Double?) -> String {
+    guard let value, value.isFinite else { return "–" }
+    return PlainNumber.format("%.0f", value)
+}
+
+private func renderService(_ state: AppState, _ area: Rect, into buffer: inout CellBuffer) {
+    let theme = state.theme
+    guard let service = state.service else {
+        let inner = drawPanel(&buffer, area, title: "Service", theme: theme)
+        drawLines(
+            &buffer, inner,
+            [
+                ("No model service is followed.", .normal),
+                (
+                    "Set SONARLAB_SERVE_URL or run `sonarlab dashboard --service URL` (a running `sonarlab serve`).",
+                    .muted
+                ),
+            ], theme: theme)
+        return
+    }
+    let url = TerminalText.escape(service.url)
+    var lines: [(String, ThemeRole)] = []
+    let titleRole: ThemeRole
+    switch service.status {
+    case nil:
+        titleRole = .accent
+        lines.append(("… waiting for the first answer from \(url)", .muted))
+    case let status? where !status.isReachable:
+        titleRole = .bad
+        let failure = TerminalText.escape(status.failure ?? "unreachable")
+        lines.append(("✕ \(failure) (polled \(formatDate(status.polledAt)))", .bad))
+        lines.append(("The dashboard keeps polling every second.", .muted))
+    case let status?:
+        titleRole = .good
+        let figures = status.figures
+        lines.append(("● reachable · polled \(formatDate(status.polledAt)) UTC", .good))
+        lines.append(("Server         \(TerminalText.escape(status.server ?? "–"))", .normal))
+        let model = TerminalText.escape(status.model ?? "–")
+        lines.append(("Model          \(model)   version \(TerminalText.escape(status.modelVersion ?? "–"))", .normal))
+        let rate = status.requestsPerSecond.map { PlainNumber.format("%.1f/s", $0) } ?? "– (next poll)"
+        lines.append(
+            (
+                "Requests       \(rate)   total \(formatCount(figures?.requests))   in flight \(formatCount(figures?.inflight))"
+                    + "   rows predicted \(formatCount(figures?.rowsPredicted))", .normal
+            ))
+        lines.append(
+            ("Latency        p50 \(formatMilliseconds(status.p50))   p99 \(formatMilliseconds(status.p99))", .normal))
+        let errors = figures?.errors ?? 0
+        lines.append(("Errors         \(formatCount(errors)) (status ≥ 400)", errors > 0 ? .warning : .normal))
+        let queued = figures?.outboxDepth
+        let deliveryErrors = figures?.deliveryErrors ?? 0
+        lines.append(
+            (
+                "Queued HBase writes  \(formatCount(queued))"
+                    + (deliveryErrors > 0 ? "   delivery errors \(formatCount(deliveryErrors))" : ""),
+                (queued ?? 0) > 0 || deliveryErrors > 0 ? .warning : .normal
+            ))
+    }
+    let inner = drawPanel(&buffer, area, title: "Service \(url)", theme: theme, titleRole: titleRole)
+    let used = drawLines(&buffer, inner, lines, theme: theme)
+    let rest = Rect(x: inner.x, y: inner.y + used + 1, width: inner.width, height: max(0, inner.height - used - 1))
+    guard rest.height >= 2 else { return }
+    if let error = service.predictionsError {
+        drawLines(&buffer, rest, [("Latest predictions: \(TerminalText.escape(error))", .bad)], theme: theme)
+        return
+    }
+    guard !service.predictions.isEmpty else {
+        drawLines(&buffer, rest, [("Latest predictions: none in the store yet.", .muted)], theme: theme)
+        return
+    }
+    let table = TableView(
+        columns: [
+            TableColumn(title: "Time (UTC)", width: 16, alignment: .left),
+            TableColumn(title: "Input", width: max(10, rest.width - 16 - 6 - 9 - 10), alignment: .left),
+            TableColumn(title: "Label", width: 6, alignment: .left),
+            TableColumn(title: "P", width: 9, alignment: .right),
+        ],
+        rows: service.predictions.map {
+            [
+                formatDate($0.predictedAt), TerminalText.escape($0.inputReference), $0.label.label,
+                formatMetric($0.probability),
+            ]
+        },
+        rowRoles: service.predictions.map { _ in nil }, viewport: ListViewport(), sortColumn: nil, isAscending: true,
+        showsSelection: false)
+    table.draw(&buffer, rest, theme: theme)
 }

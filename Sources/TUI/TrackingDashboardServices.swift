@@ -17,6 +17,9 @@ public struct TrackingDashboardServices: DashboardServices {
     /// Runs and records the functional scenarios for the Tests screen's `r`, as `sonarlab test` does; `nil`: the
     /// screen says it cannot.
     public let scenarioRunner: ScenarioRunner?
+    /// Reads a model's predictions (Tracking's `HBasePredictionStore.predictions(modelID:)` for the HBase backend),
+    /// for the Service screen; `nil` (the default): the screen lists none.
+    public var predictionReader: (@Sendable (_ modelID: String) async throws -> [PredictionRecord])?
 
     /// Runs the functional scenarios against the current model and records them: called with a start callback
     /// (the model's path, the number of scenarios) and a per-scenario callback, returns the results.
@@ -43,6 +46,11 @@ public struct TrackingDashboardServices: DashboardServices {
     }
 
     public var storeDescription: String { store.location }
+
+    public func latestPredictions(modelID: String, limit: Int) async throws -> [PredictionRecord] {
+        guard let predictionReader else { return [] }
+        return Array(try await predictionReader(modelID).sorted { $0.predictedAt > $1.predictedAt }.prefix(limit))
+    }
 
     public func experiments() async throws -> [ExperimentSnapshot] {
         try await store.checkReachable()
