@@ -124,6 +124,18 @@ public struct MLP: Sendable, Equatable, Codable {
             z[c] = acc + b2[c]
         }
     }
+
+    /// ``output(_:_:_:)`` for a two-class network, into two scalars (no buffer).
+    @inline(__always)
+    func output2(_ p: UnsafeBufferPointer<Float>, _ h: UnsafePointer<Float>, _ z0: inout Float, _ z1: inout Float) {
+        let hs = hiddenSize
+        let w2 = p.baseAddress! + offsetW2, b2 = p.baseAddress! + offsetB2
+        var a0: Float = 0, a1: Float = 0
+        for j in 0..<hs { a0 += w2[j] * h[j] }
+        for j in 0..<hs { a1 += w2[hs + j] * h[j] }
+        z0 = a0 + b2[0]
+        z1 = a1 + b2[1]
+    }
 }
 
 extension Float {

@@ -131,6 +131,10 @@ struct CommandContext {
         t.earlyStoppingPatience = mlp.earlyStoppingPatience == 0 ? nil : mlp.earlyStoppingPatience
         t.seed = mlp.seed
         t.selection = ModelSelection(rawValue: mlp.selection) ?? .validationLoss
+        t.optimizer = Optimizer(rawValue: mlp.optimizer) ?? .adam
+        t.dropout = mlp.dropout
+        t.inputNoise = mlp.inputNoise
+        t.ensemble = mlp.ensemble
         return t
     }
 

@@ -1,0 +1,332 @@
+import Foundation
+import SonarLabTestSupport
+import Testing
+
+@testable import Engine
+
+@Suite("Dropout, input noise, AdamW and ensembles")
+struct RegularisationTests {
+    /// Mean loss in `Double` of a network on given inputs with a fixed multiplier per hidden unit and sample.
+    static func maskedLoss(_ net: MLP, inputs: [[Float]], mask: [[Float]], labels: [SonarClass]) -> Double {
+        let d = net.inputSize, hs = net.hiddenSize, p = net.parameters.map(Double.init)
+        var total = 0.0
+        for (s, x) in inputs.enumerated() {
+            var h = [Double](repeating: 0, count: hs)
+            for j in 0..<hs {
+                var a = p[d * hs + j]
+                for k in 0..<d { a += Double(x[k]) * p[k * hs + j] }
+                h[j] = max(a, 0) * Double(mask[s][j])
+            }
+            var z = [0.0, 0.0]
+            for c in 0..<2 {
+                z[c] = p[net.offsetB2 + c]
+                for j in 0..<hs { z[c] += p[net.offsetW2 + c * hs + j] * h[j] }
+            }
+            let m = max(z[0], z[1])
+            total += m + log(exp(z[0] - m) + exp(z[1] - m)) - (labels[s] == .mine ? z[1] : z[0])
+        }
+        return total / Double(inputs.count)
+    }
+
+    /// The worst relative error of `analytic` against central differences of `loss` over the parameters (a step
+    /// of 1e-3, small enough that no ReLU of these fixtures changes side).
+    static func worstGradientError(_ net: MLP, _ analytic: [Float], _ loss: (MLP) -> Double) -> Double {
+        let eps: Float = 1e-3
+        var worst = 0.0
+        for i in 0..<net.parameters.count {
+            var plus = net, minus = net
+            plus.parameters[i] += eps
+            minus.parameters[i] -= eps
+            let numeric = (loss(plus) - loss(minus)) / Double(2 * eps)
+            let a = Double(analytic[i])
+            worst = max(worst, abs(numeric - a) / max(1e-3, abs(numeric) + abs(a)))
+        }
+        return worst
+    }
+
+    @Test(
+        "with dropout masks and input noise fixed, analytic gradients match finite differences",
+        arguments: [4, 9])
+    func gradientWithDropoutAndNoise(hidden: Int) {
+        var rng = SplitMix64(seed: 5)
+        let net = MLP(inputSize: 5, hiddenSize: hidden, outputSize: 2, generator: &rng)
+        let data = SyntheticData.separable(count: 4, features: 5, seed: 2)
+        let x = Standardizer(fitting: data.features).transform(data.features)
+        var config = TrainingConfiguration()
+        config.dropout = 0.5
+        config.inputNoise = 0.3
+        var workspace = Workspace(network: net)
+        workspace.regulariser = Regulariser(configuration: config, seed: 17)
+        var confusion = ConfusionMatrix()
+        _ = workspace.computeGradient(
+            network: net, features: x, labels: data.labels, batch: Array(0..<4)[...], confusion: &confusion)
+        let mask = (0..<4).map { Array(workspace.dropoutMask[($0 * hidden)..<(($0 + 1) * hidden)]) }
+        let inputs = (0..<4).map { Array(workspace.noisyInputs[($0 * 5)..<(($0 + 1) * 5)]) }
+        #expect(mask.joined().allSatisfy { $0 == 0 || $0 == 2 })
+        #expect(mask.joined().contains(0) && mask.joined().contains(2))
+        #expect(inputs.joined().elementsEqual(x.values) == false)
+        let worst = Self.worstGradientError(net, workspace.gradient) {
+            Self.maskedLoss($0, inputs: inputs, mask: mask, labels: data.labels)
+        }
+        #expect(worst < 2e-2, "worst relative gradient error \(worst)")
+    }
+
+    @Test("coupled weight decay's gradient is that of the loss plus (λ/2)·‖W‖², biases excluded")
+    func gradientWithWeightDecay() {
+        var rng = SplitMix64(seed: 8)
+        let net = MLP(inputSize: 5, hiddenSize: 9, outputSize: 2, generator: &rng)
+        let data = SyntheticData.separable(count: 6, features: 5, seed: 4)
+        let x = Standardizer(fitting: data.features).transform(data.features)
+        var workspace = Workspace(network: net)
+        var confusion = ConfusionMatrix()
+        _ = workspace.computeGradient(
+            network: net, features: x, labels: data.labels, batch: Array(0..<6)[...], confusion: &confusion)
+        let lambda: Float = 0.3
+        workspace.addCoupledWeightDecay(net, lambda)
+        let ones = [[Float]](repeating: [Float](repeating: 1, count: 9), count: 6)
+        let rows = (0..<6).map { x.row($0) }
+        let worst = Self.worstGradientError(net, workspace.gradient) { n in
+            var penalty = 0.0
+            for i in Array(0..<n.offsetB1) + Array(n.offsetW2..<n.offsetB2) {
+                penalty += Double(n.parameters[i]) * Double(n.parameters[i])
+            }
+            return Self.maskedLoss(n, inputs: rows, mask: ones, labels: data.labels) + Double(lambda) / 2 * penalty
+        }
+        #expect(worst < 2e-2, "worst relative gradient error \(worst)")
+    }
+
+    @Test("AdamW shrinks the weights by (1 − α·λ) before the Adam step and leaves the biases alone")
+    func decoupledWeightDecay() {
+        var rng = SplitMix64(seed: 1)
+        var net = MLP(inputSize: 1, hiddenSize: 1, outputSize: 2, generator: &rng)
+        net.parameters = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+        var config = TrainingConfiguration()
+        config.optimizer = .adamW
+        config.weightDecay = 0.1
+        var zeroGradient = net, workspace = Workspace(network: net)
+        workspace.gradient = [0, 0, 0, 0, 0, 0]
+        workspace.adam(&zeroGradient, config)
+        let shrunk: Float = 0.5 * (1 - Float(0.01) * Float(0.1))
+        #expect(zeroGradient.parameters == [shrunk, 0.5, shrunk, shrunk, 0.5, 0.5])
+        // With a gradient: the decayed weight takes the plain Adam step, θ = 0.4995 − 0.01·g/|g|.
+        var stepped = net
+        workspace = Workspace(network: net)
+        workspace.gradient = [0.2, 0.2, 0.2, 0.2, 0.2, 0.2]
+        workspace.adam(&stepped, config)
+        #expect(abs(stepped.parameters[0] - (shrunk - 0.01)) < 1e-6)
+        #expect(abs(stepped.parameters[1] - 0.49) < 1e-6)
+        // Coupled decay of the same λ moves the weights differently (it only rescales the Adam step here).
+        var coupled = net
+        config.optimizer = .adam
+        workspace = Workspace(network: net)
+        workspace.gradient = [0.2, 0.2, 0.2, 0.2, 0.2, 0.2]
+        workspace.adam(&coupled, config)
+        #expect(coupled.parameters[0] != stepped.parameters[0])
+    }
+
+    @Test("the Box–Muller normals have mean ≈ 0 and variance ≈ 1; dropout keeps ≈ 1 − p of the units")
+    func noiseDistributions() {
+        var config = TrainingConfiguration()
+        config.dropout = 0.3
+        var r = Regulariser(configuration: config, seed: 99)
+        var sum = 0.0, squares = 0.0
+        let pairs = 20_000
+        for _ in 0..<pairs {
+            let (a, b) = r.normalPair()
+            sum += Double(a) + Double(b)
+            squares += Double(a * a) + Double(b * b)
+        }
+        let mean = sum / Double(2 * pairs)
+        #expect(abs(mean) < 0.03)
+        #expect(abs(squares / Double(2 * pairs) - mean * mean - 1) < 0.05)
+        let kept = (0..<20_000).filter { _ in r.keeps() }.count
+        #expect(abs(Double(kept) / 20_000 - 0.7) < 0.02)
+        #expect(abs(r.keepScale - 1 / 0.7) < 1e-6)
+    }
+
+    static func realSplit() throws -> (Dataset, Dataset) {
+        let loaded = try SonarData.load(path: TestPaths.sonarData)
+        let split = StratifiedSplit.split(labels: loaded.dataset.labels, testSize: 0.25, seed: 42)
+        return (loaded.dataset.subset(split.train), loaded.dataset.subset(split.validation))
+    }
+
+    static func bits(_ r: TrainingResult) -> [[UInt32]] { r.model.members.map { $0.parameters.map(\.bitPattern) } }
+
+    @Test("dropout, input noise, AdamW and ensembles are deterministic for a seed and change with it")
+    func determinism() throws {
+        let (train, validation) = try Self.realSplit()
+        var config = TrainingConfiguration()
+        config.epochs = 15
+        config.batchSize = 32
+        config.dropout = 0.2
+        config.inputNoise = 0.1
+        config.optimizer = .adamW
+        config.weightDecay = 0.05
+        config.ensemble = 2
+        let a = Trainer(configuration: config).train(trainingSet: train, validationSet: validation)
+        let b = Trainer(configuration: config).train(trainingSet: train, validationSet: validation)
+        #expect(Self.bits(a) == Self.bits(b))
+        #expect(a.history.map(\.validation) == b.history.map(\.validation))
+        config.seed = 43
+        let c = Trainer(configuration: config).train(trainingSet: train, validationSet: validation)
+        #expect(Self.bits(a) != Self.bits(c))
+        // Each option on its own changes the weights.
+        var plain = TrainingConfiguration()
+        plain.epochs = 15
+        plain.batchSize = 32
+        let base = Self.bits(Trainer(configuration: plain).train(trainingSet: train, validationSet: validation))
+        let changes: [(inout TrainingConfiguration) -> Void] = [
+            { $0.dropout = 0.2 }, { $0.inputNoise = 0.1 },
+            {
+                $0.optimizer = .adamW
+                $0.weightDecay = 0.05
+            },
+        ]
+        for change in changes {
+            var changed = plain
+            change(&changed)
+            let r = Trainer(configuration: changed).train(trainingSet: train, validationSet: validation)
+            #expect(Self.bits(r) != base)
+        }
+    }
+
+    @Test("with the new options at their defaults, training is bit-identical to leaving them out")
+    func offByDefault() throws {
+        let (train, validation) = try Self.realSplit()
+        for batch in [nil, 16] as [Int?] {
+            var absent = TrainingConfiguration()
+            absent.epochs = 20
+            absent.batchSize = batch
+            absent.weightDecay = 0.01
+            var explicit = absent
+            explicit.optimizer = .adam
+            explicit.dropout = 0
+            explicit.inputNoise = 0
+            explicit.ensemble = 1
+            let a = Trainer(configuration: absent).train(trainingSet: train, validationSet: validation)
+            let b = Trainer(configuration: explicit).train(trainingSet: train, validationSet: validation)
+            #expect(Self.bits(a) == Self.bits(b))
+            #expect(a.history.map(\.validation) == b.history.map(\.validation))
+            #expect(a.model.additionalMembers == nil)
+            // AdamW without decay is plain Adam.
+            var adamW = absent
+            adamW.optimizer = .adamW
+            adamW.weightDecay = 0
+            var adam = absent
+            adam.weightDecay = 0
+            #expect(
+                Self.bits(Trainer(configuration: adamW).train(trainingSet: train, validationSet: validation))
+                    == Self.bits(Trainer(configuration: adam).train(trainingSet: train, validationSet: validation)))
+        }
+        // A default configuration encodes exactly the keys it had before the options existed.
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfiguration())) as! [String: Any]
+        #expect(
+            Set(json.keys) == [
+                "hiddenSize", "learningRate", "epochs", "weightDecay", "seed", "beta1", "beta2", "epsilon", "selection",
+            ])
+    }
+
+    @Test("an ensemble trains each member as its own seeded run and averages their probabilities")
+    func ensembleAveraging() throws {
+        let (train, validation) = try Self.realSplit()
+        var config = TrainingConfiguration()
+        config.epochs = 10
+        config.selection = .lastEpoch
+        config.ensemble = 3
+        let ensemble = Trainer(configuration: config).train(trainingSet: train, validationSet: validation)
+        #expect(ensemble.model.members.count == 3)
+        #expect(Trainer.memberSeed(42, member: 0) == 42)
+        #expect(Set((0..<3).map { Trainer.memberSeed(42, member: $0) }).count == 3)
+        // Member k is bit-identical to a single run with member k's seed.
+        for k in 0..<3 {
+            var single = config
+            single.ensemble = 1
+            single.seed = Trainer.memberSeed(42, member: k)
+            let alone = Trainer(configuration: single).train(trainingSet: train, validationSet: validation)
+            #expect(
+                alone.model.network.parameters.map(\.bitPattern)
+                    == ensemble.model.members[k].parameters.map(\.bitPattern))
+        }
+        // Probabilities are the members' mean, summed in member order.
+        let x = validation.features
+        let each = ensemble.model.members.map {
+            TrainedModel(network: $0, standardizer: ensemble.model.standardizer).mineProbabilities(x)
+        }
+        let expected = (0..<x.rows).map { (each[0][$0] + each[1][$0] + each[2][$0]) / 3 }
+        let got = ensemble.model.mineProbabilities(x)
+        #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(ensemble.model.predict(x) == got.map { $0 > 1 - $0 ? .mine : .rock })
+        let loss = zip(got, validation.labels).map { -Double(($1 == .mine ? $0 : 1 - $0).log) }.reduce(0, +)
+        let evaluated = ensemble.model.evaluate(validation)
+        #expect(abs(evaluated.metrics.loss - loss / Double(x.rows)) < 1e-4)
+        #expect(evaluated.metrics == ensemble.history.last!.validation)
+        #expect(evaluated.confusion == ensemble.validationConfusion)
+        #expect(
+            ensemble.history.last!.train == ensemble.model.evaluate(train).metrics,
+            "an ensemble's training metrics are its averaged predictions after the epoch")
+    }
+
+    @Test("a K-member artefact round-trips and predicts bit-identically; a one-member artefact has no new keys")
+    func ensembleArtefact() throws {
+        let data = SyntheticData.separable(count: 40)
+        var config = TrainingConfiguration()
+        config.epochs = 5
+        config.ensemble = 3
+        config.dropout = 0.1
+        let result = Trainer(configuration: config).train(
+            trainingSet: data.subset(Array(0..<30)), validationSet: data.subset(Array(30..<40)))
+        let artefact = ModelArtefact(
+            experimentID: "x", name: "e", createdAt: Date(timeIntervalSince1970: 0), result: result,
+            dataFingerprint: "abc", configuration: config)
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("model.json")
+        try artefact.write(to: URL(fileURLWithPath: path))
+        let back = try ModelArtefact.load(path: path)
+        #expect(back == artefact)
+        #expect(back.model.members.count == 3)
+        #expect(
+            back.model.mineProbabilities(data.features).map(\.bitPattern)
+                == artefact.model.mineProbabilities(data.features).map(\.bitPattern))
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("\"additionalMembers\"") && text.contains("\"ensemble\" : 3"))
+
+        var mismatched = artefact
+        mismatched.configuration.ensemble = 2
+        try mismatched.write(to: URL(fileURLWithPath: dir.file("bad.json")))
+        let error = #expect(throws: DataError.self) { try ModelArtefact.load(path: dir.file("bad.json")) }
+        #expect(error?.description.contains("ensemble") == true)
+        var ragged = artefact
+        ragged.model.additionalMembers![1].parameters.removeLast()
+        try ragged.write(to: URL(fileURLWithPath: dir.file("ragged.json")))
+        #expect(throws: DataError.self) { try ModelArtefact.load(path: dir.file("ragged.json")) }
+
+        var one = config
+        one.ensemble = 1
+        one.dropout = 0
+        let single = Trainer(configuration: one).train(
+            trainingSet: data.subset(Array(0..<30)), validationSet: data.subset(Array(30..<40)))
+        let plain = ModelArtefact(
+            experimentID: "x", name: "p", createdAt: Date(timeIntervalSince1970: 0), result: single,
+            dataFingerprint: "abc", configuration: one)
+        let plainText = String(decoding: plain.encoded(), as: UTF8.self)
+        for key in ["additionalMembers", "ensemble", "dropout", "inputNoise", "optimizer"] {
+            #expect(!plainText.contains("\"\(key)\""), "\(key) in a one-member artefact")
+        }
+    }
+
+    @Test("a cross-validation fit on its own equals the same fit inside a whole run")
+    func singleFit() throws {
+        let loaded = try SonarData.load(path: TestPaths.sonarData)
+        var config = TrainingConfiguration()
+        config.epochs = 8
+        let whole = CrossValidation.run(dataset: loaded.dataset, folds: 3, repeats: 2, seed: 4, configuration: config)
+        let splits = StratifiedSplit.kFold(labels: loaded.dataset.labels, folds: 3, repeats: 2, seed: 4)
+        for i in [5, 0, 3] {
+            let fit = CrossValidation.fit(
+                dataset: loaded.dataset, splits: splits, index: i, folds: 3, configuration: config)
+            #expect(fit == whole.fits[i])
+            #expect(fit.repeatIndex == i / 3 && fit.fold == i % 3)
+        }
+    }
+}
