@@ -65,8 +65,7 @@ public struct TrainedModel: Sendable, Equatable, Codable {
     }
 
     /// ``evaluate(_:)`` on already standardised features.
-    func evaluate(standardized x: Matrix, labels: [SonarClass]) -> (metrics: SplitMetrics, confusion: ConfusionMatrix)
-    {
+    func evaluate(standardized x: Matrix, labels: [SonarClass]) -> (metrics: SplitMetrics, confusion: ConfusionMatrix) {
         guard additionalMembers != nil else { return Trainer.score(logits: network.logits(x), labels: labels) }
         return Trainer.score(probabilities: probabilities(standardized: x), labels: labels)
     }
@@ -328,6 +327,7 @@ public struct Trainer: Sendable {
     /// - Parameters:
     ///   - probabilities: `n × 2`, rows summing to 1.
     ///   - labels: `n` classes.
+    /// - Returns: the metrics (mean loss, accuracy, macro-F1) and the confusion matrix.
     static func score(probabilities: Matrix, labels: [SonarClass]) -> (
         metrics: SplitMetrics, confusion: ConfusionMatrix
     ) {
@@ -346,9 +346,31 @@ public struct Trainer: Sendable {
     /// Softmax cross-entropy of two logits, computed stably as `logsumexp(z) − z_y`.
     @inline(__always)
     static func crossEntropy(_ z0: Float, _ z1: Float, _ y: SonarClass) -> Float {
+        lossAndMineProbability(z0, z1, y).loss
+    }
+
+    /// The reference formulas: `logsumexp(z) − z_y` with `m = max(z0, z1)` and both exponentials, and
+    /// `p1 = 1 / (1 + e^(z0 − z1))` (the two-class softmax).
+    static func referenceLossAndMineProbability(_ z0: Float, _ z1: Float, _ y: SonarClass) -> (
+        loss: Float, p1: Float
+    ) {
         let m = max(z0, z1)
         let lse = m + ((z0 - m).exp + (z1 - m).exp).log
-        return lse - (y == .mine ? z1 : z0)
+        return (lse - (y == .mine ? z1 : z0), 1 / (1 + (z0 - z1).exp))
+    }
+
+    /// ``referenceLossAndMineProbability(_:_:_:)`` with fewer exponentials and the same bits: for finite logits
+    /// the larger one's `e^(z − m)` is `e^0 = 1` exactly, and when `z1` is the larger `e^(z0 − m)` is the
+    /// `e^(z0 − z1)` of `p1`. Two or three transcendental calls instead of four.
+    @inline(__always)
+    static func lossAndMineProbability(_ z0: Float, _ z1: Float, _ y: SonarClass) -> (loss: Float, p1: Float) {
+        guard z0.isFinite, z1.isFinite else { return referenceLossAndMineProbability(z0, z1, y) }
+        let m = max(z0, z1)
+        let e0: Float = z0 == m ? 1 : (z0 - m).exp
+        let e1: Float = z1 == m ? 1 : (z1 - m).exp
+        let lse = m + (e0 + e1).log
+        let p1 = 1 / (1 + (z1 == m ? e0 : (z0 - z1).exp))
+        return (lse - (y == .mine ? z1 : z0), p1)
     }
 }
 
@@ -402,14 +424,12 @@ struct Workspace {
     var gradient: [Float]
     var firstMoment: [Float]
     var secondMoment: [Float]
-    var hidden: [Float]
-    var hiddenGradient: [Float]
-    /// An all-zero input row that pads the last group of four samples.
-    var zeros: [Float]
-    /// The noisy inputs of the current group of four samples (`4 × inputs`), when input noise is on.
-    var noisyInputs: [Float]
-    /// The dropout multipliers (0 or `1/(1 − p)`) of the current group (`4 × hidden`), when dropout is on.
-    var dropoutMask: [Float]
+    /// Every per-group buffer in one allocation, at the offsets below: hidden activations (`4 × hidden`), their
+    /// gradients (`4 × hidden`), the dropout multipliers (`4 × hidden`), an all-zero input row that pads the last
+    /// group of four samples (`inputs`), the noisy inputs (`4 × inputs`) and the group's eight logits.
+    var scratch: [Float]
+    let hiddenSize: Int
+    let inputSize: Int
     /// Input noise and dropout (off unless set).
     var regulariser = Regulariser()
     var step = 0
@@ -419,12 +439,21 @@ struct Workspace {
         gradient = [Float](repeating: 0, count: n)
         firstMoment = gradient
         secondMoment = gradient
-        hidden = [Float](repeating: 0, count: 4 * network.hiddenSize)
-        hiddenGradient = hidden
-        dropoutMask = hidden
-        zeros = [Float](repeating: 0, count: network.inputSize)
-        noisyInputs = [Float](repeating: 0, count: 4 * network.inputSize)
+        hiddenSize = network.hiddenSize
+        inputSize = network.inputSize
+        scratch = [Float](repeating: 0, count: 12 * hiddenSize + 5 * inputSize + 8)
     }
+
+    var offsetHiddenGradient: Int { 4 * hiddenSize }
+    var offsetMask: Int { 8 * hiddenSize }
+    var offsetZeros: Int { 12 * hiddenSize }
+    var offsetNoisy: Int { offsetZeros + inputSize }
+    var offsetLogits: Int { offsetNoisy + 4 * inputSize }
+
+    /// The noisy inputs of the last group of four samples (`4 × inputs`), when input noise is on.
+    var noisyInputs: ArraySlice<Float> { scratch[offsetNoisy..<(offsetNoisy + 4 * inputSize)] }
+    /// The dropout multipliers (0 or `1/(1 − p)`) of the last group (`4 × hidden`), when dropout is on.
+    var dropoutMask: ArraySlice<Float> { scratch[offsetMask..<(offsetMask + 4 * hiddenSize)] }
 
     /// Forward, backward and one Adam update on `batch`; returns the summed (not mean) batch loss.
     mutating func step(
@@ -440,6 +469,8 @@ struct Workspace {
     /// Forward and backward pass: fills ``gradient`` with `∂(mean loss)/∂θ` over `batch` and returns the summed
     /// batch loss. Counts predictions into `confusion`. Input noise and dropout, when ``regulariser`` sets them,
     /// are drawn here and left in ``noisyInputs`` and ``dropoutMask`` for the last group of samples.
+    ///
+    /// Samples go in groups of four (``Kernels``); every sum keeps the order of the plain per-sample loops.
     mutating func computeGradient(
         network: MLP, features: Matrix, labels: [SonarClass], batch: ArraySlice<Int>, confusion: inout ConfusionMatrix
     ) -> Double {
@@ -450,103 +481,80 @@ struct Workspace {
         var counts = confusion.counts
         var noise = regulariser
         let sigma = noise.inputNoise, useNoise = noise.inputNoise > 0, useDropout = noise.dropout > 0
+        let oDh = offsetHiddenGradient, oMask = offsetMask, oZeros = offsetZeros, oNoisy = offsetNoisy
+        let oLogits = offsetLogits
         gradient.withUnsafeMutableBufferPointer { gBuf in
-            let g = gBuf.baseAddress!
-            g.update(repeating: 0, count: gBuf.count)
-            network.parameters.withUnsafeBufferPointer { p in
-                features.values.withUnsafeBufferPointer { xAll in
-                    hidden.withUnsafeMutableBufferPointer { hBuf in
-                        hiddenGradient.withUnsafeMutableBufferPointer { dhBuf in
-                            zeros.withUnsafeBufferPointer { zBuf in
-                                noisyInputs.withUnsafeMutableBufferPointer { noisyBuf in
-                                    dropoutMask.withUnsafeMutableBufferPointer { maskBuf in
-                                        let h = hBuf.baseAddress!, dh = dhBuf.baseAddress!
-                                        let noisy = noisyBuf.baseAddress!, mask = maskBuf.baseAddress!
-                                        let w2 = p.baseAddress! + oW2
-                                        let gw20 = g + oW2, gw21 = g + oW2 + hs, gb1 = g + oB1
-                                        var start = batch.startIndex
-                                        while start < batch.endIndex {
-                                            let n = min(4, batch.endIndex - start)
-                                            func row(_ i: Int) -> UnsafePointer<Float> {
-                                                guard i < n else { return zBuf.baseAddress! }
-                                                return useNoise
-                                                    ? UnsafePointer(noisy + i * d)
-                                                    : xAll.baseAddress! + batch[start + i] * d
-                                            }
-                                            if useNoise {
-                                                for i in 0..<n {
-                                                    let src = xAll.baseAddress! + batch[start + i] * d
-                                                    let dst = noisy + i * d
-                                                    var k = 0
-                                                    while k < d {
-                                                        let (a, b) = noise.normalPair()
-                                                        dst[k] = src[k] + sigma * a
-                                                        if k + 1 < d { dst[k + 1] = src[k + 1] + sigma * b }
-                                                        k += 2
-                                                    }
-                                                }
-                                            }
-                                            let xs = (row(0), row(1), row(2), row(3))
-                                            Kernels.hidden4(
-                                                xs, p.baseAddress!, p.baseAddress! + oB1, d: d, hs: hs,
-                                                (h, h + hs, h + 2 * hs, h + 3 * hs))
-                                            if useDropout {
-                                                for i in 0..<(n * hs) {
-                                                    let m = noise.keeps() ? noise.keepScale : 0
-                                                    mask[i] = m
-                                                    h[i] *= m
-                                                }
-                                            }
-                                            for s in 0..<4 {
-                                                let hsS = h + s * hs, dhS = dh + s * hs
-                                                guard s < n else {
-                                                    dhS.update(repeating: 0, count: hs)
-                                                    continue
-                                                }
-                                                var z0: Float = 0, z1: Float = 0
-                                                network.output2(p, UnsafePointer(hsS), &z0, &z1)
-                                                let y = labels[batch[start + s]]
-                                                lossSum += Double(Trainer.crossEntropy(z0, z1, y))
-                                                counts[y.rawValue][z1 > z0 ? 1 : 0] += 1
-                                                // Softmax gradient for two classes: p1 = σ(z1 − z0).
-                                                let p1 = 1 / (1 + (z0 - z1).exp)
-                                                let dz1 = (p1 - (y == .mine ? 1 : 0)) * scale
-                                                let dz0 = -dz1
-                                                g[oB2] += dz0
-                                                g[oB2 + 1] += dz1
-                                                let w20 = w2, w21 = w2 + hs
-                                                if useDropout {
-                                                    let maskS = mask + s * hs
-                                                    for j in 0..<hs {
-                                                        let hj = hsS[j]
-                                                        gw20[j] += dz0 * hj
-                                                        gw21[j] += dz1 * hj
-                                                        let back = dz0 * w20[j] + dz1 * w21[j]
-                                                        dhS[j] = hj > 0 ? back * maskS[j] : 0
-                                                    }
-                                                } else {
-                                                    for j in 0..<hs {
-                                                        let hj = hsS[j]
-                                                        gw20[j] += dz0 * hj
-                                                        gw21[j] += dz1 * hj
-                                                        let back = dz0 * w20[j] + dz1 * w21[j]
-                                                        dhS[j] = hj > 0 ? back : 0
-                                                    }
-                                                }
-                                                for j in 0..<hs { gb1[j] += dhS[j] }
-                                            }
-                                            Kernels.accumulateOuter4(
-                                                xs,
-                                                (
-                                                    UnsafePointer(dh), UnsafePointer(dh + hs),
-                                                    UnsafePointer(dh + 2 * hs), UnsafePointer(dh + 3 * hs)
-                                                ),
-                                                g, d: d, hs: hs)
-                                            start += 4
-                                        }
+            scratch.withUnsafeMutableBufferPointer { sBuf in
+                network.parameters.withUnsafeBufferPointer { pBuf in
+                    features.values.withUnsafeBufferPointer { xBuf in
+                        let g = gBuf.baseAddress!, p = pBuf.baseAddress!, xAll = xBuf.baseAddress!
+                        g.update(repeating: 0, count: gBuf.count)
+                        let h = sBuf.baseAddress!, dh = h + oDh, mask = h + oMask
+                        let zeros = UnsafePointer(h + oZeros), noisy = h + oNoisy, logits = h + oLogits
+                        let w2 = p + oW2
+                        let gw20 = g + oW2, gw21 = g + oW2 + hs, gb1 = g + oB1
+                        var start = batch.startIndex
+                        while start < batch.endIndex {
+                            let n = min(4, batch.endIndex - start)
+                            if useNoise {
+                                for i in 0..<n {
+                                    let src = xAll + batch[start + i] * d, dst = noisy + i * d
+                                    var k = 0
+                                    while k < d {
+                                        let (a, b) = noise.normalPair()
+                                        dst[k] = src[k] + sigma * a
+                                        if k + 1 < d { dst[k + 1] = src[k + 1] + sigma * b }
+                                        k += 2
                                     }
                                 }
                             }
+                            func row(_ i: Int) -> UnsafePointer<Float> {
+                                guard i < n else { return zeros }
+                                return useNoise ? UnsafePointer(noisy + i * d) : xAll + batch[start + i] * d
+                            }
+                            let xs = (row(0), row(1), row(2), row(3))
+                            Kernels.hidden4(xs, p, p + oB1, d: d, hs: hs, (h, h + hs, h + 2 * hs, h + 3 * hs))
+                            if useDropout {
+                                for i in 0..<(n * hs) {
+                                    let m = noise.keeps() ? noise.keepScale : 0
+                                    mask[i] = m
+                                    h[i] *= m
+                                }
+                            }
+                            Kernels.output4(
+                                (
+                                    UnsafePointer(h), UnsafePointer(h + hs), UnsafePointer(h + 2 * hs),
+                                    UnsafePointer(h + 3 * hs)
+                                ), w2, p + oB2, hs: hs, logits)
+                            for s in 0..<4 {
+                                let dhS = dh + s * hs
+                                guard s < n else {
+                                    dhS.update(repeating: 0, count: hs)
+                                    continue
+                                }
+                                let z0 = logits[2 * s], z1 = logits[2 * s + 1]
+                                let y = labels[batch[start + s]]
+                                // Softmax gradient for two classes: p1 = σ(z1 − z0).
+                                let (loss, p1) = Trainer.lossAndMineProbability(z0, z1, y)
+                                lossSum += Double(loss)
+                                counts[y.rawValue][z1 > z0 ? 1 : 0] += 1
+                                let dz1 = (p1 - (y == .mine ? 1 : 0)) * scale
+                                let dz0 = -dz1
+                                g[oB2] += dz0
+                                g[oB2 + 1] += dz1
+                                Kernels.backward(
+                                    h: UnsafePointer(h + s * hs), mask: useDropout ? UnsafePointer(mask + s * hs) : nil,
+                                    w20: w2, w21: w2 + hs, dz0: dz0, dz1: dz1, hs: hs, gw20: gw20, gw21: gw21,
+                                    gb1: gb1, dh: dhS)
+                            }
+                            Kernels.accumulateOuter4(
+                                xs,
+                                (
+                                    UnsafePointer(dh), UnsafePointer(dh + hs), UnsafePointer(dh + 2 * hs),
+                                    UnsafePointer(dh + 3 * hs)
+                                ),
+                                g, d: d, hs: hs)
+                            start += 4
                         }
                     }
                 }
@@ -596,14 +604,10 @@ struct Workspace {
                             for i in 0..<weightsEnd1 { p[i] *= shrink }
                             for i in weightsStart2..<weightsEnd2 { p[i] *= shrink }
                         }
-                        for i in 0..<n {
-                            let gi = g[i]
-                            m[i] = b1 * m[i] + (1 - b1) * gi
-                            v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                            let mHat = m[i] / correction1
-                            let vHat = v[i] / correction2
-                            p[i] -= lr * mHat / (vHat.squareRoot() + eps)
-                        }
+                        Kernels.adam(
+                            p.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!, count: n, beta1: b1,
+                            beta2: b2, epsilon: eps, learningRate: lr, correction1: correction1,
+                            correction2: correction2)
                     }
                 }
             }

@@ -60,8 +60,8 @@ struct RegularisationTests {
         var confusion = ConfusionMatrix()
         _ = workspace.computeGradient(
             network: net, features: x, labels: data.labels, batch: Array(0..<4)[...], confusion: &confusion)
-        let mask = (0..<4).map { Array(workspace.dropoutMask[($0 * hidden)..<(($0 + 1) * hidden)]) }
-        let inputs = (0..<4).map { Array(workspace.noisyInputs[($0 * 5)..<(($0 + 1) * 5)]) }
+        let mask = (0..<4).map { Array(workspace.dropoutMask.dropFirst($0 * hidden).prefix(hidden)) }
+        let inputs = (0..<4).map { Array(workspace.noisyInputs.dropFirst($0 * 5).prefix(5)) }
         #expect(mask.joined().allSatisfy { $0 == 0 || $0 == 2 })
         #expect(mask.joined().contains(0) && mask.joined().contains(2))
         #expect(inputs.joined().elementsEqual(x.values) == false)
@@ -219,7 +219,8 @@ struct RegularisationTests {
                     == Self.bits(Trainer(configuration: adam).train(trainingSet: train, validationSet: validation)))
         }
         // A default configuration encodes exactly the keys it had before the options existed.
-        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfiguration())) as! [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfiguration())) as! [String: Any]
         #expect(
             Set(json.keys) == [
                 "hiddenSize", "learningRate", "epochs", "weightDecay", "seed", "beta1", "beta2", "epsilon", "selection",
@@ -266,6 +267,15 @@ struct RegularisationTests {
             "an ensemble's training metrics are its averaged predictions after the epoch")
     }
 
+    /// The artefact of a run on rows 0..<30 validated on 30..<40.
+    static func trainedArtefact(_ config: TrainingConfiguration, _ data: Dataset) -> ModelArtefact {
+        let result = Trainer(configuration: config).train(
+            trainingSet: data.subset(Array(0..<30)), validationSet: data.subset(Array(30..<40)))
+        return ModelArtefact(
+            experimentID: "x", name: "e", createdAt: Date(timeIntervalSince1970: 0), result: result,
+            dataFingerprint: "abc", configuration: config)
+    }
+
     @Test("a K-member artefact round-trips and predicts bit-identically; a one-member artefact has no new keys")
     func ensembleArtefact() throws {
         let data = SyntheticData.separable(count: 40)
@@ -273,11 +283,7 @@ struct RegularisationTests {
         config.epochs = 5
         config.ensemble = 3
         config.dropout = 0.1
-        let result = Trainer(configuration: config).train(
-            trainingSet: data.subset(Array(0..<30)), validationSet: data.subset(Array(30..<40)))
-        let artefact = ModelArtefact(
-            experimentID: "x", name: "e", createdAt: Date(timeIntervalSince1970: 0), result: result,
-            dataFingerprint: "abc", configuration: config)
+        let artefact = Self.trainedArtefact(config, data)
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = dir.file("model.json")
@@ -304,11 +310,7 @@ struct RegularisationTests {
         var one = config
         one.ensemble = 1
         one.dropout = 0
-        let single = Trainer(configuration: one).train(
-            trainingSet: data.subset(Array(0..<30)), validationSet: data.subset(Array(30..<40)))
-        let plain = ModelArtefact(
-            experimentID: "x", name: "p", createdAt: Date(timeIntervalSince1970: 0), result: single,
-            dataFingerprint: "abc", configuration: one)
+        let plain = Self.trainedArtefact(one, data)
         let plainText = String(decoding: plain.encoded(), as: UTF8.self)
         for key in ["additionalMembers", "ensemble", "dropout", "inputNoise", "optimizer"] {
             #expect(!plainText.contains("\"\(key)\""), "\(key) in a one-member artefact")
@@ -327,6 +329,103 @@ struct RegularisationTests {
                 dataset: loaded.dataset, splits: splits, index: i, folds: 3, configuration: config)
             #expect(fit == whole.fits[i])
             #expect(fit.repeatIndex == i / 3 && fit.fold == i % 3)
+        }
+    }
+}
+
+@Suite("Fast kernels give the reference bits")
+struct KernelIdentityTests {
+    static func randomValues(_ count: Int, seed: UInt64, in low: Float = -1, _ high: Float = 1) -> [Float] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in rng.nextFloat(in: low, high) }
+    }
+
+    @Test("the loss and mine probability with fewer exponentials equal the reference formulas bit for bit")
+    func lossShortcut() {
+        var pairs: [(Float, Float)] = [
+            (0, 0), (-0.0, 0), (0, -0.0), (1, 1), (30, -30), (-30, 30), (1e-30, -1e-30), (88, -88), (-100, 100),
+            (.infinity, 1), (1, -.infinity), (.nan, 0), (.greatestFiniteMagnitude, -.greatestFiniteMagnitude),
+        ]
+        let a = Self.randomValues(4000, seed: 3, in: -20, 20), b = Self.randomValues(4000, seed: 4, in: -20, 20)
+        pairs += zip(a, b).map { ($0, $1) }
+        for (z0, z1) in pairs {
+            for y in SonarClass.allCases {
+                let fast = Trainer.lossAndMineProbability(z0, z1, y)
+                let reference = Trainer.referenceLossAndMineProbability(z0, z1, y)
+                #expect(fast.loss.bitPattern == reference.loss.bitPattern, "loss at \(z0), \(z1)")
+                #expect(fast.p1.bitPattern == reference.p1.bitPattern, "p1 at \(z0), \(z1)")
+            }
+        }
+    }
+
+    @Test("Adam eight parameters at a time equals the scalar update", arguments: [1, 8, 21])
+    func adamKernel(count: Int) {
+        var p = Self.randomValues(count, seed: 1), m = Self.randomValues(count, seed: 2)
+        var v = Self.randomValues(count, seed: 3, in: 0, 1)
+        let g = Self.randomValues(count, seed: 4)
+        var (pr, mr, vr) = (p, m, v)
+        let (b1, b2, eps, lr, c1, c2): (Float, Float, Float, Float, Float, Float) = (
+            0.9, 0.999, 1e-8, 0.01, 0.19, 0.002
+        )
+        for i in 0..<count {
+            mr[i] = b1 * mr[i] + (1 - b1) * g[i]
+            vr[i] = b2 * vr[i] + (1 - b2) * g[i] * g[i]
+            pr[i] -= lr * (mr[i] / c1) / ((vr[i] / c2).squareRoot() + eps)
+        }
+        Kernels.adam(
+            &p, g, &m, &v, count: count, beta1: b1, beta2: b2, epsilon: eps, learningRate: lr, correction1: c1,
+            correction2: c2)
+        #expect(p.map(\.bitPattern) == pr.map(\.bitPattern))
+        #expect(m.map(\.bitPattern) == mr.map(\.bitPattern) && v.map(\.bitPattern) == vr.map(\.bitPattern))
+    }
+
+    @Test("the blocked backward pass equals the scalar loops, with and without a dropout mask", arguments: [5, 8, 13])
+    func backwardKernel(hidden hs: Int) {
+        for masked in [false, true] {
+            let h = Self.randomValues(hs, seed: 5).map { max($0, 0) }, w = Self.randomValues(2 * hs, seed: 6)
+            let mask = Self.randomValues(hs, seed: 7).map { $0 > 0 ? Float(2) : 0 }
+            var gw = Self.randomValues(2 * hs, seed: 8), gb = Self.randomValues(hs, seed: 9)
+            var dh = [Float](repeating: 9, count: hs)
+            var (gwr, gbr, dhr) = (gw, gb, dh)
+            let (dz0, dz1): (Float, Float) = (0.37, -0.37)
+            for j in 0..<hs {
+                gwr[j] += dz0 * h[j]
+                gwr[hs + j] += dz1 * h[j]
+                var back = dz0 * w[j] + dz1 * w[hs + j]
+                if masked { back = back * mask[j] }
+                dhr[j] = h[j] > 0 ? back : 0
+                gbr[j] += dhr[j]
+            }
+            gw.withUnsafeMutableBufferPointer { g in
+                mask.withUnsafeBufferPointer { m in
+                    Kernels.backward(
+                        h: h, mask: masked ? m.baseAddress! : nil, w20: w, w21: Array(w[hs...]), dz0: dz0, dz1: dz1,
+                        hs: hs, gw20: g.baseAddress!, gw21: g.baseAddress! + hs, gb1: &gb, dh: &dh)
+                }
+            }
+            #expect(gw.map(\.bitPattern) == gwr.map(\.bitPattern))
+            #expect(gb.map(\.bitPattern) == gbr.map(\.bitPattern) && dh.map(\.bitPattern) == dhr.map(\.bitPattern))
+        }
+    }
+
+    @Test("four samples' logits at once equal the one-sample output layer", arguments: [3, 16, 41])
+    func outputKernel(hidden hs: Int) {
+        var rng = SplitMix64(seed: UInt64(hs))
+        let net = MLP(inputSize: 3, hiddenSize: hs, outputSize: 2, generator: &rng)
+        let rows = Self.randomValues(4 * hs, seed: 10, in: 0, 2)
+        var z = [Float](repeating: 0, count: 8)
+        net.parameters.withUnsafeBufferPointer { p in
+            rows.withUnsafeBufferPointer { r in
+                let h = r.baseAddress!
+                Kernels.output4(
+                    (h, h + hs, h + 2 * hs, h + 3 * hs), p.baseAddress! + net.offsetW2, p.baseAddress! + net.offsetB2,
+                    hs: hs, &z)
+                for s in 0..<4 {
+                    var one = [Float](repeating: 0, count: 2)
+                    net.output(p, h + s * hs, &one)
+                    #expect(one.map(\.bitPattern) == [z[2 * s].bitPattern, z[2 * s + 1].bitPattern])
+                }
+            }
         }
     }
 }
