@@ -1,3 +1,5 @@
+import EngineKernels
+
 /// The MLP's inner loops, four samples at a time.
 ///
 /// The hidden layer is computed in blocks of eight units held in SIMD registers (`SIMD8<Float>`), so each
@@ -5,6 +7,10 @@
 /// sum over the inputs. The order of every floating-point sum is the same as the plain loop
 /// `h[j] = b1[j]; for k { h[j] += x[k] * W1[k, j] }` (and, for the weight gradient, samples in batch order),
 /// so results do not depend on how samples are grouped.
+///
+/// On a processor with AVX the two matrix kernels run in C (`EngineKernels`, 256-bit AVX, eight units per
+/// instruction, no fused multiply-add) with the same operations in the same order, so the bits are the same as
+/// the portable Swift kernels' (a test compares them); elsewhere the portable kernels run.
 enum Kernels {
     typealias V = SIMD8<Float>
 
@@ -23,13 +29,44 @@ enum Kernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
     }
 
-    /// Hidden activations `h_s = ReLU(x_s·W1 + b1)` for four samples.
+    /// Whether the AVX kernels of `EngineKernels` run on this processor (checked once).
+    static let hasAVX = sonar_kernels_have_avx() != 0
+
+    /// Hidden activations `h_s = ReLU(x_s·W1 + b1)` for four samples: the AVX kernel for the blocks of eight
+    /// units when the processor has AVX, else ``hidden4Portable(_:_:_:d:hs:_:)``; the same bits either way.
+    @inline(__always)
+    static func hidden4(
+        _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ w1: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, d: Int, hs: Int,
+        _ h: (
+            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+            UnsafeMutablePointer<Float>
+        )
+    ) {
+        guard hasAVX else { return hidden4Portable(x, w1, b1, d: d, hs: hs, h) }
+        sonar_hidden4_avx(x.0, x.1, x.2, x.3, w1, b1, d, hs, h.0, h.1, h.2, h.3)
+        hidden4Tail(x, w1, b1, d: d, hs: hs, h)
+    }
+
+    /// Adds `Σ_s x_s[k] · dh_s[j]` to `g[k, j]` (samples in order 0…3): the AVX kernel for the blocks of eight
+    /// units when the processor has AVX, else ``accumulateOuter4Portable(_:_:_:d:hs:)``; the same bits either way.
+    @inline(__always)
+    static func accumulateOuter4(
+        _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ dh: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ g: UnsafeMutablePointer<Float>, d: Int, hs: Int
+    ) {
+        guard hasAVX else { return accumulateOuter4Portable(x, dh, g, d: d, hs: hs) }
+        sonar_outer4_avx(x.0, x.1, x.2, x.3, dh.0, dh.1, dh.2, dh.3, g, d, hs)
+        accumulateOuter4Tail(x, dh, g, d: d, hs: hs)
+    }
+
+    /// Hidden activations `h_s = ReLU(x_s·W1 + b1)` for four samples, in `SIMD8` blocks (portable Swift).
     /// - Parameters:
     ///   - x: four pointers to `d` inputs each (a padding sample may point at zeros).
     ///   - w1: `d × hs` weights, row-major by input; `b1`: `hs` biases.
     ///   - h: four pointers receiving `hs` activations each.
-    @inline(__always)
-    static func hidden4(
+    static func hidden4Portable(
         _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
         _ w1: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, d: Int, hs: Int,
         _ h: (
@@ -58,7 +95,20 @@ enum Kernels {
             store(a3.replacing(with: zero, where: a3 .< zero), h.3 + j0)
             j0 += 8
         }
-        for j in blocked..<hs {
+        hidden4Tail(x, w1, b1, d: d, hs: hs, h)
+    }
+
+    /// The last `hs % 8` hidden units of ``hidden4(_:_:_:d:hs:_:)``, one at a time.
+    @inline(__always)
+    static func hidden4Tail(
+        _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ w1: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, d: Int, hs: Int,
+        _ h: (
+            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+            UnsafeMutablePointer<Float>
+        )
+    ) {
+        for j in (hs - hs % 8)..<hs {
             var a0 = b1[j], a1 = b1[j], a2 = b1[j], a3 = b1[j]
             for k in 0..<d {
                 let wk = w1[k * hs + j]
@@ -78,8 +128,7 @@ enum Kernels {
     /// - Parameters:
     ///   - x: four pointers to `d` inputs; `dh`: four pointers to `hs` hidden gradients (zero for padding).
     ///   - g: `d × hs` gradient, row-major by input.
-    @inline(__always)
-    static func accumulateOuter4(
+    static func accumulateOuter4Portable(
         _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
         _ dh: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
         _ g: UnsafeMutablePointer<Float>, d: Int, hs: Int
@@ -100,7 +149,17 @@ enum Kernels {
             }
             j0 += 8
         }
-        for j in blocked..<hs {
+        accumulateOuter4Tail(x, dh, g, d: d, hs: hs)
+    }
+
+    /// The last `hs % 8` hidden units of ``accumulateOuter4(_:_:_:d:hs:)``, one at a time.
+    @inline(__always)
+    static func accumulateOuter4Tail(
+        _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ dh: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ g: UnsafeMutablePointer<Float>, d: Int, hs: Int
+    ) {
+        for j in (hs - hs % 8)..<hs {
             for k in 0..<d {
                 var acc = g[k * hs + j]
                 acc += x.0[k] * dh.0[j]

@@ -429,3 +429,47 @@ struct KernelIdentityTests {
         }
     }
 }
+
+@Suite("AVX kernels")
+struct AVXKernelTests {
+    @Test("the AVX path is taken exactly when the processor reports AVX")
+    func detection() throws {
+        #if arch(x86_64) && os(Linux)
+            let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+            let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }.map { $0.split(separator: " ") }
+            #expect(Kernels.hasAVX == (flags?.contains("avx") ?? false))
+        #else
+            #expect(!Kernels.hasAVX)
+        #endif
+    }
+
+    @Test(
+        "hidden activations and the weight gradient equal the portable kernels bit for bit", arguments: [5, 8, 13, 40])
+    func sameBits(hidden hs: Int) {
+        let d = 7
+        let x = KernelIdentityTests.randomValues(4 * d, seed: 21, in: -2, 2)
+        let w = KernelIdentityTests.randomValues(d * hs, seed: 22), b = KernelIdentityTests.randomValues(hs, seed: 23)
+        let dh = KernelIdentityTests.randomValues(4 * hs, seed: 24)
+        var fast = [Float](repeating: 0, count: 4 * hs), portable = fast
+        var gFast = KernelIdentityTests.randomValues(d * hs, seed: 25), gPortable = gFast
+        x.withUnsafeBufferPointer { xb in
+            dh.withUnsafeBufferPointer { db in
+                let xp = xb.baseAddress!, dp = db.baseAddress!
+                let xs = (xp, xp + d, xp + 2 * d, xp + 3 * d), ds = (dp, dp + hs, dp + 2 * hs, dp + 3 * hs)
+                fast.withUnsafeMutableBufferPointer { f in
+                    let h = f.baseAddress!
+                    Kernels.hidden4(xs, w, b, d: d, hs: hs, (h, h + hs, h + 2 * hs, h + 3 * hs))
+                }
+                portable.withUnsafeMutableBufferPointer { f in
+                    let h = f.baseAddress!
+                    Kernels.hidden4Portable(xs, w, b, d: d, hs: hs, (h, h + hs, h + 2 * hs, h + 3 * hs))
+                }
+                Kernels.accumulateOuter4(xs, ds, &gFast, d: d, hs: hs)
+                Kernels.accumulateOuter4Portable(xs, ds, &gPortable, d: d, hs: hs)
+            }
+        }
+        #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern))
+        #expect(fast.contains(0) && fast.contains { $0 > 0 })
+        #expect(gFast.map(\.bitPattern) == gPortable.map(\.bitPattern))
+    }
+}
