@@ -13,6 +13,13 @@ import EngineKernels
 /// the portable Swift kernels' (a test compares them); elsewhere the portable kernels run.
 enum Kernels {
     typealias V = SIMD8<Float>
+    /// Four read-only rows (one per sample of a group).
+    typealias Rows4 = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>)
+    /// Four writable rows (one per sample of a group).
+    typealias MutableRows4 = (
+        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+        UnsafeMutablePointer<Float>
+    )
 
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>) -> V {
@@ -36,12 +43,9 @@ enum Kernels {
     /// units when the processor has AVX, else ``hidden4Portable(_:_:_:d:hs:_:)``; the same bits either way.
     @inline(__always)
     static func hidden4(
-        _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ x: Rows4,
         _ w1: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, d: Int, hs: Int,
-        _ h: (
-            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-            UnsafeMutablePointer<Float>
-        )
+        _ h: MutableRows4
     ) {
         guard hasAVX else { return hidden4Portable(x, w1, b1, d: d, hs: hs, h) }
         sonar_hidden4_avx(x.0, x.1, x.2, x.3, w1, b1, d, hs, h.0, h.1, h.2, h.3)
@@ -52,8 +56,8 @@ enum Kernels {
     /// units when the processor has AVX, else ``accumulateOuter4Portable(_:_:_:d:hs:)``; the same bits either way.
     @inline(__always)
     static func accumulateOuter4(
-        _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
-        _ dh: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ x: Rows4,
+        _ dh: Rows4,
         _ g: UnsafeMutablePointer<Float>, d: Int, hs: Int
     ) {
         guard hasAVX else { return accumulateOuter4Portable(x, dh, g, d: d, hs: hs) }
@@ -67,12 +71,9 @@ enum Kernels {
     ///   - w1: `d × hs` weights, row-major by input; `b1`: `hs` biases.
     ///   - h: four pointers receiving `hs` activations each.
     static func hidden4Portable(
-        _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ x: Rows4,
         _ w1: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, d: Int, hs: Int,
-        _ h: (
-            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-            UnsafeMutablePointer<Float>
-        )
+        _ h: MutableRows4
     ) {
         let blocked = hs - hs % 8
         var j0 = 0
@@ -101,12 +102,9 @@ enum Kernels {
     /// The last `hs % 8` hidden units of ``hidden4(_:_:_:d:hs:_:)``, one at a time.
     @inline(__always)
     static func hidden4Tail(
-        _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ x: Rows4,
         _ w1: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, d: Int, hs: Int,
-        _ h: (
-            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-            UnsafeMutablePointer<Float>
-        )
+        _ h: MutableRows4
     ) {
         for j in (hs - hs % 8)..<hs {
             var a0 = b1[j], a1 = b1[j], a2 = b1[j], a3 = b1[j]
@@ -129,8 +127,8 @@ enum Kernels {
     ///   - x: four pointers to `d` inputs; `dh`: four pointers to `hs` hidden gradients (zero for padding).
     ///   - g: `d × hs` gradient, row-major by input.
     static func accumulateOuter4Portable(
-        _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
-        _ dh: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ x: Rows4,
+        _ dh: Rows4,
         _ g: UnsafeMutablePointer<Float>, d: Int, hs: Int
     ) {
         let blocked = hs - hs % 8
@@ -155,8 +153,8 @@ enum Kernels {
     /// The last `hs % 8` hidden units of ``accumulateOuter4(_:_:_:d:hs:)``, one at a time.
     @inline(__always)
     static func accumulateOuter4Tail(
-        _ x: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
-        _ dh: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ x: Rows4,
+        _ dh: Rows4,
         _ g: UnsafeMutablePointer<Float>, d: Int, hs: Int
     ) {
         for j in (hs - hs % 8)..<hs {
@@ -177,7 +175,7 @@ enum Kernels {
     /// ``MLP/output(_:_:_:)``; interleaving the eight independent sums only hides the adds' latency.
     @inline(__always)
     static func output4(
-        _ h: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        _ h: Rows4,
         _ w2: UnsafePointer<Float>, _ b2: UnsafePointer<Float>, hs: Int, _ z: UnsafeMutablePointer<Float>
     ) {
         var a00: Float = 0, a01: Float = 0, a10: Float = 0, a11: Float = 0

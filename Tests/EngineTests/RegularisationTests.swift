@@ -44,22 +44,31 @@ struct RegularisationTests {
         return worst
     }
 
+    /// A 5-`hidden`-2 network, `rows` standardised synthetic rows and a workspace holding the gradient on them.
+    static func gradient(
+        seed: UInt64, hidden: Int, rows: Int, dataSeed: UInt64, regulariser: Regulariser = Regulariser()
+    ) -> (MLP, Dataset, Matrix, Workspace) {
+        var rng = SplitMix64(seed: seed)
+        let net = MLP(inputSize: 5, hiddenSize: hidden, outputSize: 2, generator: &rng)
+        let data = SyntheticData.separable(count: rows, features: 5, seed: dataSeed)
+        let x = Standardizer(fitting: data.features).transform(data.features)
+        var workspace = Workspace(network: net)
+        workspace.regulariser = regulariser
+        var confusion = ConfusionMatrix()
+        _ = workspace.computeGradient(
+            network: net, features: x, labels: data.labels, batch: Array(0..<rows)[...], confusion: &confusion)
+        return (net, data, x, workspace)
+    }
+
     @Test(
         "with dropout masks and input noise fixed, analytic gradients match finite differences",
         arguments: [4, 9])
     func gradientWithDropoutAndNoise(hidden: Int) {
-        var rng = SplitMix64(seed: 5)
-        let net = MLP(inputSize: 5, hiddenSize: hidden, outputSize: 2, generator: &rng)
-        let data = SyntheticData.separable(count: 4, features: 5, seed: 2)
-        let x = Standardizer(fitting: data.features).transform(data.features)
         var config = TrainingConfiguration()
         config.dropout = 0.5
         config.inputNoise = 0.3
-        var workspace = Workspace(network: net)
-        workspace.regulariser = Regulariser(configuration: config, seed: 17)
-        var confusion = ConfusionMatrix()
-        _ = workspace.computeGradient(
-            network: net, features: x, labels: data.labels, batch: Array(0..<4)[...], confusion: &confusion)
+        let (net, data, x, workspace) = Self.gradient(
+            seed: 5, hidden: hidden, rows: 4, dataSeed: 2, regulariser: Regulariser(configuration: config, seed: 17))
         let mask = (0..<4).map { Array(workspace.dropoutMask.dropFirst($0 * hidden).prefix(hidden)) }
         let inputs = (0..<4).map { Array(workspace.noisyInputs.dropFirst($0 * 5).prefix(5)) }
         #expect(mask.joined().allSatisfy { $0 == 0 || $0 == 2 })
@@ -73,14 +82,8 @@ struct RegularisationTests {
 
     @Test("coupled weight decay's gradient is that of the loss plus (λ/2)·‖W‖², biases excluded")
     func gradientWithWeightDecay() {
-        var rng = SplitMix64(seed: 8)
-        let net = MLP(inputSize: 5, hiddenSize: 9, outputSize: 2, generator: &rng)
-        let data = SyntheticData.separable(count: 6, features: 5, seed: 4)
-        let x = Standardizer(fitting: data.features).transform(data.features)
-        var workspace = Workspace(network: net)
-        var confusion = ConfusionMatrix()
-        _ = workspace.computeGradient(
-            network: net, features: x, labels: data.labels, batch: Array(0..<6)[...], confusion: &confusion)
+        let (net, data, x, computed) = Self.gradient(seed: 8, hidden: 9, rows: 6, dataSeed: 4)
+        var workspace = computed
         let lambda: Float = 0.3
         workspace.addCoupledWeightDecay(net, lambda)
         let ones = [[Float]](repeating: [Float](repeating: 1, count: 9), count: 6)
