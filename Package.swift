@@ -36,9 +36,11 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
+        // The Engine's matrix kernels in AVX (C), bit-identical to its portable Swift kernels.
+        .target(name: "EngineKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
         .target(
             name: "Engine",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["EngineKernels", .product(name: "Crypto", package: "swift-crypto")],
             // The SIMD kernels are ~10x slower unoptimised; tests and `swift run` train real models, so the
             // Engine is optimised in debug builds too (coverage still maps; bench uses release).
             swiftSettings: strictSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]

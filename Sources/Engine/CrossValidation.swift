@@ -64,15 +64,8 @@ public enum CrossValidation {
         let start = ContinuousClock.now
         let splits = StratifiedSplit.kFold(labels: dataset.labels, folds: folds, repeats: repeats, seed: seed)
         var fits = [Fit]()
-        for (i, split) in splits.enumerated() {
-            var config = configuration
-            config.selection = .lastEpoch
-            config.earlyStoppingPatience = nil
-            var mixer = SplitMix64.derived(seed: configuration.seed, stream: UInt64(i))
-            config.seed = mixer.next()
-            let result = Trainer(configuration: config).train(
-                trainingSet: dataset.subset(split.train), validationSet: dataset.subset(split.validation))
-            let fit = Fit(repeatIndex: i / folds, fold: i % folds, validation: result.history.last!.validation)
+        for i in splits.indices {
+            let fit = self.fit(dataset: dataset, splits: splits, index: i, folds: folds, configuration: configuration)
             fits.append(fit)
             if onFit(fit, fits.count) == .stop || Task.isCancelled { break }
         }
@@ -82,5 +75,35 @@ public enum CrossValidation {
             f1: Summary(fits.map(\.validation.macroF1)),
             loss: Summary(fits.map(\.validation.loss)),
             elapsedSeconds: (ContinuousClock.now - start).seconds)
+    }
+
+    /// Trains and scores one fit of a fixed set of folds: the building block of ``run(dataset:folds:repeats:seed:configuration:onFit:)``
+    /// for callers that schedule fits themselves (a sweep running trial × fold on several workers, or pruning a
+    /// trial after some folds).
+    ///
+    /// The result is bit-identical to the fit of the same index in ``run(dataset:folds:repeats:seed:configuration:onFit:)``
+    /// with the same splits and configuration; fits are independent, so any order or thread gives the same scores.
+    /// - Parameters:
+    ///   - dataset: all labelled rows.
+    ///   - splits: the folds, from ``StratifiedSplit/kFold(labels:folds:repeats:seed:)`` (repeat-major: index
+    ///     `r · k + f` is fold `f` of repeat `r`).
+    ///   - index: which split to fit, `0..<splits.count`.
+    ///   - folds: `k` of the splits, for the fit's repeat and fold numbers.
+    ///   - configuration: training hyper-parameters; the selection is overridden to the last epoch and early
+    ///     stopping is off, and the network's seed is derived from the configuration's seed and `index`.
+    /// - Returns: the held-out scores (`validation.accuracy` is the fit's accuracy).
+    public static func fit(
+        dataset: Dataset, splits: [StratifiedSplit.Indices], index: Int, folds: Int,
+        configuration: TrainingConfiguration
+    ) -> Fit {
+        var config = configuration
+        config.selection = .lastEpoch
+        config.earlyStoppingPatience = nil
+        var mixer = SplitMix64.derived(seed: configuration.seed, stream: UInt64(index))
+        config.seed = mixer.next()
+        let split = splits[index]
+        let result = Trainer(configuration: config).train(
+            trainingSet: dataset.subset(split.train), validationSet: dataset.subset(split.validation))
+        return Fit(repeatIndex: index / folds, fold: index % folds, validation: result.history.last!.validation)
     }
 }

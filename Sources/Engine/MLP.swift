@@ -63,7 +63,8 @@ public struct MLP: Sendable, Equatable, Codable {
         precondition(features.columns == inputSize, "MLP: \(features.columns) features, expected \(inputSize)")
         var out = Matrix(rows: features.rows, columns: outputSize)
         let hs = hiddenSize
-        var hidden = [Float](repeating: 0, count: 4 * hs)
+        // Four rows of hidden activations, then eight logits of the group.
+        var hidden = [Float](repeating: 0, count: 4 * hs + 8)
         let zeros = [Float](repeating: 0, count: inputSize)
         parameters.withUnsafeBufferPointer { p in
             features.values.withUnsafeBufferPointer { x in
@@ -71,6 +72,7 @@ public struct MLP: Sendable, Equatable, Codable {
                     zeros.withUnsafeBufferPointer { zBuf in
                         out.values.withUnsafeMutableBufferPointer { z in
                             let h = hBuf.baseAddress!
+                            let four = h + 4 * hs
                             var start = 0
                             while start < features.rows {
                                 let n = min(4, features.rows - start)
@@ -80,8 +82,18 @@ public struct MLP: Sendable, Equatable, Codable {
                                 Kernels.hidden4(
                                     (row(0), row(1), row(2), row(3)), p.baseAddress!, p.baseAddress! + offsetB1,
                                     d: inputSize, hs: hs, (h, h + hs, h + 2 * hs, h + 3 * hs))
-                                for s in 0..<n {
-                                    output(p, UnsafePointer(h + s * hs), z.baseAddress! + (start + s) * outputSize)
+                                if outputSize == 2 {
+                                    Kernels.output4(
+                                        (
+                                            UnsafePointer(h), UnsafePointer(h + hs), UnsafePointer(h + 2 * hs),
+                                            UnsafePointer(h + 3 * hs)
+                                        ),
+                                        p.baseAddress! + offsetW2, p.baseAddress! + offsetB2, hs: hs, four)
+                                    (z.baseAddress! + start * 2).update(from: four, count: 2 * n)
+                                } else {
+                                    for s in 0..<n {
+                                        output(p, UnsafePointer(h + s * hs), z.baseAddress! + (start + s) * outputSize)
+                                    }
                                 }
                                 start += 4
                             }
@@ -123,6 +135,18 @@ public struct MLP: Sendable, Equatable, Codable {
             for j in 0..<hs { acc += row[j] * h[j] }
             z[c] = acc + b2[c]
         }
+    }
+
+    /// ``output(_:_:_:)`` for a two-class network, into two scalars (no buffer).
+    @inline(__always)
+    func output2(_ p: UnsafeBufferPointer<Float>, _ h: UnsafePointer<Float>, _ z0: inout Float, _ z1: inout Float) {
+        let hs = hiddenSize
+        let w2 = p.baseAddress! + offsetW2, b2 = p.baseAddress! + offsetB2
+        var a0: Float = 0, a1: Float = 0
+        for j in 0..<hs { a0 += w2[j] * h[j] }
+        for j in 0..<hs { a1 += w2[hs + j] * h[j] }
+        z0 = a0 + b2[0]
+        z1 = a1 + b2[1]
     }
 }
 

@@ -2,7 +2,7 @@ public import Foundation
 
 /// A saved model: one versioned JSON file with everything needed to predict and to trace the run.
 ///
-/// Holds the architecture and weights, the standardisation, the label map, the data fingerprint, the
+/// Holds the architecture and weights (of every member of an ensemble), the standardisation, the label map, the data fingerprint, the
 /// hyper-parameters and the kept epoch's metrics. Floats are written in their shortest round-tripping
 /// form, so a model read back predicts bit-identically.
 public struct ModelArtefact: Sendable, Codable, Equatable {
@@ -110,10 +110,23 @@ public struct ModelArtefact: Sendable, Codable, Equatable {
         else {
             throw DataError(.malformed, file: file, reason: "the model's shapes are inconsistent")
         }
+        let others = artefact.model.additionalMembers ?? []
+        guard (1...100).contains(artefact.configuration.ensemble), others.count + 1 == artefact.configuration.ensemble,
+            others.allSatisfy({
+                $0.inputSize == net.inputSize && $0.hiddenSize == net.hiddenSize && $0.outputSize == net.outputSize
+                    && $0.parameters.count == net.parameters.count
+            })
+        else {
+            throw DataError(
+                .malformed, file: file,
+                reason:
+                    "the ensemble's members are inconsistent (configuration.ensemble = \(artefact.configuration.ensemble), "
+                    + "\(others.count + 1) members of the same shape expected)")
+        }
         let scale = artefact.model.standardizer
         guard scale.standardDeviation.count == net.inputSize,
             scale.standardDeviation.allSatisfy({ $0.isFinite && $0 > 0 }), scale.mean.allSatisfy(\.isFinite),
-            net.parameters.allSatisfy(\.isFinite)
+            net.parameters.allSatisfy(\.isFinite), others.allSatisfy({ $0.parameters.allSatisfy(\.isFinite) })
         else {
             throw DataError(
                 .malformed, file: file,

@@ -35,7 +35,7 @@ public struct SonarLabConfiguration: Sendable, Equatable {
         public var epochs = 80
         /// `batch_size`: rows per update; 0 = full batch. Default 0.
         public var batchSize = 0
-        /// `weight_decay`: L2 coefficient ≥ 0. Default 0.
+        /// `weight_decay`: coefficient ≥ 0 of the weights' decay (coupled or decoupled, see `optimizer`). Default 0.
         public var weightDecay = 0.0
         /// `early_stopping`: patience in epochs; 0 = off. Default 0.
         public var earlyStoppingPatience = 0
@@ -43,6 +43,16 @@ public struct SonarLabConfiguration: Sendable, Equatable {
         public var seed: UInt64 = 42
         /// `select`: which epoch to keep — `val_loss`, `val_accuracy`, `val_f1` or `last`. Default `val_loss`.
         public var selection = "val_loss"
+        /// `optimizer`: `adam` (weight decay coupled as L2 on the gradients) or `adamw` (decoupled weight decay,
+        /// Loshchilov & Hutter 2019). Default `adam`.
+        public var optimizer = "adam"
+        /// `dropout`: probability of dropping a hidden unit while training, 0 ≤ p < 1; 0 = off. Default 0.
+        public var dropout = 0.0
+        /// `input_noise`: standard deviation of Gaussian noise on the standardised inputs while training, 0…10;
+        /// 0 = off. Default 0.
+        public var inputNoise = 0.0
+        /// `ensemble`: members K whose probabilities are averaged, 1…100; 1 = a single network. Default 1.
+        public var ensemble = 1
     }
 
     /// `[cv]`: cross-validation.

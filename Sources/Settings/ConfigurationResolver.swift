@@ -111,12 +111,24 @@ public enum ConfigurationResolver {
         real("mlp", "lr", "Adam learning rate, 0 < lr <= 10", \.mlp.learningRate, open: 0, 10, includeHigh: true),
         integer("mlp", "epochs", "training epochs", \.mlp.epochs, 1, 100_000),
         integer("mlp", "batch_size", "rows per update, 0 = full batch", \.mlp.batchSize, 0, 1_000_000),
-        real("mlp", "weight_decay", "L2 weight decay, >= 0", \.mlp.weightDecay, closed: 0, 10),
+        real(
+            "mlp", "weight_decay", "weight decay of the weights (not biases), >= 0; see optimizer", \.mlp.weightDecay,
+            closed: 0, 10),
         integer("mlp", "early_stopping", "patience in epochs, 0 = off", \.mlp.earlyStoppingPatience, 0, 100_000),
         seed("mlp", "seed", "weight initialisation / batch order seed", \.mlp.seed),
         choice(
             "mlp", "select", "kept epoch: val_loss, val_accuracy, val_f1 or last", \.mlp.selection,
             ["val_loss", "val_accuracy", "val_f1", "last"]),
+        choice(
+            "mlp", "optimizer", "adam (weight decay as L2 on the gradients) or adamw (decoupled weight decay)",
+            \.mlp.optimizer, ["adam", "adamw"]),
+        real(
+            "mlp", "dropout", "hidden-unit dropout probability while training, 0 <= p < 1", \.mlp.dropout, 0,
+            open: 1),
+        real(
+            "mlp", "input_noise", "sd of Gaussian noise on standardised inputs while training, 0...10", \.mlp.inputNoise,
+            closed: 0, 10),
+        integer("mlp", "ensemble", "networks whose probabilities are averaged, 1 = one", \.mlp.ensemble, 1, 100),
         integer("cv", "folds", "cross-validation folds k", \.crossValidation.folds, 2, 50),
         integer("cv", "repeats", "cross-validation repeats", \.crossValidation.repeats, 1, 100),
         Key(
@@ -366,6 +378,14 @@ public enum ConfigurationResolver {
         includeHigh: Bool = false
     ) -> Key {
         bounded(section, key, help, path, low: low, high: high, lowInclusive: false, highInclusive: includeHigh)
+    }
+
+    /// A real number in `[low, high)`.
+    static func real(
+        _ section: String, _ key: String, _ help: String,
+        _ path: any WritableKeyPath<SonarLabConfiguration, Double> & Sendable, _ low: Double, open high: Double
+    ) -> Key {
+        bounded(section, key, help, path, low: low, high: high, lowInclusive: true, highInclusive: false)
     }
 
     static func real(

@@ -46,7 +46,8 @@ struct TrainingOptions: ParsableArguments {
         help: ArgumentHelp("Rows per update, 0 = full batch. [mlp] batch_size, default 0", valueName: "n"))
     var batchSize: String?
     @Option(
-        parsing: .unconditional, help: ArgumentHelp("L2 weight decay. [mlp] weight_decay, default 0", valueName: "x"))
+        parsing: .unconditional,
+        help: ArgumentHelp("Weight decay (see --optimizer). [mlp] weight_decay, default 0", valueName: "x"))
     var weightDecay: String?
     @Option(
         parsing: .unconditional,
@@ -54,6 +55,24 @@ struct TrainingOptions: ParsableArguments {
     var earlyStopping: String?
     @Option(help: ArgumentHelp("Kept epoch: val_loss, val_accuracy, val_f1 or last. [mlp] select", valueName: "rule"))
     var select: String?
+    @Option(
+        help: ArgumentHelp(
+            "adam, or adamw (decoupled weight decay). [mlp] optimizer, default adam", valueName: "name"))
+    var optimizer: String?
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Hidden-unit dropout probability while training. [mlp] dropout, default 0", valueName: "p"))
+    var dropout: String?
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Sd of Gaussian noise on the standardised inputs while training. [mlp] input_noise, default 0",
+            valueName: "x"))
+    var inputNoise: String?
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Networks whose probabilities are averaged. [mlp] ensemble, default 1", valueName: "k"))
+    var ensemble: String?
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp("Validation fraction. [split] test_size, default 0.25", valueName: "x"))
@@ -76,6 +95,10 @@ struct TrainingOptions: ParsableArguments {
         add("mlp.weight_decay", "--weight-decay", weightDecay)
         add("mlp.early_stopping", "--early-stopping", earlyStopping)
         add("mlp.select", "--select", select)
+        add("mlp.optimizer", "--optimizer", optimizer)
+        add("mlp.dropout", "--dropout", dropout)
+        add("mlp.input_noise", "--input-noise", inputNoise)
+        add("mlp.ensemble", "--ensemble", ensemble)
         add("split.test_size", "--test-size", testSize)
         add("split.seed", "--split-seed", splitSeed)
         return f
@@ -131,6 +154,10 @@ struct CommandContext {
         t.earlyStoppingPatience = mlp.earlyStoppingPatience == 0 ? nil : mlp.earlyStoppingPatience
         t.seed = mlp.seed
         t.selection = ModelSelection(rawValue: mlp.selection) ?? .validationLoss
+        t.optimizer = Optimizer(rawValue: mlp.optimizer) ?? .adam
+        t.dropout = mlp.dropout
+        t.inputNoise = mlp.inputNoise
+        t.ensemble = mlp.ensemble
         return t
     }
 

@@ -140,6 +140,22 @@ struct ConfigurationTests {
             BadValue(ini: "[mlp]\nlr = 1e\n", code: .wrongType, line: 2, phrase: "'1e' is not a finite decimal"),
             BadValue(ini: "[mlp]\nselect = best\n", code: .outOfRange, line: 2, phrase: "not one of"),
             BadValue(
+                ini: "[mlp]\nepochs = 5\ndropout = 1\n", code: .outOfRange, line: 3,
+                phrase: "[mlp] dropout: 1 is outside [0, 1)"),
+            BadValue(ini: "[mlp]\ndropout = -0.1\n", code: .outOfRange, line: 2, phrase: "-0.1 is outside [0, 1)"),
+            BadValue(
+                ini: "[mlp]\ndropout = half\n", code: .wrongType, line: 2, phrase: "'half' is not a finite number"),
+            BadValue(
+                ini: "[mlp]\ninput_noise = -1\n", code: .outOfRange, line: 2,
+                phrase: "[mlp] input_noise: -1 is outside [0, 10]"),
+            BadValue(ini: "[mlp]\ninput_noise = inf\n", code: .wrongType, line: 2, phrase: "not a finite number"),
+            BadValue(
+                ini: "[mlp]\nensemble = 0\n", code: .outOfRange, line: 2, phrase: "[mlp] ensemble: 0 is outside 1…100"),
+            BadValue(ini: "[mlp]\nensemble = 2.5\n", code: .wrongType, line: 2, phrase: "'2.5' is not a whole number"),
+            BadValue(
+                ini: "[mlp]\noptimizer = sgd\n", code: .outOfRange, line: 2,
+                phrase: "[mlp] optimizer: 'sgd' is not one of adam, adamw"),
+            BadValue(
                 ini: "[tracking]\nbackend = mongo\n", code: .outOfRange, line: 2, phrase: "not one of local, hbase"),
             BadValue(ini: "[mlp]\nepoch = 3\n", code: .unknownKey, line: 2, phrase: "unknown key 'epoch' in [mlp]"),
             BadValue(ini: "[mpl]\nepochs = 3\n", code: .unknownSection, line: 1, phrase: "unknown section [mpl]"),
@@ -156,6 +172,27 @@ struct ConfigurationTests {
             } catch {
                 Issue.record("unexpected \(error)")
             }
+        }
+    }
+
+    @Test("the regularisation and ensemble keys default to off and read from the file and the environment")
+    func regularisationKeys() throws {
+        let defaults = try ConfigurationResolver.resolve(configFile: "/nonexistent/config.ini", environment: [:])
+        #expect(defaults.configuration.mlp.optimizer == "adam" && defaults.configuration.mlp.dropout == 0)
+        #expect(defaults.configuration.mlp.inputNoise == 0 && defaults.configuration.mlp.ensemble == 1)
+        let table = Dictionary(uniqueKeysWithValues: defaults.table.map { ($0.key, $0.value) })
+        #expect(table["mlp.optimizer"] == "adam" && table["mlp.dropout"] == "0")
+        #expect(table["mlp.input_noise"] == "0" && table["mlp.ensemble"] == "1")
+        try withConfig("[mlp]\noptimizer = adamw\ndropout = 0.25\ninput_noise = 0.1\nensemble = 5\n") { path in
+            let r = try ConfigurationResolver.resolve(
+                configFile: path, environment: ["SONARLAB_MLP_ENSEMBLE": "7"])
+            #expect(r.configuration.mlp.optimizer == "adamw" && r.configuration.mlp.dropout == 0.25)
+            #expect(r.configuration.mlp.inputNoise == 0.1 && r.configuration.mlp.ensemble == 7)
+            #expect(r.sources["mlp.dropout"] == .file(path, line: 3))
+            #expect(r.sources["mlp.ensemble"] == .environment("SONARLAB_MLP_ENSEMBLE"))
+        }
+        #expect(throws: SettingsError(.outOfRange, place: "environment SONARLAB_MLP_DROPOUT", reason: "")) {
+            try ConfigurationResolver.resolve(configFile: "/nonexistent", environment: ["SONARLAB_MLP_DROPOUT": "1.5"])
         }
     }
 
