@@ -44,6 +44,7 @@ struct ExportCommand: AsyncParsableCommand {
             modelBytes: loaded.bytes, artefact: artefact, parameters: parameters,
             dataPath: parameters["data.path"] ?? context.configuration.data.path,
             crossValidation: cv?.result?.crossValidation, crossValidationExperimentID: cv?.id)
+        try checkOutputFolder(output, flag: "--output")
         let path = try ModelPackage.write(contents, toDirectory: output)
         printText("model   \(loaded.path) (experiment \(artefact.experimentID))")
         printText("cv      \(cv.map { "experiment \($0.id)" } ?? "none recorded on the same data")")
@@ -91,6 +92,7 @@ struct ReportCommand: AsyncParsableCommand {
                 trainRows: split.train.count, validationRows: split.validation.count),
             training: training, crossValidation: cv,
             tests: try FunctionalTestResults.load(directory: config.tracking.directory), storeLocation: store.location)
+        try checkOutputFolder((output as NSString).deletingLastPathComponent, flag: "--output")
         for path in try report.write(to: output) { printText("wrote \(path)") }
     }
 }
@@ -102,5 +104,22 @@ extension Optional {
         case .some(let value): return try await transform(value)
         case .none: return nil
         }
+    }
+}
+
+/// Refuses an output folder flag that names an existing file, or a folder under one (exit 2, the flag named),
+/// before anything is written; a folder that does not exist yet is made by the writer.
+/// - Throws: ``CommandFailure`` (bad input).
+func checkOutputFolder(_ path: String, flag: String) throws {
+    var isDirectory: ObjCBool = false
+    var current = path.isEmpty ? "." : path
+    while !FileManager.default.fileExists(atPath: current, isDirectory: &isDirectory) {
+        let parent = (current as NSString).deletingLastPathComponent
+        guard !parent.isEmpty, parent != current else { return }
+        current = parent
+    }
+    guard isDirectory.boolValue else {
+        throw CommandFailure.badInput(
+            "\(flag) \(path): \(current == path ? "is" : "is under") a file (\(current)), not a folder")
     }
 }

@@ -137,8 +137,14 @@ struct CommandContext {
         logger.logLevel = global.verbose ? .debug : .warning
         self.logger = logger
         if global.saveConfig {
-            try resolved.save()
-            printError("saved the effective configuration to \(global.configFile)")
+            // Saved when the command has succeeded: a refused run (bad data, a missing HBase URL) must leave
+            // config.ini as it was, or every later command would inherit the bad values.
+            let resolved = self.resolved
+            let file = global.configFile
+            ConfigurationSaveOnSuccess.shared.schedule {
+                try resolved.save()
+                printError("saved the effective configuration to \(file)")
+            }
         }
     }
 
@@ -232,4 +238,25 @@ func systemReason(_ error: any Error) -> String {
     while let underlying = current.userInfo[NSUnderlyingErrorKey] as? NSError { current = underlying }
     if current.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(current.code))) }
     return "\(error)"
+}
+
+/// The `--save-config` of this process, done once the command has succeeded (``SonarLabCommand``'s main).
+final class ConfigurationSaveOnSuccess: @unchecked Sendable {
+    /// The process's one slot.
+    static let shared = ConfigurationSaveOnSuccess()
+    private let lock = NSLock()
+    private var pending: (@Sendable () throws -> Void)?
+
+    /// Remembers the save to do (the last one wins).
+    func schedule(_ save: @escaping @Sendable () throws -> Void) { lock.withLock { pending = save } }
+
+    /// Does the remembered save, if any.
+    /// - Throws: the save's error (``SettingsError`` when config.ini cannot be written).
+    func commit() throws {
+        let save = lock.withLock { () -> (@Sendable () throws -> Void)? in
+            defer { pending = nil }
+            return pending
+        }
+        try save?()
+    }
 }

@@ -69,7 +69,7 @@ struct OutboxListCommand: AsyncParsableCommand {
             return
         }
         guard !entries.isEmpty else {
-            print("outbox empty (\(path))")
+            printText("outbox empty (\(path))")
             return
         }
         print(Self.table(entries, current: current))

@@ -51,6 +51,7 @@ public struct SonarLabCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            try ConfigurationSaveOnSuccess.shared.commit()
             Foundation.exit(0)
         } catch {
             Foundation.exit(report(error))

@@ -68,7 +68,7 @@ struct SyncCommand: AsyncParsableCommand {
                             "refused": false, "reason": NSNull(), "other_clusters": [String: Int](), "seconds": 0,
                         ] as [String: Any]))
             } else {
-                print("nothing queued: no outbox at \(path)")
+                printText("nothing queued: no outbox at \(path)")
             }
             return
         }

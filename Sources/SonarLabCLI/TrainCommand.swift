@@ -161,17 +161,17 @@ struct TrainCommand: AsyncParsableCommand {
         return """
             experiment \(e.id.terminalSafe) "\(e.name.terminalSafe)" \(e.status.rawValue) in \(ProgressLine.duration(elapsed)) \
             (\(o.result.history.count) epochs\(o.result.stoppedEarly ? ", stopped early" : ""))
-            kept epoch \(o.result.bestEpoch) by \(e.parameters["mlp.select"] ?? "val_loss")
+            kept epoch \(o.result.bestEpoch) by \((e.parameters["mlp.select"] ?? "val_loss").terminalSafe)
               validation  accuracy \(f4(best.accuracy))  macro-F1 \(f4(best.macroF1))  loss \(f4(best.loss))
               train       accuracy \(f4(train.accuracy))  macro-F1 \(f4(train.macroF1))  loss \(f4(train.loss))
             validation confusion matrix (rows actual, columns predicted):
                    R    M
               R \(pad(c[0][0])) \(pad(c[0][1]))
               M \(pad(c[1][0])) \(pad(c[1][1]))
-            model   \(e.modelPath ?? "-")
-            folder  \(e.runDirectory ?? "-")
-            store   \(recorded.storeLocation)
-            data    sha256 \(e.dataFingerprint)\(fileHash(e))
+            model   \((e.modelPath ?? "-").terminalSafe)
+            folder  \((e.runDirectory ?? "-").terminalSafe)
+            store   \(recorded.storeLocation.terminalSafe)
+            data    sha256 \(e.dataFingerprint.terminalSafe)\(fileHash(e).terminalSafe)
             """
     }
 

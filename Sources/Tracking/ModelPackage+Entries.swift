@@ -70,6 +70,8 @@ extension ModelPackage {
         // Before comparing counts: ZIPFoundation stops at an encrypted entry, which would read as "damaged".
         for rawEntry in raw {
             let shown = DataError.quoted(Substring(rawEntry.name))
+            // The bytes as stored: ZIPFoundation decodes a name without the UTF-8 flag as CP437, where ESC is '←'.
+            if let problem = nameProblem(rawEntry.name) { throw refuse("entry \(shown): \(problem)") }
             guard rawEntry.flags & 1 == 0 else { throw refuse("entry \(shown) is encrypted; a model package never is") }
             guard rawEntry.method == 0 || rawEntry.method == 8 else {
                 throw refuse(
@@ -131,8 +133,12 @@ extension ModelPackage {
         if scalars.count == 2, scalars[1] == ":", scalars[0].isASCII, scalars[0].properties.isAlphabetic {
             return "a drive letter"
         }
-        if name.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
-            return "a '..' component (a path outside the archive)"
+        let components = name.split(separator: "/", omittingEmptySubsequences: false)
+        if components.contains("..") { return "a '..' component (a path outside the archive)" }
+        // A trailing '/' marks a directory entry, refused as such; elsewhere an empty or '.' component is an
+        // alias of another name ('a//b', './model.json', '.').
+        if components.dropLast(name.hasSuffix("/") ? 1 : 0).contains(where: { $0.isEmpty || $0 == "." }) {
+            return "an empty or '.' path component (another spelling of a name)"
         }
         return nil
     }

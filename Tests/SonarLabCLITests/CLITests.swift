@@ -278,6 +278,45 @@ struct BinaryTests {
         #expect(try String(contentsOfFile: ws.config, encoding: .utf8) == before)
     }
 
+    @Test("a refused run with --save-config leaves config.ini as it was; a successful one saves it")
+    func saveConfigOnlyOnSuccess() async throws {
+        guard try requireBinary() else { return }
+        let ws = try Workspace()
+        defer { ws.dir.remove() }
+        let before = try String(contentsOfFile: ws.config, encoding: .utf8)
+        let refused = try await ws.run(
+            ["train", "--epochs", "3", "--data", ws.dir.file("missing.csv"), "--save-config", "--config", ws.config])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(!refused.stderr.contains("saved the effective configuration"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: ws.config, encoding: .utf8) == before)
+        let hbase = try await ws.run(
+            ["train", "--epochs", "3", "--backend", "hbase", "--save-config", "--config", ws.config],
+            env: ["SONARLAB_HBASE_URL": ""])
+        #expect(hbase.status == 2, "\(hbase.stderr)")
+        #expect(try String(contentsOfFile: ws.config, encoding: .utf8) == before)
+        let saved = try await ws.run(["train", "--epochs", "3", "--save-config", "--config", ws.config])
+        #expect(saved.status == 0, "\(saved.stderr)")
+        #expect(saved.stderr.contains("saved the effective configuration"), "\(saved.stderr)")
+        #expect(try String(contentsOfFile: ws.config, encoding: .utf8).contains("epochs = 3"))
+    }
+
+    @Test("export and report refuse an output that is a file, or under one, naming the flag (exit 2)")
+    func outputThatIsAFile() async throws {
+        guard try requireBinary() else { return }
+        let ws = try Workspace()
+        defer { ws.dir.remove() }
+        #expect(try await ws.run(["train", "--epochs", "3", "--config", ws.config]).status == 0)
+        _ = try ws.dir.write("afile", "x")
+        let export = try await ws.run(["export", "--output", ws.dir.file("afile"), "--config", ws.config])
+        #expect(export.status == 2, "\(export.stderr)")
+        #expect(export.stderr.contains("--output \(ws.dir.file("afile")): is a file"), "\(export.stderr)")
+        let report = try await ws.run(["report", "--output", ws.dir.file("afile/R.md"), "--config", ws.config])
+        #expect(report.status == 2, "\(report.stderr)")
+        #expect(report.stderr.contains("--output \(ws.dir.file("afile")): is a file"), "\(report.stderr)")
+        let under = try await ws.run(["export", "--output", ws.dir.file("afile/dist"), "--config", ws.config])
+        #expect(under.status == 2 && under.stderr.contains("is under a file"), "\(under.stderr)")
+    }
+
     @Test("prepare writes a deterministic 156/52 stratified split")
     func prepare() async throws {
         guard try requireBinary() else { return }

@@ -83,7 +83,6 @@ import Tracking
             (["dashboard", "--theme", "t\(forged)"], [:]),
             (["train", "--epochs", "1\(forged)"], [:]),
             (["show", "x\(forged)"], [:]),
-            (["export", "--output", "/nonexistent/dir\(forged)/m.zip"], [:]),
             (["history"], ["SONARLAB_TRACKING_DIR": "/dev/null/x\(forged)"]),
             (["train", "--epochs", "1"], ["SONARLAB_MLP_SELECT": "x\(forged)"]),
         ])
@@ -110,6 +109,26 @@ import Tracking
                 "Error: \(quoted)", "Usage: sonarlab train [--epochs <n>]", "  See 'sonarlab train --help'.",
             ])
         #expect(usageLines("a\nb", quoting: "a") == ["a", "b"])
+    }
+
+    @Test("a line break in the store's path forges no line in train's summary, outbox list or sync")
+    func pathsInSummariesStayOnTheirLines() async throws {
+        guard try requireBinary() else { return }
+        let ws = try Workspace()
+        let env = [
+            "SONARLAB_TRACKING_DIR": ws.dir.file("d\(Self.forged)/st"), "SONARLAB_HBASE_URL": "http://localhost:1",
+            "SONARLAB_HBASE_ALLOW_PLAIN_HTTP": "1", "SONARLAB_HBASE_AUTH": "none",
+        ]
+        for arguments in [["train", "--epochs", "1"], ["outbox", "list"], ["sync"]] {
+            let result = try await ws.run(arguments + ["--config", ws.config], env: env)
+            #expect(result.status == 0 || arguments == ["sync"], "\(arguments): \(result.stderr)")
+            for text in [result.stdout, result.stderr] {
+                let lines = text.split(separator: "\n")
+                #expect(!lines.contains { $0.hasPrefix("error: forged") }, "\(arguments): \(text.debugDescription)")
+                #expect(!Self.hasRawControl(text), "\(arguments): \(text.debugDescription)")
+            }
+            #expect((result.stdout + result.stderr).contains("d\\nerror: forged"), "\(arguments): \(result.stdout)")
+        }
     }
 
     @Test("a multi-problem data refusal is printed line by line: a line break in the file's path forges no line")

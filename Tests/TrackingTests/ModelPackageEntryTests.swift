@@ -64,8 +64,10 @@ struct ModelPackageEntryTests {
             let end = (0...(b.count - 22)).reversed().first { u32(b, $0) == 0x0605_4B50 }!
             return (0, u32(b, end + 16))
         }
-        func refused(_ name: String, _ mutate: (inout [UInt8], Int, Int) -> Void) throws -> String {
-            var bytes = [UInt8](good)
+        func refused(_ name: String, from base: Data? = nil, _ mutate: (inout [UInt8], Int, Int) -> Void) throws
+            -> String
+        {
+            var bytes = [UInt8](base ?? good)
             let (local, central) = firstEntry(bytes)
             mutate(&bytes, local, central)
             let path = dir.file("\(name).zip")
@@ -92,6 +94,17 @@ struct ModelPackageEntryTests {
         }
         #expect(bzip2.contains("entry '\(first)' uses compression method 12"), "\(bzip2)")
         #expect(try refused("untouched") { _, _, _ in } == "opened")
+        // A name stored without the UTF-8 flag: ZIPFoundation decodes it as CP437 (ESC reads '←'); the stored
+        // bytes are what unzip would create, so they are checked (before the manifest).
+        let evil = CraftedZip.Entry(name: "x\u{1B}[2Jevil", data: Data("x".utf8))
+        let listed = packageEntries()
+        let withEvil = CraftedZip.bytes([evil] + listed)
+        let esc = try refused("cp437", from: withEvil) { bytes, local, central in
+            bytes[local + 7] &= ~0x08
+            bytes[central + 9] &= ~0x08
+        }
+        #expect(esc.contains("a control character in the name"), "\(esc)")
+        #expect(!esc.contains("\u{1B}"), "the refusal echoes the raw ESC: \(esc.debugDescription)")
     }
 
     @Test("a duplicate entry name, also one differing only in case, is refused naming the entry")
@@ -115,7 +128,8 @@ struct ModelPackageEntryTests {
             ("/etc/passwd", "an absolute path"), ("../model.json", "a '..' component"),
             ("docs/../../x", "a '..' component"), ("..", "a '..' component"), ("dir\\model.json", "a backslash"),
             ("C:model.json", "a drive letter"), ("c:/x", "a drive letter"), ("a\u{1B}[2J", "a control character"),
-            ("", "an empty name"),
+            ("", "an empty name"), ("a//b", "an empty or '.' path component"),
+            ("./model.json", "an empty or '.' path component"), (".", "an empty or '.' path component"),
         ])
     func unsafeNames(name: String, reason: String) throws {
         let dir = try TemporaryDirectory()
