@@ -93,9 +93,10 @@ public final class ModelService: Sendable {
         return Scored(labels: labels, mineProbabilities: probabilities)
     }
 
-    /// Logs and counts an HBase refusal once per distinct message (the writes are kept).
-    func noteRefusal(_ message: String, reason: String) {
-        metrics.countDeliveryError(reason: reason)
+    /// Logs an HBase refusal once per distinct message and counts it when it came from a new attempt (the
+    /// writes are kept).
+    func noteRefusal(_ message: String, reason: String, isNewAttempt: Bool = true) {
+        if isNewAttempt { metrics.countDeliveryError(reason: reason) }
         let isNew = refusals.withLock { $0.insert(message).inserted }
         if isNew { logger.error("HBase refused the predictions' writes (kept in the outbox): \(message)") }
     }

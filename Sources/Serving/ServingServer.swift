@@ -11,22 +11,28 @@ import UnixSignals
 /// graceful shutdown it flushes the outbox within ``flushTimeout``.
 ///
 /// Rounds: every 250 ms while writes are queued and HBase answers; after a failure it waits 1 s, doubling to 8 s
-/// (``Tracking/HBaseOutboxPolicy`` holds the same steps); after a refusal (401, 403…) it tries again every 30 s,
-/// so a fixed grant or a renewed ticket is picked up without a restart. Each failed round counts one
-/// `sonarlab_serve_hbase_delivery_errors_total{reason}`.
+/// (``Tracking/HBaseOutboxPolicy`` holds the same steps); after a refusal (401, 403…) it tries again every
+/// ``refusalRetryInterval``, so a fixed grant or a renewed ticket is picked up without a restart. Each failed
+/// attempt counts one `sonarlab_serve_hbase_delivery_errors_total{reason}`; a refusal is logged once per message.
 public struct OutboxDeliveryService: Service {
     /// The service whose recorder is drained.
     public let service: ModelService
     /// How long the shutdown flush may take.
     public let flushTimeout: Duration
+    /// How long after a refusal the next attempt is made.
+    public let refusalRetryInterval: Duration
 
     /// Creates it.
     /// - Parameters:
     ///   - service: The model service.
     ///   - flushTimeout: The bound of the flush at shutdown.
-    public init(service: ModelService, flushTimeout: Duration = .seconds(10)) {
+    ///   - refusalRetryInterval: The wait after a refusal before trying again.
+    public init(
+        service: ModelService, flushTimeout: Duration = .seconds(10), refusalRetryInterval: Duration = .seconds(30)
+    ) {
         self.service = service
         self.flushTimeout = flushTimeout
+        self.refusalRetryInterval = refusalRetryInterval
     }
 
     /// The reason label of a failed delivery round, or `nil` when nothing failed.
@@ -42,40 +48,52 @@ public struct OutboxDeliveryService: Service {
         return pending.count > 0 && pending.reason != nil ? "unreachable" : nil
     }
 
+    /// What a delivery round remembers for the next one.
+    struct RoundState: Sendable {
+        var failures = 0
+        var lastRefusalRetry = ContinuousClock.now
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            var failures = 0
-            var lastRefusalRetry = ContinuousClock.now
+            var state = RoundState()
             while !Task.isCancelled {
-                let backlog = await service.recorder.backlog()
-                var pending = backlog
-                if backlog.count > 0 {
-                    let retryRefused = backlog.isBlocked && ContinuousClock.now - lastRefusalRetry >= .seconds(30)
-                    if !backlog.isBlocked || retryRefused {
-                        if retryRefused { lastRefusalRetry = ContinuousClock.now }
-                        pending = await service.recorder.deliver(retryRefused: retryRefused)
-                    }
-                }
-                service.metrics.setOutboxDepth(pending.count)
-                var wait = Duration.milliseconds(250)
-                if let reason = Self.failureReason(pending) {
-                    failures += 1
-                    if reason == "unreachable" {
-                        service.metrics.countDeliveryError(reason: reason)
-                        wait = min(.seconds(8), .seconds(1) * (1 << min(3, failures - 1)))
-                        if failures == 1 { service.logger.warning("HBase unreachable: \(pending.summary ?? "")") }
-                    } else {
-                        service.noteRefusal(pending.reason ?? "refused", reason: reason)
-                        wait = .seconds(1)
-                    }
-                } else {
-                    if failures > 0 { service.logger.notice("HBase reachable again; the outbox is draining") }
-                    failures = 0
-                }
+                let wait = await round(&state)
                 try? await Task.sleep(for: wait)
             }
         }
         await flush()
+    }
+
+    /// One round: deliver what is queued (after a refusal only once ``refusalRetryInterval`` passed), update the
+    /// outbox depth, count and log a failure.
+    /// - Returns: The wait before the next round.
+    func round(_ state: inout RoundState) async -> Duration {
+        let backlog = await service.recorder.backlog()
+        var pending = backlog
+        var attempted = false
+        if backlog.count > 0 {
+            let retryRefused = backlog.isBlocked && ContinuousClock.now - state.lastRefusalRetry >= refusalRetryInterval
+            if !backlog.isBlocked || retryRefused {
+                if retryRefused { state.lastRefusalRetry = ContinuousClock.now }
+                pending = await service.recorder.deliver(retryRefused: retryRefused)
+                attempted = true
+            }
+        }
+        service.metrics.setOutboxDepth(pending.count)
+        guard let reason = Self.failureReason(pending) else {
+            if state.failures > 0 { service.logger.notice("HBase accepts the writes again; the outbox is draining") }
+            state.failures = 0
+            return .milliseconds(250)
+        }
+        state.failures += 1
+        if reason == "unreachable" {
+            if attempted { service.metrics.countDeliveryError(reason: reason) }
+            if state.failures == 1 { service.logger.warning("HBase unreachable: \(pending.summary ?? "")") }
+            return min(.seconds(8), .seconds(1) * (1 << min(3, state.failures - 1)))
+        }
+        service.noteRefusal(pending.reason ?? "refused", reason: reason, isNewAttempt: attempted)
+        return .seconds(1)
     }
 
     /// Sends what is queued until the outbox is empty or ``flushTimeout`` passed.
