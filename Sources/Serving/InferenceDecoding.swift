@@ -96,7 +96,8 @@ enum InferenceDecoding {
         var shape: [Int] = []
         for dim in shapeValues {
             guard case .number(let d) = dim, d >= 0, d == d.rounded(), d < 1e12 else {
-                throw bad("\(label): shape \(JSONValue.array(shapeValues).text.prefix(80)) must hold whole numbers >= 0")
+                throw bad(
+                    "\(label): shape \(JSONValue.array(shapeValues).text.prefix(80)) must hold whole numbers >= 0")
             }
             shape.append(Int(d))
         }
@@ -122,7 +123,8 @@ enum InferenceDecoding {
         let nested = data.first.map { if case .array = $0 { return true } else { return false } } ?? false
         if nested {
             guard data.count <= maxRows else {
-                throw ServingError(.tooLarge, "\(name): \(data.count) rows is over the limit of \(maxRows) rows per request")
+                throw ServingError(
+                    .tooLarge, "\(name): \(data.count) rows is over the limit of \(maxRows) rows per request")
             }
             if let expectedRows, data.count != expectedRows {
                 throw bad("\(name): data holds \(data.count) rows, shape says \(expectedRows)")
@@ -181,13 +183,15 @@ enum InferenceDecoding {
     /// - Throws: ``ServingError/Code/badRequest``, ``ServingError/Code/tooLarge``.
     static func mlflow(_ json: JSONValue, maxRows: Int) throws(ServingError) -> FeatureRows {
         guard case .object(let members) = json else {
-            throw bad("the body must be a JSON object with one of dataframe_split, dataframe_records, instances, inputs")
+            throw bad(
+                "the body must be a JSON object with one of dataframe_split, dataframe_records, instances, inputs")
         }
         let formats = ["dataframe_split", "dataframe_records", "instances", "inputs"]
         let given = members.map(\.0).filter { formats.contains($0) }
         let unknown = members.map(\.0).filter { !formats.contains($0) && $0 != "params" }
         guard unknown.isEmpty else {
-            throw bad("unknown key '\(clip(unknown[0]))'; expected one of \(formats.joined(separator: ", ")) (and params)")
+            throw bad(
+                "unknown key '\(clip(unknown[0]))'; expected one of \(formats.joined(separator: ", ")) (and params)")
         }
         guard given.count == 1, let key = given.first, let value = json[key] else {
             throw bad(
@@ -236,11 +240,14 @@ enum InferenceDecoding {
     static func recordRows(_ records: [JSONValue], name: String, maxRows: Int) throws(ServingError) -> FeatureRows {
         guard !records.isEmpty else { throw bad("\(name): no rows") }
         guard records.count <= maxRows else {
-            throw ServingError(.tooLarge, "\(name): \(records.count) rows is over the limit of \(maxRows) rows per request")
+            throw ServingError(
+                .tooLarge, "\(name): \(records.count) rows is over the limit of \(maxRows) rows per request")
         }
         guard case .object(let first) = records[0] else { throw bad("\(name): record 1 is not an object") }
         let keys = first.map(\.0)
-        guard keys.count == columns else { throw bad("\(name): record 1 has \(keys.count) columns, expected \(columns)") }
+        guard keys.count == columns else {
+            throw bad("\(name): record 1 has \(keys.count) columns, expected \(columns)")
+        }
         var values: [Float] = []
         values.reserveCapacity(records.count * columns)
         for (r, record) in records.enumerated() {
@@ -269,7 +276,8 @@ enum InferenceDecoding {
         }
         guard parsed.features.rows <= maxRows else {
             throw ServingError(
-                .tooLarge, "text/csv body: \(parsed.features.rows) rows is over the limit of \(maxRows) rows per request")
+                .tooLarge,
+                "text/csv body: \(parsed.features.rows) rows is over the limit of \(maxRows) rows per request")
         }
         guard parsed.labels.allSatisfy({ $0 == nil }) else {
             throw bad("text/csv body: rows have \(columns + 1) fields; send the \(columns) features only")

@@ -244,7 +244,8 @@ private struct JSONParser {
     }
 
     mutating func hex4() throws(ServingError) -> UInt32 {
-        guard bytes.count - index >= 4, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+        guard bytes.count - index >= 4,
+            let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
         else { throw fail("a \\u escape needs four hex digits") }
         index += 4
         return value

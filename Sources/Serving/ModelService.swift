@@ -33,7 +33,8 @@ public final class ModelService: Sendable {
     ///   - logger: The logger (silent by default).
     public init(
         configuration: ServingConfiguration, holder: ModelHolder, recorder: any PredictionRecorder,
-        metrics: ServingMetrics = ServingMetrics(), logger: Logger = Logger(label: "sonarlab.serve") { _ in SwiftLogNoOpLogHandler() }
+        metrics: ServingMetrics = ServingMetrics(),
+        logger: Logger = Logger(label: "sonarlab.serve") { _ in SwiftLogNoOpLogHandler() }
     ) {
         self.configuration = configuration
         self.holder = holder

@@ -67,7 +67,9 @@ public struct HBasePredictionRecorder: PredictionRecorder {
         self.onRefusal = onRefusal
     }
 
-    public var description: String { "HBase \(store.layout.predictions.qualified) through the outbox \(writer.outbox.path)" }
+    public var description: String {
+        "HBase \(store.layout.predictions.qualified) through the outbox \(writer.outbox.path)"
+    }
 
     public func record(_ records: [PredictionRecord]) async throws {
         do {

@@ -279,7 +279,8 @@ struct Handlers: Sendable {
         let deadline = ContinuousClock.now + configuration.requestTimeout
         let model = try model(context)
         if let type = mediaType(request), type != "application/json" {
-            throw ServingError(.unsupportedMediaType, "Content-Type '\(InferenceDecoding.clip(type))' is not application/json")
+            throw ServingError(
+                .unsupportedMediaType, "Content-Type '\(InferenceDecoding.clip(type))' is not application/json")
         }
         let bytes = try await body(request, deadline: deadline)
         let decodeStart = ContinuousClock.now
@@ -323,7 +324,8 @@ struct Handlers: Sendable {
             : try InferenceDecoding.mlflow(try JSONValue.parse(bytes), maxRows: configuration.maxRows)
         service.metrics.recordStage("decode", ContinuousClock.now - decodeStart)
         let id = try requestID(nil, request)
-        let scored = try await service.score(rows, model: model, requestID: id, caller: context.caller, deadline: deadline)
+        let scored = try await service.score(
+            rows, model: model, requestID: id, caller: context.caller, deadline: deadline)
         var text = #"{"predictions":["#
         for i in 0..<rows.count {
             if i > 0 { text += "," }

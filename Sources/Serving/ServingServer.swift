@@ -132,7 +132,8 @@ public struct HangupReloadService: Service {
                     let (previous, current) = try await service.holder.reload()
                     service.metrics.setModel(name: service.configuration.modelName, version: current.version)
                     service.logger.notice(
-                        "SIGHUP: model reloaded, version \(previous.version) → \(current.version) from \(current.source)")
+                        "SIGHUP: model reloaded, version \(previous.version) → \(current.version) from \(current.source)"
+                    )
                 } catch {
                     service.logger.error("SIGHUP: \(error)")
                 }

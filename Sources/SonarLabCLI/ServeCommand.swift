@@ -11,7 +11,8 @@ import Tracking
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve a model over HTTP (Open Inference Protocol V2 and MLflow scoring), recording every prediction.",
+        abstract:
+            "Serve a model over HTTP (Open Inference Protocol V2 and MLflow scoring), recording every prediction.",
         discussion: """
             Loads and verifies the model first (a distribution zip's SHA-256 manifest is checked; an altered one is \
             refused with exit 2), then listens and prints the URL, the model name and its version (the training \
@@ -139,7 +140,8 @@ extension CommandContext {
                     "--model '\(given)': no such file, and no run with that id in the store (try `sonarlab history`)")
             }
             guard let modelPath = run.modelPath else {
-                throw CommandFailure.badInput("--model '\(given)': run \(run.id) has no model (it is a \(run.kind) run)")
+                throw CommandFailure.badInput(
+                    "--model '\(given)': run \(run.id) has no model (it is a \(run.kind) run)")
             }
             path = modelPath
         }

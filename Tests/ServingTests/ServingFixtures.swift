@@ -17,7 +17,8 @@ enum Fixtures {
     /// The Sonar rows (208 × 60) and labels.
     static let data: Dataset = {
         // The repository's data file is valid; a failure here is a broken checkout.
-        (try? SonarData.load(path: TestPaths.sonarData).dataset) ?? Dataset(features: Matrix(rows: 0, columns: 60), labels: [])
+        (try? SonarData.load(path: TestPaths.sonarData).dataset)
+            ?? Dataset(features: Matrix(rows: 0, columns: 60), labels: [])
     }()
 
     /// A small model trained on the Sonar data (deterministic: fixed seed).
@@ -31,7 +32,8 @@ enum Fixtures {
     }
 
     static let modelA = ServedModel(artefact: artefact(), source: "a/model.json")
-    static let modelB = ServedModel(artefact: artefact(id: "20261202-020000-bbbbbb", epochs: 12), source: "b/model.json")
+    static let modelB = ServedModel(
+        artefact: artefact(id: "20261202-020000-bbbbbb", epochs: 12), source: "b/model.json")
 
     /// Rows `range` of the data as arrays of 60 numbers.
     static func rows(_ range: Range<Int>) -> [[Float]] {
@@ -48,10 +50,13 @@ enum Fixtures {
     }
 
     /// A V2 inference request body.
-    static func v2Body(_ rows: [[Float]], id: String? = "req-1", datatype: String = "FP32", flat: Bool = false) -> String {
+    static func v2Body(_ rows: [[Float]], id: String? = "req-1", datatype: String = "FP32", flat: Bool = false)
+        -> String
+    {
         let data = flat ? numbers(rows.flatMap { $0 }) : nested(rows)
         let idPart = id.map { #""id":"\#($0)","# } ?? ""
-        return #"{\#(idPart)"inputs":[{"name":"features","shape":[\#(rows.count),60],"datatype":"\#(datatype)","data":\#(data)}]}"#
+        return
+            #"{\#(idPart)"inputs":[{"name":"features","shape":[\#(rows.count),60],"datatype":"\#(datatype)","data":\#(data)}]}"#
     }
 
     static let json: HTTPFields = [.contentType: "application/json"]
@@ -158,7 +163,9 @@ func outputs(_ response: TestResponse) -> (labels: [String], pMine: [Float]) {
 /// POSTs on a connection of its own to a live test server (the test client has one connection, which serves
 /// requests one after the other): for a request that must stay in flight while others are made.
 /// - Returns: The status and the body text.
-func postOnOwnConnection(port: Int?, _ uri: String, _ body: String) async throws -> (status: HTTPResponse.Status, text: String) {
+func postOnOwnConnection(port: Int?, _ uri: String, _ body: String) async throws -> (
+    status: HTTPResponse.Status, text: String
+) {
     let client = TestClient(host: "127.0.0.1", port: port ?? 0)
     client.connect()
     do {

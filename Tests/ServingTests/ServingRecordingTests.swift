@@ -61,7 +61,8 @@ struct ServingRecordingTests {
                 let answer = try await Self.infer(service, rows: 0..<3, id: "hb-1")
                 #expect(answer.status == .ok)
                 await OutboxDeliveryService(service: service).flush()
-                let stored = try await HBasePredictionStore(client: client).predictions(modelID: Fixtures.modelA.version)
+                let stored = try await HBasePredictionStore(client: client).predictions(
+                    modelID: Fixtures.modelA.version)
                 #expect(stored.map(\.inputReference) == ["hb-1/000000", "hb-1/000001", "hb-1/000002"])
                 let (labels, p) = outputs(answer)
                 #expect(stored.map(\.label.label) == labels)
@@ -95,7 +96,8 @@ struct ServingRecordingTests {
             try await HBaseRESTDouble.withRunning(configuration: .init(host: "127.0.0.1", port: port)) { _ in
                 try await HBaseTrackingLayout().ensure(using: client)
                 await delivery.flush()
-                let stored = try await HBasePredictionStore(client: client).predictions(modelID: Fixtures.modelA.version)
+                let stored = try await HBasePredictionStore(client: client).predictions(
+                    modelID: Fixtures.modelA.version)
                 #expect(stored.map(\.inputReference) == ["down-1/000000", "down-1/000001", "down-2/000000"])
             }
         }
@@ -118,11 +120,13 @@ struct ServingRecordingTests {
                 #expect(backlog.count == 1 && backlog.isBlocked && backlog.refusal == .forbidden)
                 #expect(try await Self.infer(service, rows: 1..<2, id: "deny-2").status == .ok)
                 let metrics = String(decoding: service.metrics.render(), as: UTF8.self)
-                #expect(metrics.contains(#"sonarlab_serve_hbase_delivery_errors_total{reason="forbidden"}"#), "\(metrics)")
+                #expect(
+                    metrics.contains(#"sonarlab_serve_hbase_delivery_errors_total{reason="forbidden"}"#), "\(metrics)")
                 security.isDenied.store(false, ordering: .relaxed)
                 _ = await delivery.round(&state)
                 await delivery.flush()
-                let stored = try await HBasePredictionStore(client: client).predictions(modelID: Fixtures.modelA.version)
+                let stored = try await HBasePredictionStore(client: client).predictions(
+                    modelID: Fixtures.modelA.version)
                 #expect(stored.map(\.inputReference) == ["deny-1/000000", "deny-2/000000"])
             }
         }

@@ -130,7 +130,9 @@ struct ServingRouteTests {
             let body = Fixtures.v2Body(Fixtures.rows(0..<1))
             let refused = try await client.post("/v2/models/sonar/infer", body)
             #expect(refused.status == .unauthorized && refused.error == "Unauthorized")
-            #expect(try await client.execute(uri: "/v2/repository/models/sonar/load", method: .post).status == .unauthorized)
+            #expect(
+                try await client.execute(uri: "/v2/repository/models/sonar/load", method: .post).status == .unauthorized
+            )
             var headers = Fixtures.json
             headers[.authorization] = "Bearer test"
             #expect(try await client.post("/v2/models/sonar/infer", body, headers: headers).status == .ok)
@@ -232,7 +234,8 @@ struct ServingRouteTests {
             let model = try await client.get("/v2/models/sonar").object
             #expect(model["versions"] as? [String] == [Fixtures.modelB.version])
             let metrics = try await client.get("/metrics").text
-            #expect(metrics.contains(#"sonarlab_serve_model_info{model="sonar",version="\#(Fixtures.modelB.version)"} 1"#))
+            #expect(
+                metrics.contains(#"sonarlab_serve_model_info{model="sonar",version="\#(Fixtures.modelB.version)"} 1"#))
             #expect(!metrics.contains(Fixtures.modelA.version))
             #expect(try await client.execute(uri: "/v2/repository/models/x/load", method: .post).status == .notFound)
         }

@@ -21,7 +21,9 @@ struct ServingSpecTests {
                 path = String(line.dropFirst(2).dropLast())
             } else if let path, line.hasPrefix("    "), !line.hasPrefix("     ") {
                 let key = line.trimmingCharacters(in: .whitespaces).split(separator: ":").first.map(String.init) ?? ""
-                if ["get", "post", "put", "delete", "patch"].contains(key) { routes.insert("\(key.uppercased()) \(path)") }
+                if ["get", "post", "put", "delete", "patch"].contains(key) {
+                    routes.insert("\(key.uppercased()) \(path)")
+                }
             }
         }
         return routes
@@ -33,7 +35,9 @@ struct ServingSpecTests {
         let served = Set(router.routes.map { "\($0.method) \($0.path)" })
         let documented = try Self.specRoutes()
         #expect(documented.count == 15)
-        #expect(served == documented, "served only: \(served.subtracting(documented)); documented only: \(documented.subtracting(served))")
+        #expect(
+            served == documented,
+            "served only: \(served.subtracting(documented)); documented only: \(documented.subtracting(served))")
         #expect(Set(ServingRoutes.all) == served)
     }
 }
