@@ -20,14 +20,13 @@ struct ServeCommand: AsyncParsableCommand {
             config.ini > defaults; `sonarlab config` lists them).
 
             Routes (docs/openapi.yaml describes each):
-              GET  /v2/health/live, /v2/health/ready, /v2      liveness, readiness, server metadata
-              GET  /v2/models/sonar[/versions/ID][/ready]      model metadata: input features FP32 [-1, 60];
-                                                               outputs label BYTES [-1], p_mine FP32 [-1]
-              POST /v2/models/sonar[/versions/ID]/infer        V2 inference (nested or flat row-major, FP32/FP64)
-              POST /invocations                                MLflow: dataframe_split, dataframe_records,
-                                                               instances, inputs, or text/csv
-              GET  /ping, /health, /version, /metrics          MLflow probes; Prometheus metrics
-              POST /v2/repository/models/sonar/load            reload the model (as SIGHUP does)
+              GET  /v2/health/live, /v2/health/ready, /v2
+              GET  /v2/models/sonar[/versions/ID][/ready]  input features FP32 [-1,60]
+              POST /v2/models/sonar[/versions/ID]/infer    outputs label, p_mine
+              POST /invocations          dataframe_split, dataframe_records,
+                                         instances, inputs, or text/csv
+              GET  /ping, /health, /version, /metrics
+              POST /v2/repository/models/sonar/load        reload, as SIGHUP
 
             Example, with the service on its configured address (see `sonarlab config`):
               curl -s -H 'Content-Type: application/json' -d @request.json URL/v2/models/sonar/infer
