@@ -192,7 +192,6 @@ private struct JSONParser {
 
     mutating func parseString() throws(ServingError) -> String {
         index += 1
-        var scalars = String.UnicodeScalarView()
         var chunkStart = index
         var out = ""
         func flush(_ end: Int) {
@@ -203,7 +202,6 @@ private struct JSONParser {
             if b == UInt8(ascii: "\"") {
                 flush(index)
                 index += 1
-                out.unicodeScalars.append(contentsOf: scalars)
                 return out
             }
             if b < 0x20 { throw fail("a control character in a string") }
@@ -239,7 +237,6 @@ private struct JSONParser {
             }
             index += 1
         }
-        scalars = String.UnicodeScalarView()
         throw fail("the body ends inside a string")
     }
 

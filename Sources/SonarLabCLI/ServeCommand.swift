@@ -81,7 +81,14 @@ struct ServeCommand: AsyncParsableCommand {
             recorder = HBasePredictionRecorder(
                 client: hbase, layout: context.hbaseLayout, writer: try context.makeHBaseWriter(client: hbase)
             ) { refusal in
-                metrics.countDeliveryError(reason: refusal == .forbidden ? "forbidden" : "unauthorized")
+                let reason: String
+                switch refusal {
+                case HBaseError.unauthorized, HBaseError.credentialsExpired, HBaseError.credentialsUnavailable:
+                    reason = "unauthorized"
+                case HBaseError.forbidden: reason = "forbidden"
+                default: reason = "refused"
+                }
+                metrics.countDeliveryError(reason: reason)
                 log.error("HBase refused the predictions' writes (they stay in the outbox): \(refusal.message)")
             }
         case "local":
