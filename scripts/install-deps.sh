@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what SonarLab needs on a fresh Debian machine that has the Swift toolchain:
 #   Debian packages (only the missing ones) and, with --python GROUP, Python tools in .venv.
-# Usage: scripts/install-deps.sh [--python test|bench|delivery]...
+# Usage: scripts/install-deps.sh [--python test|bench|delivery|serve]...
 # Idempotent: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

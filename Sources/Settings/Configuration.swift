@@ -110,6 +110,29 @@ public struct SonarLabConfiguration: Sendable, Equatable {
         public var epochBatch = 10
     }
 
+    /// `[serve]`: the model service (`sonarlab serve`).
+    public struct ServeSettings: Sendable, Equatable {
+        /// `host`: the address the service listens on. Default the IPv4 loopback address (config.ini names it);
+        /// listening on every interface is a choice made in config.ini or `--host`, never a default.
+        public var host = "127.0.0.1"
+        /// `port`: the TCP port it listens on, 0 (any free port) … 65535. Default 8089 (config.ini).
+        public var port = 8089
+        /// `model_name`: the model's name in the Open Inference Protocol routes. Default `sonar`.
+        public var modelName = "sonar"
+        /// `record`: where each prediction is recorded as it is answered: `hbase` (the durable outbox, then
+        /// HBase), `local` (the embedded SQLite store) or `off`. Default `hbase`.
+        public var record = "hbase"
+        /// `max_body_bytes`: the largest request body, 1 KiB … 1 GiB; larger answers 413. Default 1 MiB.
+        public var maxBodyBytes = 1 << 20
+        /// `max_rows`: the most rows in one request, 1 … 1000000; more answers 413. Default 1000.
+        public var maxRows = 1000
+        /// `max_concurrency`: requests handled at once, 1 … 10000; one more answers 503 with `Retry-After`.
+        /// Default 64.
+        public var maxConcurrency = 64
+        /// `request_timeout`: seconds one request may take, (0, 600]; past it the answer is 503. Default 10.
+        public var requestTimeoutSeconds = 10.0
+    }
+
     public var data = DataSettings()
     public var split = SplitSettings()
     public var mlp = MLPSettings()
@@ -117,6 +140,7 @@ public struct SonarLabConfiguration: Sendable, Equatable {
     public var tracking = TrackingSettings()
     public var tui = TUISettings()
     public var hbase = HBaseSettings()
+    public var serve = ServeSettings()
     /// `[serve]` access: callers' authentication and allow-lists (ServeAccessSettings.swift).
     public var serveAccess = ServeAccessSettings()
 

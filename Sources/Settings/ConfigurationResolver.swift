@@ -155,6 +155,22 @@ public enum ConfigurationResolver {
             "hbase", "timeout_seconds", "per-request timeout in seconds", \.hbase.timeoutSeconds, open: 0, 600,
             includeHigh: true),
         integer("hbase", "epoch_batch", "epochs per metrics write", \.hbase.epochBatch, 1, 1000),
+        text("serve", "host", "address `sonarlab serve` listens on", \.serve.host),
+        integer("serve", "port", "TCP port `sonarlab serve` listens on, 0 = any free port", \.serve.port, 0, 65535),
+        text("serve", "model_name", "model name in the inference routes", \.serve.modelName),
+        choice(
+            "serve", "record", "where served predictions are recorded: hbase, local or off", \.serve.record,
+            ["hbase", "local", "off"]),
+        integer(
+            "serve", "max_body_bytes", "largest request body in bytes (413 above)", \.serve.maxBodyBytes, 1024,
+            1 << 30),
+        integer("serve", "max_rows", "most rows in one request (413 above)", \.serve.maxRows, 1, 1_000_000),
+        integer(
+            "serve", "max_concurrency", "requests handled at once (503 + Retry-After above)",
+            \.serve.maxConcurrency, 1, 10_000),
+        real(
+            "serve", "request_timeout", "seconds one request may take (503 after)", \.serve.requestTimeoutSeconds,
+            open: 0, 600, includeHigh: true),
     ] + serveAccessKeys
 
     /// Resolves the configuration.
@@ -233,6 +249,9 @@ public enum ConfigurationResolver {
         "SONARLAB_HBASE_CONTRACT_URL", "SONARLAB_HBASE_CONTRACT_ALLOW_HTTP", "SONARLAB_BIN", "SONARLAB_BINARY",
         "SONARLAB_DEV_HBASE_DIR", "SONARLAB_KDC_DIR", "SONARLAB_KDC_PORT", "SONARLAB_KDC_REALM", "SONARLAB_IMAGE",
         "SONARLAB_PULL_POLICY", "SONARLAB_UID",
+        // The model service's callers' credentials and TLS files, and the dashboard's service address.
+        "SONARLAB_SERVE_URL", "SONARLAB_SERVE_TOKENS_FILE", "SONARLAB_SERVE_TLS_CERT_FILE",
+        "SONARLAB_SERVE_TLS_KEY_FILE",
     ]).union(ServeAccessEnvironment.environmentNames)
 
     /// Refuses a misspelt configuration variable, as config.ini refuses a misspelt key.

@@ -33,7 +33,7 @@ public struct SonarLabCommand: AsyncParsableCommand {
             RunCommand.self, PrepareCommand.self, TrainCommand.self, CrossValidateCommand.self,
             HistoryCommand.self, ShowCommand.self, PredictCommand.self, TestCommand.self, ExportCommand.self,
             ReportCommand.self, MakeScenariosCommand.self, ConfigCommand.self, HBaseCommand.self, DatasetCommand.self,
-            SyncCommand.self, OutboxCommand.self, DashboardCommand.self,
+            SyncCommand.self, OutboxCommand.self, DashboardCommand.self, ServeCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

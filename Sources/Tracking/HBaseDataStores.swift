@@ -140,6 +140,12 @@ public struct PredictionRecord: Sendable, Equatable {
     public var probability: Double
     /// When the prediction was made.
     public var predictedAt: Date
+    /// P(mine), when recorded (`sonarlab serve` records it; cell `p:p_mine`).
+    public var mineProbability: Double?
+    /// The SHA-256 (hex) of the row's features, when recorded (cell `p:features_sha256`).
+    public var featuresSHA256: String?
+    /// Who asked, when known: the caller's principal or token name (cell `p:caller`).
+    public var caller: String?
 
     /// Creates a record.
     /// - Parameters:
@@ -148,12 +154,40 @@ public struct PredictionRecord: Sendable, Equatable {
     ///   - label: The predicted class.
     ///   - probability: Its probability.
     ///   - predictedAt: When.
-    public init(modelID: String, inputReference: String, label: SonarClass, probability: Double, predictedAt: Date) {
+    ///   - mineProbability: P(mine), or `nil`.
+    ///   - featuresSHA256: The features' fingerprint, or `nil`.
+    ///   - caller: The caller, or `nil`.
+    public init(
+        modelID: String, inputReference: String, label: SonarClass, probability: Double, predictedAt: Date,
+        mineProbability: Double? = nil, featuresSHA256: String? = nil, caller: String? = nil
+    ) {
         self.modelID = modelID
         self.inputReference = inputReference
         self.label = label
         self.probability = probability
         self.predictedAt = predictedAt
+        self.mineProbability = mineProbability
+        self.featuresSHA256 = featuresSHA256
+        self.caller = caller
+    }
+
+    /// The record as its predictions-table row: row key `modelID/inputReference`, family `p`.
+    public var row: HBaseRow {
+        var cells = [
+            HBaseCell(column: HBaseColumn("p", "model"), string: modelID),
+            HBaseCell(column: HBaseColumn("p", "input"), string: inputReference),
+            HBaseCell(column: HBaseColumn("p", "label"), string: label.label),
+            HBaseCell(column: HBaseColumn("p", "probability"), string: String(describing: probability)),
+            HBaseCell(column: HBaseColumn("p", "time"), string: String(describing: predictedAt.timeIntervalSince1970)),
+        ]
+        if let mineProbability {
+            cells.append(HBaseCell(column: HBaseColumn("p", "p_mine"), string: String(describing: mineProbability)))
+        }
+        if let featuresSHA256 {
+            cells.append(HBaseCell(column: HBaseColumn("p", "features_sha256"), string: featuresSHA256))
+        }
+        if let caller { cells.append(HBaseCell(column: HBaseColumn("p", "caller"), string: caller)) }
+        return HBaseRow(key: "\(modelID)/\(inputReference)", cells: cells)
     }
 }
 
@@ -186,25 +220,14 @@ public struct HBasePredictionStore: Sendable {
     /// - Parameters:
     ///   - records: The predictions.
     ///   - batchSize: Rows per request.
+    ///   - origin: Who writes, for the outbox (`predict`, `serve`).
     /// - Throws: ``HBaseError`` (with a writer: only a refusal seen earlier, see ``HBaseOutboxWriter/write(_:into:origin:)``).
-    public func write(_ records: [PredictionRecord], batchSize: Int = 500) async throws {
-        let rows = records.map { record in
-            HBaseRow(
-                key: "\(record.modelID)/\(record.inputReference)",
-                cells: [
-                    HBaseCell(column: HBaseColumn("p", "model"), string: record.modelID),
-                    HBaseCell(column: HBaseColumn("p", "input"), string: record.inputReference),
-                    HBaseCell(column: HBaseColumn("p", "label"), string: record.label.label),
-                    HBaseCell(column: HBaseColumn("p", "probability"), string: String(describing: record.probability)),
-                    HBaseCell(
-                        column: HBaseColumn("p", "time"),
-                        string: String(describing: record.predictedAt.timeIntervalSince1970)),
-                ])
-        }
+    public func write(_ records: [PredictionRecord], batchSize: Int = 500, origin: String = "predict") async throws {
+        let rows = records.map(\.row)
         for start in stride(from: 0, to: rows.count, by: max(1, batchSize)) {
             let batch = Array(rows[start..<min(rows.count, start + max(1, batchSize))])
             if let writer {
-                try await writer.write(batch, into: layout.predictions, origin: "predict")
+                try await writer.write(batch, into: layout.predictions, origin: origin)
             } else {
                 try await client.put(batch, into: layout.predictions)
             }
@@ -229,7 +252,8 @@ public struct HBasePredictionStore: Sendable {
             }
             return PredictionRecord(
                 modelID: model, inputReference: input, label: label, probability: probability,
-                predictedAt: Date(timeIntervalSince1970: time))
+                predictedAt: Date(timeIntervalSince1970: time), mineProbability: p("p_mine").flatMap(Double.init),
+                featuresSHA256: p("features_sha256"), caller: p("caller"))
         }
     }
 }

@@ -1,0 +1,195 @@
+import Foundation
+import HBase
+public import Hummingbird
+import Logging
+import NIOCore
+public import ServiceLifecycle
+import Tracking
+import UnixSignals
+
+/// Delivers recorded predictions to HBase in the background and keeps `sonarlab_serve_outbox_depth` current; at
+/// graceful shutdown it flushes the outbox within ``flushTimeout``.
+///
+/// Rounds: every 250 ms while writes are queued and HBase answers; after a failure it waits 1 s, doubling to 8 s
+/// (``Tracking/HBaseOutboxPolicy`` holds the same steps); after a refusal (401, 403…) it tries again every
+/// ``refusalRetryInterval``, so a fixed grant or a renewed ticket is picked up without a restart. Each failed
+/// attempt counts one `sonarlab_serve_hbase_delivery_errors_total{reason}`; a refusal is logged once per message.
+public struct OutboxDeliveryService: Service {
+    /// The service whose recorder is drained.
+    public let service: ModelService
+    /// How long the shutdown flush may take.
+    public let flushTimeout: Duration
+    /// How long after a refusal the next attempt is made.
+    public let refusalRetryInterval: Duration
+
+    /// Creates it.
+    /// - Parameters:
+    ///   - service: The model service.
+    ///   - flushTimeout: The bound of the flush at shutdown.
+    ///   - refusalRetryInterval: The wait after a refusal before trying again.
+    public init(
+        service: ModelService, flushTimeout: Duration = .seconds(10), refusalRetryInterval: Duration = .seconds(30)
+    ) {
+        self.service = service
+        self.flushTimeout = flushTimeout
+        self.refusalRetryInterval = refusalRetryInterval
+    }
+
+    /// The reason label of a failed delivery round, or `nil` when nothing failed.
+    static func failureReason(_ pending: PendingWrites) -> String? {
+        if pending.isBlocked {
+            switch pending.refusal {
+            case HBaseError.unauthorized?, HBaseError.credentialsExpired?, HBaseError.credentialsUnavailable?:
+                return "unauthorized"
+            case HBaseError.forbidden?: return "forbidden"
+            default: return "refused"
+            }
+        }
+        return pending.count > 0 && pending.reason != nil ? "unreachable" : nil
+    }
+
+    /// What a delivery round remembers for the next one.
+    struct RoundState: Sendable {
+        var failures = 0
+        var lastRefusalRetry = ContinuousClock.now
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var state = RoundState()
+            while !Task.isCancelled {
+                let wait = await round(&state)
+                try? await Task.sleep(for: wait)
+            }
+        }
+        await flush()
+    }
+
+    /// One round: deliver what is queued (after a refusal only once ``refusalRetryInterval`` passed), update the
+    /// outbox depth, count and log a failure.
+    /// - Returns: The wait before the next round.
+    func round(_ state: inout RoundState) async -> Duration {
+        let backlog = await service.recorder.backlog()
+        var pending = backlog
+        var attempted = false
+        if backlog.count > 0 {
+            let retryRefused = backlog.isBlocked && ContinuousClock.now - state.lastRefusalRetry >= refusalRetryInterval
+            if !backlog.isBlocked || retryRefused {
+                if retryRefused { state.lastRefusalRetry = ContinuousClock.now }
+                pending = await service.recorder.deliver(retryRefused: retryRefused)
+                attempted = true
+            }
+        }
+        service.metrics.setOutboxDepth(pending.count)
+        guard let reason = Self.failureReason(pending) else {
+            if state.failures > 0 { service.logger.notice("HBase accepts the writes again; the outbox is draining") }
+            state.failures = 0
+            return .milliseconds(250)
+        }
+        state.failures += 1
+        if reason == "unreachable" {
+            if attempted { service.metrics.countDeliveryError(reason: reason) }
+            if state.failures == 1 { service.logger.warning("HBase unreachable: \(pending.summary ?? "")") }
+            return min(.seconds(8), .seconds(1) * (1 << min(3, state.failures - 1)))
+        }
+        service.noteRefusal(pending.reason ?? "refused", reason: reason, isNewAttempt: attempted)
+        return .seconds(1)
+    }
+
+    /// Sends what is queued until the outbox is empty or ``flushTimeout`` passed.
+    public func flush() async {
+        let deadline = ContinuousClock.now + flushTimeout
+        var pending = await service.recorder.backlog()
+        while pending.count > 0, ContinuousClock.now < deadline {
+            pending = await service.recorder.deliver(retryRefused: false)
+            if pending.count > 0, pending.reason != nil {
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        service.metrics.setOutboxDepth(pending.count)
+        if pending.count > 0 {
+            let reason = pending.reason ?? "not sent in time"
+            service.logger.warning(
+                "\(pending.count) prediction writes stay in the outbox (\(reason)); `sonarlab sync` sends them")
+        }
+    }
+}
+
+/// Reloads the model on SIGHUP (atomically: requests in flight finish on the old one).
+public struct HangupReloadService: Service {
+    /// The model service.
+    public let service: ModelService
+
+    /// Creates it.
+    /// - Parameter service: The model service.
+    public init(service: ModelService) { self.service = service }
+
+    public func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                do {
+                    let (previous, current) = try await service.holder.reload()
+                    service.metrics.setModel(name: service.configuration.modelName, version: current.version)
+                    service.logger.notice(
+                        "SIGHUP: model reloaded, version \(previous.version) → \(current.version) from \(current.source)"
+                    )
+                } catch {
+                    service.logger.error("SIGHUP: \(error)")
+                }
+            }
+        }
+    }
+}
+
+/// Runs the service until SIGTERM or SIGINT: the HTTP server, the outbox delivery, the SIGHUP reload.
+public enum ServingServer {
+    /// Serves until a graceful shutdown; then stops accepting, finishes requests in flight, flushes the outbox
+    /// within `flushTimeout`, and returns.
+    /// - Parameters:
+    ///   - service: The model service.
+    ///   - host: The address to listen on.
+    ///   - port: The port (0: any free one).
+    ///   - middlewares: Middlewares of the infer and admin groups.
+    ///   - flushTimeout: The bound of the outbox flush at shutdown.
+    ///   - onRunning: Called with the bound port once the server listens.
+    /// - Throws: The server's error when it cannot listen (for example the port is taken).
+    public static func run(
+        service: ModelService, host: String, port: Int, middlewares: ServingMiddlewares = ServingMiddlewares(),
+        flushTimeout: Duration = .seconds(10), onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let app = makeApplication(service: service, host: host, port: port, middlewares: middlewares) { port in
+            await onRunning(port)
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: OutboxDeliveryService(service: service, flushTimeout: flushTimeout)),
+                    .init(service: HangupReloadService(service: service)),
+                    .init(service: app),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: service.logger))
+        try await group.run()
+    }
+
+    /// The Hummingbird application (tests run it with `app.test(.router)` / `.live`).
+    /// - Parameters:
+    ///   - service: The model service.
+    ///   - host: The address.
+    ///   - port: The port.
+    ///   - middlewares: Group middlewares.
+    ///   - onRunning: Called with the bound port.
+    /// - Returns: The application.
+    public static func makeApplication(
+        service: ModelService, host: String, port: Int,
+        middlewares: ServingMiddlewares = ServingMiddlewares(),
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: ServingRoutes.makeRouter(service: service, middlewares: middlewares),
+            configuration: .init(address: .hostname(host, port: port), serverName: "sonarlab"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: service.logger)
+    }
+}
