@@ -104,6 +104,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Hyper-parameter sweeps over the [mlp] keys with paired cross-validation (grid, random, TPE).
+        .target(name: "Sweep", dependencies: ["Engine", "Settings"], swiftSettings: strictSettings),
         // ncursesw through a module map and a shim header (no pkgConfig: SwiftPM drops its flags).
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
         .target(
@@ -114,7 +116,7 @@ let package = Package(
         .target(
             name: "SonarLabCLI",
             dependencies: [
-                "Engine", "Settings", "Tracking", "HBase", "TUI",
+                "Engine", "Settings", "Tracking", "HBase", "TUI", "Sweep",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -185,5 +187,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "SweepTests", dependencies: ["Sweep", "Engine", "Settings", "SonarLabTestSupport"],
+            swiftSettings: strictSettings),
     ]
 )
