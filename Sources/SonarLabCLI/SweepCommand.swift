@@ -54,13 +54,20 @@ struct SweepCommand: AsyncParsableCommand {
     var data: String?
     @Option(help: ArgumentHelp("Search strategy: tpe, random or grid. Default tpe", valueName: "name"))
     var strategy: String?
-    @Option(help: ArgumentHelp("Trials to run. Default 50 (a grid: all its points, at most this many)", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Trials to run. Default 50 (a grid: all its points, at most this many)", valueName: "n"))
     var trials: String?
-    @Option(help: ArgumentHelp("Seed of the proposals. Default 1", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the proposals. Default 1", valueName: "n"))
     var seed: String?
-    @Option(help: ArgumentHelp("Trials run at once. Default the number of cores; results do not depend on it", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Trials run at once. Default the number of cores; results do not depend on it", valueName: "n"))
     var jobs: String?
-    @Option(help: ArgumentHelp("Start no trial after this many seconds; running trials finish", valueName: "s"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Start no trial after this many seconds; running trials finish", valueName: "s"))
     var timeout: String?
     @Option(help: ArgumentHelp("Folds k of each trial's CV. [cv] folds, default 10", valueName: "k"))
     var folds: String?
@@ -117,6 +124,13 @@ struct SweepCommand: AsyncParsableCommand {
             storeForResume = nil
         }
         let settings = try previousSweep.map(SweepSettings.init(recorded:)) ?? makeSettings(context: context)
+        let jobCount = try settings.jobs(jobs)
+        let timeoutSeconds = try timeout.map { text -> Double in
+            guard let s = Double(text), s > 0, s.isFinite else {
+                throw CommandFailure.badInput("--timeout '\(text.terminalSafe)': give seconds above 0")
+            }
+            return s
+        }
         let base = try settings.base(over: context.configuration)
         let spaceModel = try SearchSpace(settings.dimensions, base: base)
         let plan = try SweepPlan(
@@ -136,7 +150,8 @@ struct SweepCommand: AsyncParsableCommand {
             previousSweep
             ?? Experiment(
                 id: Experiment.makeID(startingAt: startedAt), name: name, kind: .sweep, startedAt: startedAt,
-                parameters: settings.recordedParameters(base: context.runParameters), dataFingerprint: loaded.fingerprint)
+                parameters: settings.recordedParameters(base: context.runParameters),
+                dataFingerprint: loaded.fingerprint)
         if sweep.dataFingerprint != loaded.fingerprint {
             throw CommandFailure.badInput(
                 "--resume: the data differs from the sweep's (fingerprint \(sweep.dataFingerprint.prefix(12))…)")
@@ -147,13 +162,7 @@ struct SweepCommand: AsyncParsableCommand {
         sweep.heartbeat = RunHeartbeat.current()
         try await store.create(sweep)
         let previous = try await SweepRecords.trials(of: sweep.id, in: store).compactMap(SweepRecords.result(from:))
-        let jobCount = try settings.jobs(jobs)
-        let deadline = try timeout.map { text -> ContinuousClock.Instant in
-            guard let s = Double(text), s > 0, s.isFinite else {
-                throw CommandFailure.badInput("--timeout '\(text.terminalSafe)': give seconds above 0")
-            }
-            return ContinuousClock.now + .milliseconds(Int64(s * 1000))
-        }
+        let deadline = timeoutSeconds.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
         let heartbeats = RunHeartbeatTicker(
             store: store, experimentID: sweep.id, every: context.staleness.heartbeatInterval)
         let stop = StopSignal()
@@ -215,7 +224,8 @@ struct SweepCommand: AsyncParsableCommand {
         }
         let finishedCount = results.filter { $0.status == .finished }.count
         sweep.message =
-            "\(finishedCount) of \(plan.trials) trials finished" + (complete ? "" : "; resume with --resume \(sweep.id)")
+            "\(finishedCount) of \(plan.trials) trials finished"
+            + (complete ? "" : "; resume with --resume \(sweep.id)")
         try await store.finish(sweep)
         try CommandContext.reportPending(await store.deliverPendingWrites(within: .seconds(10)), command: "sweep")
         if let recordFailure { throw CommandFailure.failed("sweep: a trial was not recorded: \(recordFailure)") }
@@ -228,11 +238,12 @@ struct SweepCommand: AsyncParsableCommand {
                 "folds": settings.folds, "repeats": settings.repeats,
             ]
             if let best = ranked.first {
-                object["best"] = [
-                    "trial_id": SweepRecords.trialID(sweep: sweep.id, index: best.index), "index": best.index,
-                    "parameters": best.parameters,
-                    "accuracy": ["mean": best.accuracy.mean, "sd": best.accuracy.sd],
-                ] as [String: Any]
+                object["best"] =
+                    [
+                        "trial_id": SweepRecords.trialID(sweep: sweep.id, index: best.index), "index": best.index,
+                        "parameters": best.parameters,
+                        "accuracy": ["mean": best.accuracy.mean, "sd": best.accuracy.sd],
+                    ] as [String: Any]
             }
             print(try jsonText(object))
         } else {
@@ -242,10 +253,12 @@ struct SweepCommand: AsyncParsableCommand {
             if let best = ranked.first {
                 printText(
                     "  best trial \(SweepRecords.trialID(sweep: sweep.id, index: best.index)): accuracy "
-                        + "\(f4(best.accuracy.mean)) ± \(f4(best.accuracy.sd)) (\(settings.repeats)×\(settings.folds) CV)")
+                        + "\(f4(best.accuracy.mean)) ± \(f4(best.accuracy.sd)) (\(settings.repeats)×\(settings.folds) CV)"
+                )
                 printText("  " + SweepRecords.parameterText(best.parameters))
                 printText(
-                    "  train it: sonarlab train --from-trial \(SweepRecords.trialID(sweep: sweep.id, index: best.index))")
+                    "  train it: sonarlab train --from-trial \(SweepRecords.trialID(sweep: sweep.id, index: best.index))"
+                )
             }
         }
         if stop.isRaised { throw ExitCode(ExitCodes.cancelled) }
@@ -285,10 +298,14 @@ struct SweepCommand: AsyncParsableCommand {
             }
             let key = param[..<equals].trimmingCharacters(in: .whitespaces)
             let id = key.hasPrefix("mlp.") ? key : "mlp.\(key)"
-            add(try SearchSpace.parse(id: id, text: String(param[param.index(after: equals)...]), place: "flag --param"))
+            add(
+                try SearchSpace.parse(id: id, text: String(param[param.index(after: equals)...]), place: "flag --param")
+            )
         }
         if order.isEmpty {
-            for (id, text) in Self.defaultSpace { add(try SearchSpace.parse(id: id, text: text, place: "default space")) }
+            for (id, text) in Self.defaultSpace {
+                add(try SearchSpace.parse(id: id, text: text, place: "default space"))
+            }
         }
         let strategyName = strategy ?? "tpe"
         guard let chosen = SweepStrategy(rawValue: strategyName) else {

@@ -81,7 +81,9 @@ public struct SearchSpace: Sendable, Equatable {
                 let known = ConfigurationResolver.keys.filter { $0.section == "mlp" }.map(\.key)
                 throw SweepError(
                     .badSpace, place: dimension.place,
-                    reason: "'\(dimension.id)' is not an [mlp] key; sweepable: \(known.joined(separator: ", "))")
+                    reason:
+                        "'\(dimension.id.hasPrefix("mlp.") ? String(dimension.id.dropFirst(4)) : dimension.id)' is not an "
+                        + "[mlp] key; sweepable: \(known.joined(separator: ", "))")
             }
             guard seen.insert(dimension.id).inserted else {
                 throw SweepError(.badSpace, place: dimension.place, reason: "\(dimension.id) is given twice")
