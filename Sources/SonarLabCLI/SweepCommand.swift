@@ -91,6 +91,11 @@ struct SweepCommand: AsyncParsableCommand {
     var params: [String] = []
     @Flag(help: "Stop trials below the earlier trials' median after the first repeat (median rule).")
     var prune = false
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Also run the whole search inside K outer folds and report the nested (honest) estimate", valueName: "K"))
+    var nested: String?
     @Option(help: ArgumentHelp("Continue this sweep: finished trials are not run again", valueName: "id"))
     var resume: String?
     @Option(help: ArgumentHelp("Sweep name.", valueName: "name"))
@@ -125,6 +130,10 @@ struct SweepCommand: AsyncParsableCommand {
         }
         let settings = try previousSweep.map(SweepSettings.init(recorded:)) ?? makeSettings(context: context)
         let jobCount = try settings.jobs(jobs)
+        let outerFolds = try nested.map { try positiveInteger($0, flag: "--nested", default: 5, maximum: 20) }
+        if let outerFolds, outerFolds < 2 {
+            throw CommandFailure.badInput("--nested \(outerFolds): give at least 2 outer folds")
+        }
         let timeoutSeconds = try timeout.map { text -> Double in
             guard let s = Double(text), s > 0, s.isFinite else {
                 throw CommandFailure.badInput("--timeout '\(text.terminalSafe)': give seconds above 0")
@@ -222,6 +231,34 @@ struct SweepCommand: AsyncParsableCommand {
             sweep.result?.foldAccuracies = best.foldAccuracies
             sweep.parameters["sweep.best_trial"] = SweepRecords.trialID(sweep: sweep.id, index: best.index)
         }
+        var nestedResult: NestedSweep.Result? = nil
+        if let outerFolds, !stop.isRaised {
+            let progressNote = !json || isatty(STDERR_FILENO) == 1
+            nestedResult = await withCheckedContinuation { continuation in
+                Thread {
+                    continuation.resume(
+                        returning: NestedSweep.run(
+                            plan: plan, evaluator: evaluator, outerFolds: outerFolds, outerSeed: settings.foldSeed,
+                            jobs: jobCount, stop: stop
+                        ) { fold in
+                            if progressNote {
+                                printError(
+                                    "nested: outer fold \(fold.fold + 1)/\(outerFolds): held-out accuracy "
+                                        + "\(f4(fold.accuracy)) (inner best \(f4(fold.selected.accuracy.mean)), "
+                                        + SweepRecords.parameterText(fold.selected.parameters) + ")")
+                            }
+                        })
+                }.start()
+            }
+        }
+        if let nestedResult {
+            sweep.parameters["sweep.nested.folds"] = String(nestedResult.folds.count)
+            sweep.parameters["sweep.nested.accuracy_mean"] = PlainNumber.format("%.6f", nestedResult.accuracy.mean)
+            sweep.parameters["sweep.nested.accuracy_sd"] = PlainNumber.format("%.6f", nestedResult.accuracy.sd)
+            sweep.parameters["sweep.nested.outer_accuracies"] = nestedResult.folds.map {
+                PlainNumber.format("%.6f", $0.accuracy)
+            }.joined(separator: ",")
+        }
         let finishedCount = results.filter { $0.status == .finished }.count
         sweep.message =
             "\(finishedCount) of \(plan.trials) trials finished"
@@ -256,6 +293,12 @@ struct SweepCommand: AsyncParsableCommand {
                         + "\(f4(best.accuracy.mean)) ± \(f4(best.accuracy.sd)) (\(settings.repeats)×\(settings.folds) CV)"
                 )
                 printText("  " + SweepRecords.parameterText(best.parameters))
+                if let nestedResult {
+                    printText(
+                        "  nested estimate (\(nestedResult.folds.count) outer folds): accuracy "
+                            + "\(f4(nestedResult.accuracy.mean)) ± \(f4(nestedResult.accuracy.sd)) — the honest figure; "
+                            + "the best trial's \(f4(best.accuracy.mean)) is optimistic (picked on its own folds)")
+                }
                 printText(
                     "  train it: sonarlab train --from-trial \(SweepRecords.trialID(sweep: sweep.id, index: best.index))"
                 )

@@ -133,6 +133,26 @@ struct SweepCommandTests {
         #expect(!FileManager.default.fileExists(atPath: workspace.dir.file("store")))
     }
 
+    @Test("--nested records the nested estimate beside the optimistic inner best")
+    func nestedIsRecorded() async throws {
+        let workspace = try Workspace()
+        defer { workspace.dir.remove() }
+        try await workspace.runInProcess(
+            [
+                "sweep", "--trials", "2", "--folds", "3", "--repeats", "1", "--epochs", "5", "--hidden", "4,8",
+                "--nested", "2",
+            ])
+        let (sweep, trials) = try await Self.sweepAndTrials(workspace)
+        #expect(trials.count == 2)
+        #expect(sweep.parameters["sweep.nested.folds"] == "2")
+        let outer = try #require(sweep.parameters["sweep.nested.outer_accuracies"]).split(separator: ",")
+            .compactMap { Double($0) }
+        #expect(outer.count == 2)
+        let mean = try #require(sweep.parameters["sweep.nested.accuracy_mean"].flatMap(Double.init))
+        #expect(abs(mean - outer.reduce(0, +) / 2) < 1e-6)
+        #expect(sweep.result?.crossValidation?.accuracyMean != nil)
+    }
+
     @Test("the progress line fits the terminal width and drops detail to do so")
     func progressFitsWidth() {
         let result = TrialResult(

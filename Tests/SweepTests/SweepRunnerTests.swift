@@ -128,3 +128,31 @@ struct SweepRunnerTests {
         #expect(one.filter { $0.status == .pruned }.allSatisfy { $0.foldAccuracies.count < 3 && $0.index >= 2 })
     }
 }
+
+@Suite("Nested sweep")
+struct NestedSweepTests {
+    @Test("a nested sweep searches inside each outer fold and scores the pick on rows it never saw, for any --jobs")
+    func nestedEstimate() throws {
+        let evaluator = try SweepRunnerTests.evaluator()
+        let plan = try SweepRunnerTests.plan(.random, trials: 2)
+        var seen = [Int]()
+        let one = NestedSweep.run(plan: plan, evaluator: evaluator, outerFolds: 3, outerSeed: 5, jobs: 1) {
+            seen.append($0.fold)
+        }
+        let two = NestedSweep.run(plan: plan, evaluator: evaluator, outerFolds: 3, outerSeed: 5, jobs: 2)
+        #expect(seen == [0, 1, 2])
+        #expect(one.folds.count == 3)
+        #expect(one.folds.allSatisfy { $0.selected.status == .finished && $0.trials == 2 })
+        #expect(one.folds.allSatisfy { (0.3...1).contains($0.accuracy) })
+        #expect(one.folds.map(\.accuracy) == two.folds.map(\.accuracy))
+        #expect(one.accuracy == CrossValidation.Summary(one.folds.map(\.accuracy)))
+        // Each inner search saw only two thirds of the rows: its scores differ from a search on all rows.
+        let full = SweepRunner.run(plan: plan, evaluator: evaluator, jobs: 1)
+        #expect(one.folds[0].selected.foldAccuracies != full[one.folds[0].selected.index].foldAccuracies)
+        let stop = StopSignal()
+        stop.raise()
+        #expect(
+            NestedSweep.run(plan: plan, evaluator: evaluator, outerFolds: 3, outerSeed: 5, jobs: 1, stop: stop).folds
+                .isEmpty)
+    }
+}
