@@ -223,12 +223,7 @@ struct SweepCommand: AsyncParsableCommand {
         sweep.endedAt = Date()
         sweep.heartbeat = RunHeartbeat.current()
         if let best = ranked.first {
-            sweep.result = ExperimentResult(
-                validation: SplitMetrics(loss: best.lossMean, accuracy: best.accuracy.mean, macroF1: best.f1Mean),
-                crossValidation: CrossValidationSummary(
-                    folds: settings.folds, repeats: settings.repeats, fits: best.foldAccuracies.count,
-                    accuracyMean: best.accuracy.mean, accuracySD: best.accuracy.sd, f1Mean: best.f1Mean, f1SD: 0))
-            sweep.result?.foldAccuracies = best.foldAccuracies
+            sweep.result = SweepRecords.experimentResult(of: best, settings: settings)
             sweep.parameters["sweep.best_trial"] = SweepRecords.trialID(sweep: sweep.id, index: best.index)
         }
         var nestedResult: NestedSweep.Result? = nil
@@ -478,12 +473,8 @@ enum SweepRecords {
             .joined(separator: " ")
     }
 
-    /// Finished trials best first (mean accuracy, then the lower index).
-    static func ranked(_ results: [TrialResult]) -> [TrialResult] {
-        results.filter { $0.status == .finished }.sorted {
-            $0.accuracy.mean != $1.accuracy.mean ? $0.accuracy.mean > $1.accuracy.mean : $0.index < $1.index
-        }
-    }
+    /// Finished trials best first (``TrialResult/ranked(_:)``).
+    static func ranked(_ results: [TrialResult]) -> [TrialResult] { TrialResult.ranked(results) }
 
     /// A trial that has started.
     static func runningTrial(index: Int, parameters: [String: String], sweep: Experiment) -> Experiment {
@@ -515,13 +506,19 @@ enum SweepRecords {
             e.message = result.message
         case .cancelled: e.status = .cancelled
         }
-        e.result = ExperimentResult(
+        e.result = experimentResult(of: result, settings: settings)
+        return e
+    }
+
+    /// A trial's scores as an experiment result: mean metrics, the CV summary and the per-fit accuracies.
+    static func experimentResult(of result: TrialResult, settings: SweepSettings) -> ExperimentResult {
+        var r = ExperimentResult(
             validation: SplitMetrics(loss: result.lossMean, accuracy: result.accuracy.mean, macroF1: result.f1Mean),
             crossValidation: CrossValidationSummary(
                 folds: settings.folds, repeats: settings.repeats, fits: result.foldAccuracies.count,
                 accuracyMean: result.accuracy.mean, accuracySD: result.accuracy.sd, f1Mean: result.f1Mean, f1SD: 0))
-        e.result?.foldAccuracies = result.foldAccuracies
-        return e
+        r.foldAccuracies = result.foldAccuracies
+        return r
     }
 
     /// The trial result a trial experiment records, or `nil` for one that never ended.
@@ -544,13 +541,14 @@ enum SweepRecords {
 
     /// `show SWEEP-ID`'s trials table, best first (finished by mean accuracy, then the others by number).
     static func table(_ trials: [Experiment]) -> [String] {
-        let results = trials.compactMap { e in result(from: e).map { (e, $0) } }
-        let finished = results.filter { $0.1.status == .finished }.sorted {
-            $0.1.accuracy.mean != $1.1.accuracy.mean ? $0.1.accuracy.mean > $1.1.accuracy.mean : $0.1.index < $1.1.index
-        }
-        let others = results.filter { $0.1.status != .finished }.sorted { $0.1.index < $1.1.index }
+        let byIndex = Dictionary(
+            trials.compactMap { e in result(from: e).map { ($0.index, e) } }, uniquingKeysWith: { a, _ in a })
+        let results = trials.compactMap(result(from:))
+        let finished = TrialResult.ranked(results)
+        let others = results.filter { $0.status != .finished }.sorted { $0.index < $1.index }
         var rows = [["TRIAL", "STATUS", "ACCURACY", "SD", "FITS", "SECONDS", "PARAMETERS"]]
-        for (e, r) in finished + others {
+        for r in finished + others {
+            guard let e = byIndex[r.index] else { continue }
             rows.append([
                 e.id.terminalSafe, r.status.rawValue, f4(r.accuracy.mean), f4(r.accuracy.sd),
                 String(r.foldAccuracies.count), PlainNumber.format("%.2f", r.seconds),

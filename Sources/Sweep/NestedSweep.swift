@@ -55,11 +55,9 @@ public enum NestedSweep {
                 dataset: dataset.subset(split.train), folds: evaluator.folds, repeats: evaluator.repeats,
                 foldSeed: evaluator.foldSeed, base: evaluator.base, makeTraining: evaluator.makeTraining)
             let results = SweepRunner.run(plan: plan, evaluator: inner, jobs: jobs, stop: stop)
-            let finished = results.filter { $0.status == .finished }
-            guard
-                let best = finished.min(by: {
-                    $0.accuracy.mean != $1.accuracy.mean ? $0.accuracy.mean > $1.accuracy.mean : $0.index < $1.index
-                }), !stop.isRaised, let configuration = try? inner.configuration(for: best.parameters)
+            let finished = TrialResult.ranked(results)
+            guard let best = finished.first, !stop.isRaised,
+                let configuration = try? inner.configuration(for: best.parameters)
             else { break }
             var training = evaluator.makeTraining(configuration)
             training.selection = .lastEpoch

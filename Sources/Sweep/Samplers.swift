@@ -165,11 +165,11 @@ func unit(_ rng: inout SplitMix64) -> Double {
 ///   improvement's maximiser) is proposed.
 /// Every kernel weighs 1 (Optuna ramps down the weights of old trials after 25; we do not).
 public struct TPESampler: Sendable, Equatable {
-    /// Random trials before the model is used. Default 10 (Optuna's `n_startup_trials`).
+    /// Random trials before the model is used: default 10 (Optuna's `n_startup_trials`).
     public var startupTrials = 10
-    /// Candidates drawn from l(x) per parameter. Default 24 (Optuna's `n_ei_candidates`).
+    /// Candidates drawn from l(x) per parameter: default 24 (Optuna's `n_ei_candidates`).
     public var candidates = 24
-    /// Weight of the prior kernel. Default 1 (Optuna's `prior_weight`).
+    /// Weight of the prior kernel: default 1 (Optuna's `prior_weight`).
     public var priorWeight = 1.0
 
     /// Creates a sampler with Optuna's defaults.
@@ -260,7 +260,9 @@ struct CategoricalEstimator {
     }
 }
 
-/// A mixture of Gaussians truncated to an axis (Bergstra et al. 2011 §4.1; σ as Optuna's univariate estimator).
+/// A mixture of Gaussians truncated to an axis.
+///
+/// Bergstra et al. 2011 §4.1; σ as Optuna's univariate estimator.
 struct ParzenEstimator {
     let mus: [Double]
     let sigmas: [Double]

@@ -32,7 +32,7 @@ public struct SearchSpace: Sendable, Equatable {
 
     /// One swept key.
     public struct Dimension: Sendable, Equatable {
-        /// The configuration key id, `mlp.<key>` (e.g. `mlp.lr`).
+        /// The configuration key id, `mlp.<key>`, for example `mlp.lr`.
         public let id: String
         /// Its values.
         public let domain: Domain

@@ -8,9 +8,9 @@ import Foundation
 /// `MedianPruner`). Only trials of earlier batches are compared (``SweepPlan/batchSize``), so pruning, like
 /// proposing, does not depend on `--jobs`.
 public struct MedianPruning: Sendable, Equatable {
-    /// Fits a trial always runs before it may be pruned. Default 10 (one repeat of 10 folds).
+    /// Fits a trial always runs before it may be pruned: default 10 (one repeat of 10 folds).
     public var warmupFits = 10
-    /// Finished trials needed before anything is pruned. Default 5 (Optuna's `n_startup_trials`).
+    /// Finished trials needed before anything is pruned: default 5 (Optuna's `n_startup_trials`).
     public var startupTrials = 5
 
     /// Creates the rule.
@@ -44,7 +44,7 @@ public struct MedianPruning: Sendable, Equatable {
 
 /// What a sweep does: its space, strategy, trial count and seed.
 public struct SweepPlan: Sendable {
-    /// Trials proposed together from the same history. Default 4.
+    /// Trials proposed together from the same history: 4.
     ///
     /// Trial `i` is proposed from the finished trials with an index below `i − i mod batchSize`, whichever
     /// finished first; a batch's trials run in parallel (up to `--jobs`), and the next batch is proposed once

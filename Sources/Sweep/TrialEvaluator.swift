@@ -60,6 +60,15 @@ public struct TrialResult: Sendable, Codable, Equatable {
         self.message = message
     }
 
+    /// Finished trials best first: higher mean accuracy, then the lower trial number.
+    /// - Parameter results: Any trials.
+    /// - Returns: The finished ones, ranked.
+    public static func ranked(_ results: [TrialResult]) -> [TrialResult] {
+        results.filter { $0.status == .finished }.sorted {
+            $0.accuracy.mean != $1.accuracy.mean ? $0.accuracy.mean > $1.accuracy.mean : $0.index < $1.index
+        }
+    }
+
     /// Whether two results have the same parameters, scores and status (the wall time aside).
     /// - Parameter other: The other result.
     /// - Returns: `true` when only ``seconds`` may differ.

@@ -15,10 +15,8 @@ import Tracking
 /// process while it runs (serialized) and removes it afterwards.
 @Suite("sonarlab hbase, dataset, train/predict/history with --backend hbase (in-process)", .serialized)
 struct HBaseCommandTests {
-    @Test("init, status, dataset load twice, dataset show, train, predict --from-hbase --store hbase, history")
-    func chain() async throws {
-        let ws = try Workspace()
-        defer { ws.dir.remove() }
+    /// Runs `body` with the double on a free loopback port and `SONARLAB_HBASE_URL` / `_AUTH` pointing at it.
+    static func withGateway(_ body: () async throws -> Void) async throws {
         try await HBaseRESTDouble.withRunning(configuration: .init(host: "127.0.0.1", port: 0)) { port in
             setenv("SONARLAB_HBASE_URL", "http://127.0.0.1:\(port)", 1)
             setenv("SONARLAB_HBASE_AUTH", "none", 1)
@@ -30,6 +28,15 @@ struct HBaseCommandTests {
                 unsetenv("SONARLAB_HBASE_AUTH")
                 unsetenv("SONARLAB_HBASE_TIMEOUT_SECONDS")
             }
+            try await body()
+        }
+    }
+
+    @Test("init, status, dataset load twice, dataset show, train, predict --from-hbase --store hbase, history")
+    func chain() async throws {
+        let ws = try Workspace()
+        defer { ws.dir.remove() }
+        try await Self.withGateway {
             try await ws.runInProcess(["hbase", "init"])
             try await ws.runInProcess(["hbase", "init"])
             try await ws.runInProcess(["hbase", "status"])
@@ -57,15 +64,7 @@ struct HBaseCommandTests {
     func sweepInHBase() async throws {
         let ws = try Workspace()
         defer { ws.dir.remove() }
-        try await HBaseRESTDouble.withRunning(configuration: .init(host: "127.0.0.1", port: 0)) { port in
-            setenv("SONARLAB_HBASE_URL", "http://127.0.0.1:\(port)", 1)
-            setenv("SONARLAB_HBASE_AUTH", "none", 1)
-            setenv("SONARLAB_HBASE_TIMEOUT_SECONDS", "120", 1)
-            defer {
-                unsetenv("SONARLAB_HBASE_URL")
-                unsetenv("SONARLAB_HBASE_AUTH")
-                unsetenv("SONARLAB_HBASE_TIMEOUT_SECONDS")
-            }
+        try await Self.withGateway {
             try await ws.runInProcess(["hbase", "init"])
             try await ws.runInProcess(SweepCommandTests.tiny + ["--backend", "hbase", "--jobs", "2"])
             let context = try CommandContext(
