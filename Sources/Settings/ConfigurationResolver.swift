@@ -201,9 +201,10 @@ public enum ConfigurationResolver {
         }
     }
 
-    /// Sections of config.ini whose keys another module reads and checks itself: `[sweep]` (the search space of
-    /// `sonarlab sweep`, checked by the Sweep module). ``resolve(configFile:environment:flags:requireFile:)``
-    /// accepts any key in them and reads none.
+    /// Sections of config.ini whose keys another module reads and checks itself.
+    ///
+    /// `[sweep]` holds the search space of `sonarlab sweep`, checked by the Sweep module.
+    /// ``resolve(configFile:environment:flags:requireFile:)`` accepts any key in them and reads none.
     public static let delegatedSections: Set<String> = ["sweep"]
 
     /// The key `section.key` (`mlp.lr`), or `nil` when SonarLab has no such key.
