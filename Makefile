@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 15
 RELEASE_BIN := .build/release/sonarlab
 
-.PHONY: help deps build run test coverage bench lint clean e2e-hbase dev-hbase bench-hbase bench-serve delivery-lint dvc-check delivery-check \
+.PHONY: help deps build run test coverage bench lint clean e2e-hbase dev-hbase bench-hbase bench-serve bench-sweep delivery-lint dvc-check delivery-check \
 	fuzz fuzz-smoke
 
 help: ## List the targets.
@@ -42,6 +42,11 @@ bench: deps ## Engine vs PyTorch (loop and whole process), 5×10-fold CV time, d
 	.venv/bin/python scripts/bench.py
 	.build/release/dashboard-bench
 	scripts/dashboard-overhead.sh $(RELEASE_BIN) 2000 3
+
+bench-sweep: deps ## sonarlab sweep --strategy tpe vs Optuna 5.0 TPE + sklearn MLPClassifier: 100 trials, 5x10 CV, 2 jobs (TRIALS=, JOBS=).
+	@scripts/install-deps.sh --python bench
+	$(SWIFT) build -c release --product sonarlab
+	.venv/bin/python scripts/bench_sweep.py
 
 e2e-hbase: ## HBase end to end through dev-hbase (Kerberos, TLS, grants), rows checked with curl --negotiate.
 	$(SWIFT) build

@@ -110,6 +110,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Hyper-parameter sweeps over the [mlp] keys with paired cross-validation (grid, random, TPE).
+        .target(name: "Sweep", dependencies: ["Engine", "Settings"], swiftSettings: strictSettings),
         // ncursesw through a module map and a shim header (no pkgConfig: SwiftPM drops its flags).
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
         .target(
@@ -139,7 +141,7 @@ let package = Package(
         .target(
             name: "SonarLabCLI",
             dependencies: [
-                "Engine", "Settings", "Tracking", "HBase", "TUI", "Serving",
+                "Engine", "Settings", "Tracking", "HBase", "TUI", "Serving", "Sweep",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -267,5 +269,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "SweepTests", dependencies: ["Sweep", "Engine", "Settings", "SonarLabTestSupport"],
+            swiftSettings: strictSettings),
     ]
 )

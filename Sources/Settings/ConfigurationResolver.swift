@@ -84,6 +84,11 @@ public enum ConfigurationResolver {
         let apply: @Sendable (inout SonarLabConfiguration, String) -> Result<Void, Failure>
         let render: @Sendable (SonarLabConfiguration) -> String
 
+        /// The key's value in `configuration` as config.ini would hold it.
+        /// - Parameter configuration: The configuration to read.
+        /// - Returns: The text, e.g. `0.01` for `[mlp] lr`.
+        public func value(in configuration: SonarLabConfiguration) -> String { render(configuration) }
+
         /// `section.key`.
         public var id: String { "\(section).\(key)" }
         /// `SONARLAB_SECTION_KEY`.
@@ -224,8 +229,47 @@ public enum ConfigurationResolver {
         }
     }
 
+    /// Sections of config.ini whose keys another module reads and checks itself.
+    ///
+    /// `[sweep]` holds the search space of `sonarlab sweep`, checked by the Sweep module.
+    /// ``resolve(configFile:environment:flags:requireFile:)`` accepts any key in them and reads none.
+    public static let delegatedSections: Set<String> = ["sweep"]
+
+    /// The key `section.key` (`mlp.lr`), or `nil` when SonarLab has no such key.
+    /// - Parameter id: The key id.
+    /// - Returns: The key.
+    public static func key(id: String) -> Key? { keys.first { $0.id == id } }
+
+    /// Applies `section.key → text` values over a configuration, each checked exactly as the same key in
+    /// config.ini is (type, range, choices).
+    ///
+    /// `sonarlab sweep` gives each trial its parameters this way, so every `[mlp]` key is sweepable.
+    /// - Parameters:
+    ///   - overlay: Values by key id (`mlp.lr` → `0.003`), with the place each came from for messages
+    ///     (`flag --lr`, `config.ini:12: [sweep] lr`).
+    ///   - configuration: The configuration to start from.
+    /// - Returns: `configuration` with the values applied.
+    /// - Throws: ``SettingsError`` `unknownKey` (no such key), `wrongType` or `outOfRange`, naming the value's place.
+    public static func applying(
+        _ overlay: [(id: String, value: String, place: String)], to configuration: SonarLabConfiguration
+    ) throws(SettingsError) -> SonarLabConfiguration {
+        var result = configuration
+        for entry in overlay {
+            guard let key = key(id: entry.id) else {
+                let known = keys.map(\.id)
+                throw SettingsError(
+                    .unknownKey, place: entry.place,
+                    reason: "unknown key '\(entry.id)'\(suggestion(entry.id, among: known))")
+            }
+            if case .failure(let failure) = key.apply(&result, entry.value.trimmingCharacters(in: .whitespaces)) {
+                throw SettingsError(failure.code, place: entry.place, reason: failure.reason)
+            }
+        }
+        return result
+    }
+
     static func checkKnownKeys(_ document: INIDocument) throws(SettingsError) {
-        let sections = Set(keys.map(\.section))
+        let sections = Set(keys.map(\.section)).union(delegatedSections)
         for section in document.sections where !sections.contains(section.name) {
             let hint = suggestion(section.name, among: sections, quote: "[", "]")
             throw SettingsError(
@@ -233,7 +277,9 @@ public enum ConfigurationResolver {
                 reason: "unknown section [\(section.name)]\(hint); known: \(sections.sorted().joined(separator: ", "))")
         }
         for entry in document.entries
-        where !keys.contains(where: { $0.section == entry.section && $0.key == entry.key }) {
+        where !delegatedSections.contains(entry.section)
+            && !keys.contains(where: { $0.section == entry.section && $0.key == entry.key })
+        {
             let known = keys.filter { $0.section == entry.section }.map(\.key)
             throw SettingsError(
                 .unknownKey, place: "\(document.file):\(entry.line)",

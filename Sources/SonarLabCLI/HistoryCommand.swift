@@ -19,11 +19,25 @@ struct HistoryCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON list on standard output.")
     var json = false
 
+    @Option(help: ArgumentHelp("Only runs of this kind: train, cv, test, sweep or trial.", valueName: "kind"))
+    var kind: String?
+
     func run() async throws {
         guard limit >= 0 else { throw CommandFailure.badInput("--limit must be 0 or more") }
+        let wanted = try kind.map { name in
+            guard let kind = ExperimentKind(rawValue: name) else {
+                throw CommandFailure.badInput(
+                    "--kind '\(name.terminalSafe)': use one of "
+                        + ExperimentKind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return kind
+        }
         let context = try CommandContext(global: global, flags: store.flags)
         let store = try context.openStore()
-        let runs = try await store.experiments(limit: limit == 0 ? nil : limit)
+        var runs = try await store.experiments(limit: limit == 0 || wanted != nil ? nil : limit)
+        if let wanted {
+            runs = Array(runs.filter { $0.kind == wanted }.prefix(limit == 0 ? Int.max : limit))
+        }
         let staleness = context.staleness
         if json {
             print(try jsonText(runs.map { Self.jsonObject($0, staleness: staleness) }))
@@ -125,6 +139,10 @@ struct ShowCommand: AsyncParsableCommand {
             lines.append(
                 "cross-validation \(cv.folds)×\(cv.repeats): accuracy \(f4(cv.accuracyMean)) ± \(f4(cv.accuracySD)), "
                     + "macro-F1 \(f4(cv.f1Mean)) ± \(f4(cv.f1SD))")
+        }
+        if e.kind == .sweep {
+            lines.append("trials (best first):")
+            lines += SweepRecords.table(try await SweepRecords.trials(of: e.id, in: store)).map { "  " + $0 }
         }
         if !e.epochs.isEmpty {
             lines.append("epoch  train_loss  train_acc  val_loss  val_acc  val_f1")

@@ -149,7 +149,12 @@ struct CommandContext {
     }
 
     /// The training hyper-parameters from `[mlp]`.
-    var trainingConfiguration: TrainingConfiguration {
+    var trainingConfiguration: TrainingConfiguration { Self.trainingConfiguration(for: configuration) }
+
+    /// The training hyper-parameters of a configuration's `[mlp]` keys (also each sweep trial's).
+    /// - Parameter configuration: A resolved configuration (or one with a trial's overlay applied).
+    /// - Returns: The Engine's hyper-parameters.
+    static func trainingConfiguration(for configuration: SonarLabConfiguration) -> TrainingConfiguration {
         let mlp = configuration.mlp
         var t = TrainingConfiguration()
         t.hiddenSize = mlp.hiddenSize

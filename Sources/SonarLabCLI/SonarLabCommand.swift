@@ -13,6 +13,7 @@ import Tracking
 import Foundation
 import Logging
 import Settings
+import Sweep
 
 /// The root command, `sonarlab`.
 public struct SonarLabCommand: AsyncParsableCommand {
@@ -33,7 +34,7 @@ public struct SonarLabCommand: AsyncParsableCommand {
             RunCommand.self, PrepareCommand.self, TrainCommand.self, CrossValidateCommand.self,
             HistoryCommand.self, ShowCommand.self, PredictCommand.self, TestCommand.self, ExportCommand.self,
             ReportCommand.self, MakeScenariosCommand.self, ConfigCommand.self, HBaseCommand.self, DatasetCommand.self,
-            SyncCommand.self, OutboxCommand.self, DashboardCommand.self, ServeCommand.self,
+            SyncCommand.self, OutboxCommand.self, DashboardCommand.self, ServeCommand.self, SweepCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )
@@ -65,6 +66,9 @@ public struct SonarLabCommand: AsyncParsableCommand {
             printError(lines: error.lines.enumerated().map { $0.offset == 0 ? "error: " + $0.element : $0.element })
             return ExitCodes.badInput
         case let error as SettingsError:
+            printError("error: \(error)")
+            return ExitCodes.badInput
+        case let error as SweepError:
             printError("error: \(error)")
             return ExitCodes.badInput
         case let error as CommandFailure:

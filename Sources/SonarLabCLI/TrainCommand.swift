@@ -47,9 +47,20 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also write the per-epoch metrics CSV to this path.", valueName: "path"))
     var epochsOut: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Train with a sweep trial's [mlp] values (its sweep's base plus its overlay); other flags still win.",
+            valueName: "trial-id"))
+    var fromTrial: String?
+
     func run() async throws {
         try validateRunName(name)
-        let context = try CommandContext(global: global, flags: training.flags.merging(store.flags) { $1 })
+        var flags = training.flags.merging(store.flags) { $1 }
+        if let fromTrial {
+            let lookup = try CommandContext(global: global, flags: store.flags)
+            flags = try await Self.trialFlags(fromTrial, store: try lookup.openStore()).merging(flags) { $1 }
+        }
+        let context = try CommandContext(global: global, flags: flags)
         let outcome = try await Self.train(context: context, name: name, quiet: json, headless: headless)
         try copyOutputs(outcome)
         if json {
@@ -59,6 +70,20 @@ struct TrainCommand: AsyncParsableCommand {
         }
         if outcome.outcome.experiment.status == .cancelled { throw ExitCode(ExitCodes.cancelled) }
         try Self.requireRecorded(outcome)
+    }
+
+    /// The `[mlp]` values of a sweep trial as flags: its sweep's recorded base, then the trial's overlay.
+    /// - Throws: ``CommandFailure`` (exit 2) when the id is not a trial in the store.
+    static func trialFlags(_ id: String, store: any ExperimentStore) async throws -> [String: FlagValue] {
+        guard let trial = try await store.experiment(id: id), trial.kind == .trial else {
+            throw CommandFailure.badInput("--from-trial: no sweep trial '\(id.terminalSafe)' in \(store.location)")
+        }
+        var values = [String: String]()
+        if let parent = trial.parameters["sweep.parent"], let sweep = try await store.experiment(id: parent) {
+            values = sweep.parameters.filter { $0.key.hasPrefix("mlp.") }
+        }
+        values.merge(trial.parameters.filter { $0.key.hasPrefix("mlp.") }) { $1 }
+        return values.mapValues { FlagValue(flag: "--from-trial \(id)", value: $0) }
     }
 
     /// Fails (exit 1) when the store did not record the run, so scripts can tell: the run folder still holds

@@ -21,6 +21,12 @@ public enum ExperimentKind: String, Sendable, Codable, CaseIterable {
     case crossValidation = "cv"
     /// `sonarlab test`: functional scenarios against a model.
     case test
+    /// `sonarlab sweep`: a hyper-parameter search; its trials are `trial` experiments naming it in
+    /// `sweep.parent`.
+    case sweep
+    /// One trial of a sweep: its swept `[mlp]` values, per-fit scores (``ExperimentResult/foldAccuracies``),
+    /// mean ± sd and status; `sweep.parent` names the sweep, `sweep.trial` its 0-based number.
+    case trial
 }
 
 /// Cross-validation scores of a `cv` experiment.
@@ -66,6 +72,8 @@ public struct ExperimentResult: Sendable, Codable, Equatable {
     public var validationConfusion: ConfusionMatrix?
     /// Cross-validation scores (cv runs).
     public var crossValidation: CrossValidationSummary?
+    /// Held-out accuracy of each fit, repeat-major (sweep trials); `nil` for other runs.
+    public var foldAccuracies: [Double]?
 
     /// Creates a result.
     public init(

@@ -1,6 +1,8 @@
+import ArgumentParser
 import Engine
 import Foundation
 import HBaseRESTDouble
+import Settings
 import SonarLabTestSupport
 import Testing
 import Tracking
@@ -13,10 +15,8 @@ import Tracking
 /// process while it runs (serialized) and removes it afterwards.
 @Suite("sonarlab hbase, dataset, train/predict/history with --backend hbase (in-process)", .serialized)
 struct HBaseCommandTests {
-    @Test("init, status, dataset load twice, dataset show, train, predict --from-hbase --store hbase, history")
-    func chain() async throws {
-        let ws = try Workspace()
-        defer { ws.dir.remove() }
+    /// Runs `body` with the double on a free loopback port and `SONARLAB_HBASE_URL` / `_AUTH` pointing at it.
+    static func withGateway(_ body: () async throws -> Void) async throws {
         try await HBaseRESTDouble.withRunning(configuration: .init(host: "127.0.0.1", port: 0)) { port in
             setenv("SONARLAB_HBASE_URL", "http://127.0.0.1:\(port)", 1)
             setenv("SONARLAB_HBASE_AUTH", "none", 1)
@@ -28,6 +28,15 @@ struct HBaseCommandTests {
                 unsetenv("SONARLAB_HBASE_AUTH")
                 unsetenv("SONARLAB_HBASE_TIMEOUT_SECONDS")
             }
+            try await body()
+        }
+    }
+
+    @Test("init, status, dataset load twice, dataset show, train, predict --from-hbase --store hbase, history")
+    func chain() async throws {
+        let ws = try Workspace()
+        defer { ws.dir.remove() }
+        try await Self.withGateway {
             try await ws.runInProcess(["hbase", "init"])
             try await ws.runInProcess(["hbase", "init"])
             try await ws.runInProcess(["hbase", "status"])
@@ -44,8 +53,33 @@ struct HBaseCommandTests {
                 try await ws.runInProcess(["predict", "--backend", "hbase", "--store", "mongo", "--from-hbase"])
             }
             await #expect(throws: CommandFailure.self) {
-                try await ws.runInProcess(["predict", "--backend", "hbase", "--input", TestPaths.sonarData, "--from-hbase"])
+                try await ws.runInProcess([
+                    "predict", "--backend", "hbase", "--input", TestPaths.sonarData, "--from-hbase",
+                ])
             }
+        }
+    }
+
+    @Test("sweep --backend hbase records the sweep and its trials in HBase; --resume there runs no trial again")
+    func sweepInHBase() async throws {
+        let ws = try Workspace()
+        defer { ws.dir.remove() }
+        try await Self.withGateway {
+            try await ws.runInProcess(["hbase", "init"])
+            try await ws.runInProcess(SweepCommandTests.tiny + ["--backend", "hbase", "--jobs", "2"])
+            let context = try CommandContext(
+                global: try GlobalOptions.parse(["--config", ws.config]),
+                flags: ["tracking.backend": .init(flag: "--backend", value: "hbase")])
+            let store = try context.openStore()
+            let sweep = try #require(try await store.experiments(limit: nil).first { $0.kind == .sweep })
+            let trials = try await SweepRecords.trials(of: sweep.id, in: store)
+            #expect(trials.count == 6)
+            #expect(trials.allSatisfy { $0.status == .finished && $0.result?.foldAccuracies?.count == 3 })
+            try await ws.runInProcess(["sweep", "--backend", "hbase", "--resume", sweep.id])
+            let again = try await SweepRecords.trials(of: sweep.id, in: store)
+            #expect(again.map(\.startedAt) == trials.map(\.startedAt))
+            try await ws.runInProcess(["show", "--backend", "hbase", sweep.id])
+            #expect(try await ws.store().experiments(limit: nil).isEmpty)
         }
     }
 
