@@ -51,10 +51,10 @@ struct ServeProcessTests {
 
     /// Trains a small model into the environment's local store and returns `sonarlab predict --json`'s answer on
     /// ``rowsCSV``: (label, p_mine) per row.
-    static func trainAndPredict(_ env: FaultEnvironment) throws -> [(String, Double)] {
-        try env.sonarlab(["train", "--epochs", "10", "--headless"])
+    static func trainAndPredict(_ env: FaultEnvironment) async throws -> [(String, Double)] {
+        try await env.sonarlab(["train", "--epochs", "10", "--headless"])
         let input = try env.dir.write("rows.csv", rowsCSV)
-        let predicted = try env.sonarlab(["predict", "--input", input, "--json"])
+        let predicted = try await env.sonarlab(["predict", "--input", input, "--json"])
         let object = try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [String: Any]
         return (object?["predictions"] as? [[String: Any]] ?? []).map {
             ($0["label"] as? String ?? "", $0["p_mine"] as? Double ?? -1)
@@ -80,8 +80,8 @@ struct ServeProcessTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
-        let expected = try Self.trainAndPredict(env)
+        try await env.sonarlab(["hbase", "init"])
+        let expected = try await Self.trainAndPredict(env)
         #expect(expected.count == 3)
         let (serve, url) = try await Self.startServe(env)
         #expect(serve.stdout.contains("model sonar version "))
@@ -93,7 +93,7 @@ struct ServeProcessTests {
         #expect(served.map { Float($0.1) } == expected.map { Float($0.1) })
         let version = try await Self.modelVersion(url)
         serve.signal(SIGTERM)
-        #expect(try serve.wait(timeout: .seconds(60)) == 0, "\(serve.stderr.suffix(600))")
+        await #expect(try serve.wait(timeout: .seconds(60)) == 0, "\(serve.stderr.suffix(600))")
         let stored = try await env.withClient { client, layout in
             try await HBasePredictionStore(client: client, layout: layout).predictions(modelID: version)
         }
@@ -108,8 +108,8 @@ struct ServeProcessTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         try env.startDouble()
-        try env.sonarlab(["hbase", "init"])
-        _ = try Self.trainAndPredict(env)
+        try await env.sonarlab(["hbase", "init"])
+        _ = try await Self.trainAndPredict(env)
         env.double?.kill9()
         let (serve, url) = try await Self.startServe(env)
         for _ in 0..<2 {
@@ -129,7 +129,7 @@ struct ServeProcessTests {
         }
         let version = try await Self.modelVersion(url)
         serve.signal(SIGTERM)
-        #expect(try serve.wait(timeout: .seconds(60)) == 0, "\(serve.stderr.suffix(600))")
+        await #expect(try serve.wait(timeout: .seconds(60)) == 0, "\(serve.stderr.suffix(600))")
         let stored = try await env.withClient { client, layout in
             try await HBasePredictionStore(client: client, layout: layout).predictions(modelID: version)
         }
@@ -137,11 +137,11 @@ struct ServeProcessTests {
     }
 
     @Test("serve refuses a model that is neither a file nor a run id, before it listens (exit 2)")
-    func refusesAnUnknownModel() throws {
+    func refusesAnUnknownModel() async throws {
         guard try requireFaultPrerequisites() else { return }
         let env = try FaultEnvironment()
         defer { env.tearDown() }
-        let result = try env.sonarlab(["serve", "--model", "no-such-run", "--port", "0"], expecting: 2)
+        let result = try await env.sonarlab(["serve", "--model", "no-such-run", "--port", "0"], expecting: 2)
         #expect(result.stderr.contains("--model 'no-such-run': no such file, and no run with that id"))
         #expect(!result.stdout.contains("listening"))
     }
@@ -164,7 +164,7 @@ struct ServeSchemathesisTests {
         let env = try FaultEnvironment()
         defer { env.tearDown() }
         env.extraEnvironment["SONARLAB_SERVE_RECORD"] = "off"
-        try env.sonarlab(["train", "--epochs", "5", "--headless"])
+        try await env.sonarlab(["train", "--epochs", "5", "--headless"])
         let (_, url) = try await ServeProcessTests.startServe(env)
         let run = try BackgroundProcess(
             Self.schemathesis,
@@ -175,7 +175,7 @@ struct ServeSchemathesisTests {
                     + "response_headers_conformance",
             ],
             in: env.dir.path, environment: ["NO_COLOR": "1", "HOME": env.dir.path], logs: env.dir.file("schemathesis"))
-        let status = try run.wait(timeout: .seconds(180))
+        let status = try await run.wait(timeout: .seconds(180))
         let output = run.stdout + run.stderr
         #expect(status == 0, "\(output.suffix(3000))")
         #expect(output.contains(" passed"), "\(output.suffix(1000))")

@@ -81,30 +81,30 @@ struct SweepCommandTests {
         guard try requireBinary() else { return }
         let workspace = try Workspace()
         defer { workspace.dir.remove() }
-        let run = try workspace.run(Self.tiny + ["--jobs", "2", "--strategy", "grid", "--lr", "0.003,0.03", "--json"])
+        let run = try await workspace.run(Self.tiny + ["--jobs", "2", "--strategy", "grid", "--lr", "0.003,0.03", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let summary = try json(run.stdout)
         #expect(summary["trials"] as? Int == 4)  // a grid of 2 × 2 points, fewer than --trials
         let sweepID = try #require(summary["sweep_id"] as? String)
-        let shown = try workspace.run(["show", sweepID])
+        let shown = try await workspace.run(["show", sweepID])
         #expect(shown.status == 0)
         let rows = shown.stdout.split(separator: "\n").filter { $0.hasPrefix("  \(sweepID)-t") }
         #expect(rows.count == 4)
         let accuracies = rows.compactMap { row in row.split(separator: " ").dropFirst(2).first.flatMap { Double($0) } }
         #expect(accuracies == accuracies.sorted(by: >))
-        let history = try workspace.run(["history", "--kind", "sweep", "--json"])
+        let history = try await workspace.run(["history", "--kind", "sweep", "--json"])
         let listed = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
         #expect(listed.map { $0["id"] as? String } == [sweepID])
-        let badKind = try workspace.run(["history", "--kind", "sweeps"])
+        let badKind = try await workspace.run(["history", "--kind", "sweeps"])
         #expect(badKind.status == 2)
         #expect(badKind.stderr.contains("--kind 'sweeps'"))
         let best = try #require((summary["best"] as? [String: Any])?["trial_id"] as? String)
         let bestParameters = try #require((summary["best"] as? [String: Any])?["parameters"] as? [String: String])
-        let trained = try workspace.run(["train", "--from-trial", best, "--json"])
+        let trained = try await workspace.run(["train", "--from-trial", best, "--json"])
         #expect(trained.status == 0, "\(trained.stderr)")
         let train = try #require(try await workspace.store().experiments(limit: nil).first { $0.kind == .train })
         for (key, value) in bestParameters { #expect(train.parameters[key] == value) }
-        let unknown = try workspace.run(["train", "--from-trial", "nope"])
+        let unknown = try await workspace.run(["train", "--from-trial", "nope"])
         #expect(unknown.status == 2)
     }
 
@@ -126,7 +126,7 @@ struct SweepCommandTests {
         guard try requireBinary() else { return }
         let workspace = try Workspace()
         defer { workspace.dir.remove() }
-        let result = try workspace.run(["sweep", "--folds", "3", "--repeats", "1"] + arguments)
+        let result = try await workspace.run(["sweep", "--folds", "3", "--repeats", "1"] + arguments)
         #expect(result.status == 2)
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
