@@ -124,7 +124,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "Engine", "Tracking", "HBase",
+                "Engine", "Tracking", "HBase", "ServingAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -141,7 +141,9 @@ let package = Package(
         .target(
             name: "SonarLabCLI",
             dependencies: [
-                "Engine", "Settings", "Tracking", "HBase", "TUI", "Serving", "Sweep",
+                "Engine", "Settings", "Tracking", "HBase", "TUI", "Serving", "ServingAuth", "Sweep",
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -234,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "ServingTests",
             dependencies: [
-                "Serving", "Engine", "Tracking", "HBase", "HBaseRESTDouble", "SonarLabTestSupport",
+                "Serving", "ServingAuth", "Engine", "Tracking", "HBase", "HBaseRESTDouble", "SonarLabTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 public import HTTPTypes
 public import Hummingbird
+public import ServingAuth
 import Logging
 import NIOCore
 import Synchronization
@@ -10,7 +11,7 @@ import Synchronization
 ///
 /// An authentication middleware (attached per route group with ``ServingMiddlewares``) sets ``caller``; the
 /// predictions recorded for the request carry it (cell `p:caller`).
-public struct ServingRequestContext: RequestContext {
+public struct ServingRequestContext: CallerIdentifiedContext {
     /// Hummingbird's per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// Who asks: the caller's principal or token name, `nil` when anonymous.

@@ -1,6 +1,7 @@
 import Foundation
 import HBase
 public import Hummingbird
+public import HummingbirdCore
 import Logging
 import NIOCore
 public import ServiceLifecycle
@@ -151,14 +152,18 @@ public enum ServingServer {
     ///   - host: The address to listen on.
     ///   - port: The port (0: any free one).
     ///   - middlewares: Middlewares of the infer and admin groups.
+    ///   - server: The HTTP server: plain HTTP/1.1 or TLS (`ServingTLS`).
     ///   - flushTimeout: The bound of the outbox flush at shutdown.
     ///   - onRunning: Called with the bound port once the server listens.
     /// - Throws: The server's error when it cannot listen (for example the port is taken).
     public static func run(
         service: ModelService, host: String, port: Int, middlewares: ServingMiddlewares = ServingMiddlewares(),
-        flushTimeout: Duration = .seconds(10), onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        server: HTTPServerBuilder = .http1(), flushTimeout: Duration = .seconds(10),
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let app = makeApplication(service: service, host: host, port: port, middlewares: middlewares) { port in
+        let app = makeApplication(
+            service: service, host: host, port: port, middlewares: middlewares, server: server
+        ) { port in
             await onRunning(port)
         }
         let group = ServiceGroup(
@@ -183,11 +188,11 @@ public enum ServingServer {
     /// - Returns: The application.
     public static func makeApplication(
         service: ModelService, host: String, port: Int,
-        middlewares: ServingMiddlewares = ServingMiddlewares(),
+        middlewares: ServingMiddlewares = ServingMiddlewares(), server: HTTPServerBuilder = .http1(),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: ServingRoutes.makeRouter(service: service, middlewares: middlewares),
+            router: ServingRoutes.makeRouter(service: service, middlewares: middlewares), server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "sonarlab"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: service.logger)

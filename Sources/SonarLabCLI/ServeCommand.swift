@@ -2,8 +2,11 @@ import ArgumentParser
 import Engine
 import Foundation
 import HBase
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import Serving
+import ServingAuth
 import Settings
 import Tracking
 
@@ -69,6 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = context.logger
         logger.logLevel = global.verbose ? .debug : .notice
         let spec = model ?? "latest"
+        // Callers' access and TLS are checked before the model loads and before anything listens: a bad tokens
+        // file, keytab or certificate is a configuration error (exit 2).
+        let (middlewares, server, scheme) = try Self.access(context)
         let first = try await context.loadServedModel(spec)
         let metrics = ServingMetrics()
         var client: HBaseClient?
@@ -116,11 +122,11 @@ struct ServeCommand: AsyncParsableCommand {
         let name = serve.modelName
         do {
             try await ServingServer.run(
-                service: service, host: serve.host, port: serve.port,
+                service: service, host: serve.host, port: serve.port, middlewares: middlewares, server: server,
                 flushTimeout: .milliseconds(Int64(context.configuration.hbase.timeoutSeconds * 1000))
             ) { port in
                 let shown = serve.host.contains(":") ? "[\(serve.host)]" : serve.host
-                printText("listening on http://\(shown):\(port) (POST /v2/models/\(name)/infer, /invocations)")
+                printText("listening on \(scheme)://\(shown):\(port) (POST /v2/models/\(name)/infer, /invocations)")
                 fflush(nil)
             }
         } catch {
@@ -129,6 +135,27 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try? await client?.shutdown()
         printText("stopped")
+    }
+}
+
+extension ServeCommand {
+    /// The route groups' access middlewares (`[serve] auth`, allow-lists) and the HTTP server (TLS when
+    /// `SONARLAB_SERVE_TLS_CERT_FILE` / `_KEY_FILE` are set).
+    /// - Throws: ``CommandFailure`` (exit 2) naming the file, key or variable at fault.
+    static func access(_ context: CommandContext) throws -> (ServingMiddlewares, HTTPServerBuilder, String) {
+        do {
+            let environment = try ServeAccessEnvironment(environment: context.environment)
+            let policy = try ServingAccessPolicy(
+                settings: context.configuration.serveAccess, environment: environment)
+            let middlewares = ServingMiddlewares(
+                infer: [policy.middleware(for: .infer)], admin: [policy.middleware(for: .admin)])
+            guard let tls = try ServingTLS.makeServerConfiguration(environment: environment) else {
+                return (middlewares, .http1(), "http")
+            }
+            return (middlewares, try .tls(.http1(), tlsConfiguration: tls), "https")
+        } catch let error as ServingAuthError {
+            throw CommandFailure.badInput("\(error)")
+        }
     }
 }
 

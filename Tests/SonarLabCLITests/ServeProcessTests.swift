@@ -39,10 +39,12 @@ struct ServeProcessTests {
     }
 
     static func request(
-        _ url: String, method: String = "GET", body: String? = nil, contentType: String? = nil
+        _ url: String, method: String = "GET", body: String? = nil, contentType: String? = nil,
+        headers: [String: String] = [:]
     ) async throws -> (status: Int, text: String) {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body { request.httpBody = Data(body.utf8) }
         if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         let (data, response) = try await URLSession.shared.data(for: request)
@@ -134,6 +136,63 @@ struct ServeProcessTests {
             try await HBasePredictionStore(client: client, layout: layout).predictions(modelID: version)
         }
         #expect(stored.count == 6)
+    }
+
+    @Test("[serve] auth = bearer: 401 without a token, 403 off the allow-list, 200 with it; the caller is recorded")
+    func bearerCallersAreAuthenticatedAndRecorded() async throws {
+        guard try requireFaultPrerequisites() else { return }
+        let env = try FaultEnvironment()
+        defer { env.tearDown() }
+        try env.startDouble()
+        try await env.sonarlab(["hbase", "init"])
+        _ = try await Self.trainAndPredict(env)
+        let token = UUID().uuidString  // pragma: allowlist secret
+        let other = UUID().uuidString  // pragma: allowlist secret
+        func digest(_ text: String) throws -> String {
+            let result = try SonarLabProcess.runBlocking(
+                "/bin/bash", ["-c", "printf %s \"$1\" | sha256sum | cut -d' ' -f1", "digest", text], in: "/")
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let tokens = try env.dir.write("tokens", "alice:\(try digest(token))\nbob:\(try digest(other))\n")
+        #expect(chmod(tokens, 0o600) == 0)
+        env.extraEnvironment["SONARLAB_SERVE_AUTH"] = "bearer"
+        env.extraEnvironment["SONARLAB_SERVE_ALLOW_INFER"] = "alice"
+        env.extraEnvironment["SONARLAB_SERVE_TOKENS_FILE"] = tokens
+        let (serve, url) = try await Self.startServe(env)
+        let infer = url + "/invocations"
+        let anonymous = try await Self.request(infer, method: "POST", body: Self.rowsCSV, contentType: "text/csv")
+        #expect(anonymous.status == 401, "\(anonymous.text)")
+        let bob = try await Self.request(
+            infer, method: "POST", body: Self.rowsCSV, contentType: "text/csv",
+            headers: ["Authorization": "Bearer \(other)"])
+        #expect(bob.status == 403 && bob.text.contains("allow_infer"), "\(bob.text)")
+        let alice = try await Self.request(
+            infer, method: "POST", body: Self.rowsCSV, contentType: "text/csv",
+            headers: ["Authorization": "Bearer \(token)"])
+        #expect(alice.status == 200, "\(alice.text)")
+        #expect(try await Self.request(url + "/v2/health/ready").status == 200)
+        let version = try await Self.modelVersion(url)
+        serve.signal(SIGTERM)
+        await #expect(try serve.wait(timeout: .seconds(60)) == 0, "\(serve.stderr.suffix(600))")
+        #expect(!serve.stderr.contains(token) && !serve.stdout.contains(token), "a token reached the log")
+        let stored = try await env.withClient { client, layout in
+            try await HBasePredictionStore(client: client, layout: layout).predictions(modelID: version)
+        }
+        #expect(stored.count == 3 && stored.allSatisfy { $0.caller == "alice" }, "\(stored.map(\.caller))")
+    }
+
+    @Test("serve refuses a world-readable tokens file before it listens, naming the file (exit 2)")
+    func refusesAWorldReadableTokensFile() async throws {
+        guard try requireFaultPrerequisites() else { return }
+        let env = try FaultEnvironment()
+        defer { env.tearDown() }
+        let tokens = try env.dir.write("tokens", "alice:\(String(repeating: "0", count: 64))\n")
+        #expect(chmod(tokens, 0o644) == 0)
+        env.extraEnvironment["SONARLAB_SERVE_AUTH"] = "bearer"
+        env.extraEnvironment["SONARLAB_SERVE_TOKENS_FILE"] = tokens
+        env.extraEnvironment["SONARLAB_SERVE_RECORD"] = "off"
+        let result = try await env.sonarlab(["serve", "--port", "0"], expecting: 2)
+        #expect(result.stderr.contains(tokens) && result.stderr.contains("readable by every user"), "\(result.stderr)")
     }
 
     @Test("serve refuses a model that is neither a file nor a run id, before it listens (exit 2)")
