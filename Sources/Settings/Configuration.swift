@@ -1,3 +1,5 @@
+import Foundation
+
 /// SonarLab's typed configuration. Every field has a built-in default (the seed's values).
 ///
 /// Keys in config.ini are `[section] key`; the environment variable of a key is
@@ -112,11 +114,19 @@ public struct SonarLabConfiguration: Sendable, Equatable {
 
     /// `[serve]`: the model service (`sonarlab serve`).
     public struct ServeSettings: Sendable, Equatable {
-        /// `host`: the address the service listens on. Default the IPv4 loopback address (config.ini names it);
-        /// listening on every interface is a choice made in config.ini or `--host`, never a default.
-        public var host = "127.0.0.1"
+        /// `host`: the address the service listens on. Default the IPv4 loopback address (`INADDR_LOOPBACK`;
+        /// config.ini names it); listening on every interface is a choice made in config.ini or `--host`, never a
+        /// default.
+        public var host = ServeSettings.loopback
         /// `port`: the TCP port it listens on, 0 (any free port) … 65535. Default 8089 (config.ini).
         public var port = 8089
+
+        /// The IPv4 loopback address in dotted form, from the system's `INADDR_LOOPBACK`.
+        public static let loopback: String = {
+            var address = in_addr(s_addr: in_addr_t(INADDR_LOOPBACK).bigEndian)
+            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            return inet_ntop(AF_INET, &address, &text, socklen_t(text.count)).map { String(cString: $0) } ?? "localhost"
+        }()
         /// `model_name`: the model's name in the Open Inference Protocol routes. Default `sonar`.
         public var modelName = "sonar"
         /// `record`: where each prediction is recorded as it is answered: `hbase` (the durable outbox, then

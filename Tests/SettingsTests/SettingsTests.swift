@@ -144,11 +144,11 @@ struct ConfigurationTests {
                 phrase: "[mlp] dropout: 1 is outside [0, 1)"),
             BadValue(ini: "[mlp]\ndropout = -0.1\n", code: .outOfRange, line: 2, phrase: "-0.1 is outside [0, 1)"),
             BadValue(
-                ini: "[mlp]\ndropout = half\n", code: .wrongType, line: 2, phrase: "'half' is not a finite number"),
+                ini: "[mlp]\ndropout = half\n", code: .wrongType, line: 2, phrase: "'half' is not a finite decimal number"),
             BadValue(
                 ini: "[mlp]\ninput_noise = -1\n", code: .outOfRange, line: 2,
                 phrase: "[mlp] input_noise: -1 is outside [0, 10]"),
-            BadValue(ini: "[mlp]\ninput_noise = inf\n", code: .wrongType, line: 2, phrase: "not a finite number"),
+            BadValue(ini: "[mlp]\ninput_noise = inf\n", code: .wrongType, line: 2, phrase: "not a finite decimal number"),
             BadValue(
                 ini: "[mlp]\nensemble = 0\n", code: .outOfRange, line: 2, phrase: "[mlp] ensemble: 0 is outside 1…100"),
             BadValue(ini: "[mlp]\nensemble = 2.5\n", code: .wrongType, line: 2, phrase: "'2.5' is not a whole number"),
