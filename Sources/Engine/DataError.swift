@@ -123,10 +123,9 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// - Parameter raw: text from the input (a field, an entry name).
     /// - Returns: `'text'` with control characters escaped, at most 32 characters inside the quotes.
     public static func quoted(_ raw: Substring) -> String {
-        // Control characters (a NUL, an escape sequence) are shown escaped (`\0`, `\u{1B}`), never sent raw.
-        let shown = raw.unicodeScalars.map { scalar in
-            scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
-        }.joined()
+        // Control characters (a NUL, an escape sequence, C1) are shown as everywhere else (`\x00`, `\x1B`,
+        // `\x9B`), by the one shared function, never sent raw.
+        let shown = TerminalText.escape(String(raw))
         return shown.count <= 32 ? "'\(shown)'" : "'\(shown.prefix(29))...'"
     }
 }

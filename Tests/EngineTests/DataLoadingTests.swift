@@ -133,7 +133,7 @@ struct DataLoadingTests {
         let error = #expect(throws: DataError.self) {
             try SonarData.parseFeature("0.1\u{0}\u{1B}[2J", file: "f.csv", line: 3, field: 4)
         }
-        #expect(error?.description.contains("'0.1\\0\\u{1B}[2J' is not a number") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("'0.1\\x00\\x1B[2J' is not a number") == true, "\(String(describing: error))")
         #expect(error?.description.unicodeScalars.contains { $0.value < 0x20 } == false)
     }
 
