@@ -57,6 +57,15 @@ public enum PlainNumber {
         String(decoding: buffer.prefix(max(0, count)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The shortest text of a double that reads back as the same value, a whole number without a fraction
+    /// (`0.25`, `10`, `0`): how configuration values are written, so a run started from the dashboard and one
+    /// started from the command line record `0`, not `0.0` beside `0`.
+    /// - Parameter value: a finite number.
+    /// - Returns: its text, locale-independent.
+    public static func shortest(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
+    }
+
     /// `x` with a fixed number of decimals (`%.Nf`) in the C locale: `fixed(0.82692, 4)` is `0.8269`.
     /// - Parameters:
     ///   - x: the number.

@@ -487,6 +487,7 @@ public enum ConfigurationResolver {
     }
 
     /// Shortest text of a double that reads back as the same value (`0.25`, `10`).
+    /// (Settings depends on nothing; Engine's `PlainNumber.shortest` writes the same text for the dashboard.)
     static func format(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
     }

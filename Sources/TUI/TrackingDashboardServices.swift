@@ -165,10 +165,10 @@ extension Hyperparameters {
     public func applied(to parameters: [String: String]) -> [String: String] {
         var p = parameters
         p["mlp.hidden_size"] = "\(hiddenSize)"
-        p["mlp.lr"] = "\(learningRate)"
+        p["mlp.lr"] = PlainNumber.shortest(learningRate)
         p["mlp.epochs"] = "\(epochs)"
         p["mlp.batch_size"] = "\(batchSize ?? 0)"
-        p["mlp.weight_decay"] = "\(weightDecay)"
+        p["mlp.weight_decay"] = PlainNumber.shortest(weightDecay)
         p["mlp.seed"] = "\(seed)"
         return p
     }

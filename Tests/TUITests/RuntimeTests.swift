@@ -254,6 +254,10 @@ func isRunEnd(_ e: Event) -> Bool {
                 "mlp.batch_size": "16",
                 "mlp.weight_decay": "0.001", "mlp.seed": "5",
             ])
+        // The defaults are written as the command line writes them ("0", not "0.0"): Compare must not see a
+        // difference between a dashboard run and a headless one of the same settings.
+        let defaults = Hyperparameters(TrainingConfiguration()).applied(to: [:])
+        #expect(defaults["mlp.weight_decay"] == "0" && defaults["mlp.lr"] == "0.01", "\(defaults)")
     }
 }
 
