@@ -212,12 +212,23 @@ public final class HBaseOutbox: Sendable {
     /// trailing slash and the IPv4 loopback address of the same port are one gateway; another port is another.
     /// - Parameter url: The gateway's base URL.
     /// - Returns: For example `https://hbase-rest.example:PORT`, or `http://localhost:PORT` for any loopback name.
+    /// Whether `host` is the IPv4 loopback address (`INADDR_LOOPBACK`) or the IPv6 one (`in6addr_loopback`), in
+    /// any spelling `inet_pton` reads (so `::1` and its long form are one).
+    static func isLoopbackAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return v4.s_addr == in_addr_t(INADDR_LOOPBACK).bigEndian }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, host, &v6) == 1 else { return false }
+        var loopback = in6addr_loopback
+        return memcmp(&v6, &loopback, MemoryLayout<in6_addr>.size) == 0
+    }
+
     public static func clusterKey(for url: URL) -> String {
         let scheme = (url.scheme ?? "http").lowercased()
         var host = (url.host ?? "").lowercased()
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         while host.hasSuffix("."), host.count > 1 { host.removeLast() }
-        if ["localhost", "127.0.0.1", "::1", "0:0:0:0:0:0:0:1"].contains(host) { host = "localhost" }
+        if host == "localhost" || isLoopbackAddress(host) { host = "localhost" }
         if host.contains(":") { host = "[\(host)]" }
         let port = url.port ?? (scheme == "https" ? 443 : 80)
         var path = url.path
