@@ -26,7 +26,7 @@ run: build ## Build and run the main job (dashboard on a terminal, headless trai
 test: deps ## Build, run every test suite and the HBase end to end, print line coverage per module (fails below COVERAGE_MIN %).
 	@scripts/install-deps.sh --python serve
 	$(SWIFT) build --build-tests --enable-code-coverage
-	$(SWIFT) test --enable-code-coverage
+	SWIFT=$(SWIFT) scripts/run-tests.sh --enable-code-coverage
 	scripts/e2e-hbase.sh
 	@$(MAKE) --no-print-directory coverage
 

@@ -188,9 +188,11 @@ let package = Package(
             swiftSettings: strictSettings + [.unsafeFlags(["-parse-as-library"])]
         )
     } + [
+        // posix_spawn with closefrom and waitpid for the test helpers (see Tests/SonarLabTestSupport/ChildProcess.swift).
+        .target(name: "CProcessSpawn", path: "Tests/CProcessSpawn"),
         .target(
             name: "SonarLabTestSupport",
-            dependencies: ["Engine", "Tracking", "Settings", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["CProcessSpawn", "Engine", "Tracking", "Settings", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             path: "Tests/SonarLabTestSupport",
             swiftSettings: strictSettings
         ),

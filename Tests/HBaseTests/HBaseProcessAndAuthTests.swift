@@ -5,6 +5,7 @@ import HTTPTypes
 import InMemoryLogging
 import Logging
 import NIOHTTP1
+import SonarLabTestSupport
 import Testing
 
 /// The `hbase-rest-double` executable: flags, the `listening HOST:PORT` line, persistence across processes.
@@ -30,30 +31,19 @@ struct HBaseRESTDoubleProcessTests {
     }
 
     final class Server: @unchecked Sendable {
-        let process = Process()
+        let process: ChildProcess
         let port: Int
 
         init(dataDirectory: String?) throws {
-            process.executableURL = try HBaseRESTDoubleProcessTests.executable()
             var arguments = ["--host", "127.0.0.1", "--port", "0", "--auth", "none"]
             if let dataDirectory { arguments += ["--data-dir", dataDirectory] }
-            process.arguments = arguments
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            // Read the first line: `listening 127.0.0.1:PORT`.
-            var line = Data()
-            let handle = output.fileHandleForReading
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            process = try ChildProcess(try HBaseRESTDoubleProcessTests.executable().path, arguments, stderr: .discard)
+            // The first line: `listening 127.0.0.1:PORT`.
+            let text = process.firstLine(timeout: 30) ?? ""
             guard text.hasPrefix("listening 127.0.0.1:"), let port = Int(text.dropFirst("listening 127.0.0.1:".count)),
                 port > 0
             else {
-                process.terminate()
+                process.kill9()
                 throw HBaseError.invalidResponse.with("unexpected first line from hbase-rest-double: \(text)")
             }
             self.port = port
@@ -62,8 +52,8 @@ struct HBaseRESTDoubleProcessTests {
         var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
         func stop() {
-            process.terminate()  // SIGTERM: graceful shutdown
-            process.waitUntilExit()
+            process.signal(SIGTERM)  // graceful shutdown
+            if !process.waitForExit(timeout: 30) { process.kill9() }
         }
     }
 
@@ -98,14 +88,8 @@ struct HBaseRESTDoubleProcessTests {
         for arguments in [
             ["--port", "0", "--auth", "none"], ["--host", "127.0.0.1", "--port", "0", "--auth", "kerberos"],
         ] {
-            let process = Process()
-            process.executableURL = try Self.executable()
-            process.arguments = arguments
-            process.standardError = Pipe()
-            process.standardOutput = Pipe()
-            try process.run()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 64, "\(arguments)")
+            let result = try SonarLabProcess.runBlocking(try Self.executable().path, arguments, in: "/")
+            #expect(result.status == 64, "\(arguments)")
         }
     }
 }

@@ -646,43 +646,30 @@ final class Watcher: @unchecked Sendable {
 
 /// `hbase-rest-double --auth none --data-dir DIR` on 127.0.0.1.
 final class DoubleProcess: @unchecked Sendable {
-    let process = Process()
+    let process: ChildProcess
     let port: Int
 
     /// Starts it and reads its `listening 127.0.0.1:PORT` line (bounded: the process ends on a bind error).
     init(port: Int, dataDirectory: String, arguments: [String] = ["--auth", "none"]) throws {
-        process.executableURL = URL(fileURLWithPath: FaultEnvironment.doubleBinary)
-        process.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var data = Data()
-        while !data.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            data.append(chunk)
-        }
-        let line = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        process = try ChildProcess(
+            FaultEnvironment.doubleBinary,
+            ["--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory] + arguments, stderr: .discard)
+        let line = process.firstLine(timeout: 30) ?? ""
         guard line.hasPrefix("listening 127.0.0.1:"), let bound = Int(line.dropFirst("listening 127.0.0.1:".count))
         else {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.kill9()
             throw HBaseOutboxError(message: "hbase-rest-double did not start on port \(port): \(line)")
         }
         self.port = bound
     }
 
     /// SIGKILL: no graceful shutdown, like a crashed gateway.
-    func kill9() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    func kill9() { process.kill9() }
 }
 
 /// A process whose output goes to files (so a full pipe never blocks it), with bounded waits.
 final class BackgroundProcess: @unchecked Sendable {
-    let process = Process()
+    let process: ChildProcess
     let outPath: String
     let errPath: String
 
@@ -693,21 +680,17 @@ final class BackgroundProcess: @unchecked Sendable {
         errPath = logs + ".err"
         FileManager.default.createFile(atPath: outPath, contents: nil)
         FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(
+            executable, arguments, in: directory,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, stdout: .file(outPath),
+            stderr: .file(errPath))
     }
 
     var isRunning: Bool { process.isRunning }
     var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
     var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
 
-    func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }
+    func signal(_ signal: Int32) { process.signal(signal) }
 
     /// Waits for the exit at most `timeout`; kills it (and fails) when it takes longer.
     func wait(timeout: Duration) async throws -> Int32 {
@@ -715,17 +698,13 @@ final class BackgroundProcess: @unchecked Sendable {
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning {
             kill9()
-            Issue.record("\(process.arguments ?? []) did not end within \(timeout)")
+            Issue.record("\(process.commandLine) did not end within \(timeout)")
             throw CancellationError()
         }
         return process.terminationStatus
     }
 
-    func kill9() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    func kill9() { process.kill9() }
 }
 
 /// Expects `count` rows in `table`, each holding every cell once even when five versions are asked for

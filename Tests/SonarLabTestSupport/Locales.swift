@@ -9,7 +9,19 @@ public enum TestLocales {
     public static let decimalComma = ["de_DE.UTF-8", "ru_RU.UTF-8"]
 
     /// The `LOCPATH` directory holding every locale of ``decimalComma``, or why it could not be made.
-    public static let compiled: Result<String, LocaleUnavailable> = {
+    ///
+    /// Compiled once, on a thread of its own (localedef takes seconds per locale): a static initializer that
+    /// blocked would hold one of the cooperative pool's two threads, and every test waiting for it another.
+    public static var compiled: Result<String, LocaleUnavailable> {
+        get async { await compilation.value }
+    }
+
+    private static let compilation = Task<Result<String, LocaleUnavailable>, Never> {
+        (try? await SonarLabProcess.offPool { compile() })
+            ?? .failure(LocaleUnavailable(reason: "localedef could not run"))
+    }
+
+    private static func compile() -> Result<String, LocaleUnavailable> {
         guard
             let localedef = ["/usr/bin/localedef", "/usr/sbin/localedef", "/bin/localedef"]
                 .first(where: FileManager.default.isExecutableFile(atPath:))
@@ -32,14 +44,14 @@ public enum TestLocales {
             return .failure(LocaleUnavailable(reason: "localedef could not run: \(error)"))
         }
         return .success(directory)
-    }()
+    }
 
     /// The environment that makes a child process run in `locale` (every category, as a desktop session does).
     /// - Parameter locale: one of ``decimalComma``.
     /// - Returns: `LOCPATH`, `LANG` and `LC_ALL`.
     /// - Throws: ``LocaleUnavailable`` when the locales could not be compiled.
-    public static func environment(for locale: String) throws -> [String: String] {
-        let directory = try compiled.get()
+    public static func environment(for locale: String) async throws -> [String: String] {
+        let directory = try await compiled.get()
         return ["LOCPATH": directory, "LANG": locale, "LC_ALL": locale]
     }
 }

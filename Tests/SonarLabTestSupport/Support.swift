@@ -142,41 +142,49 @@ public enum SonarLabProcess {
     /// Only for tools that answer on their own, in static initializers and set-up helpers; a process that talks
     /// to a server in this test process must go through ``runProcess(_:_:in:environment:)``, which waits off the
     /// cooperative pool.
-    /// - Throws: when the process cannot be started.
+    /// - Throws: when the process cannot be started, ``ProcessTimeout`` when it runs past `timeout` seconds.
     public static func runBlocking(
-        _ executable: String, _ arguments: [String], in directory: String, environment: [String: String] = [:]
+        _ executable: String, _ arguments: [String], in directory: String, environment: [String: String] = [:],
+        timeout: TimeInterval = defaultTimeout
     ) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes concurrently so a full pipe never blocks the child.
-        let errData = LockedData()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errData.isSet { Thread.sleep(forTimeInterval: 0.001) }
-        return ProcessResult(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData.value, as: UTF8.self))
+        let child = try ChildProcess(executable, arguments, in: directory, environment: env)
+        guard child.waitForExit(timeout: timeout) else {
+            child.kill9()
+            child.finishOutput(grace: 1)
+            throw ProcessTimeout(commandLine: child.commandLine, seconds: timeout, stderr: child.stderr)
+        }
+        child.finishOutput()
+        return ProcessResult(status: child.terminationStatus, stdout: child.stdout, stderr: child.stderr)
+    }
+
+    /// How long a process run by ``run(_:in:environment:)`` may take before it is killed and its test fails
+    /// (`SONARLAB_TEST_PROCESS_TIMEOUT` seconds, 300 by default); no command of the suites takes a tenth of it.
+    public static var defaultTimeout: TimeInterval {
+        ProcessInfo.processInfo.environment["SONARLAB_TEST_PROCESS_TIMEOUT"].flatMap(TimeInterval.init) ?? 300
+    }
+}
+
+/// A process that ran past its deadline and was killed, so that a hang fails one test instead of the run.
+public struct ProcessTimeout: Error, CustomStringConvertible {
+    /// The program and its arguments.
+    public let commandLine: [String]
+    /// The deadline in seconds.
+    public let seconds: TimeInterval
+    /// What it had written to standard error.
+    public let stderr: String
+
+    public var description: String {
+        "\(commandLine.joined(separator: " ")) did not end within \(Int(seconds)) s and was killed; stderr: "
+            + String(stderr.suffix(2_000))
     }
 }
 
 /// A started `sonarlab` process with a deadline: its output is read in the background, and ``wait(timeout:)``
 /// kills it when the deadline passes, so a hung process fails its test instead of hanging the suite.
 public final class RunningProcess: @unchecked Sendable {
-    private let process: Process
-    private let out = LockedData()
-    private let err = LockedData()
+    private let child: ChildProcess
 
     /// Starts `sonarlab ARGS` in `directory`, standard input closed.
     /// - Parameters:
@@ -191,27 +199,15 @@ public final class RunningProcess: @unchecked Sendable {
         _ arguments: [String], in directory: String, environment: [String: String] = [:],
         removingInherited: [String] = [], executable: String = TestPaths.sonarlabBinary
     ) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment.filter { name, _ in
             !removingInherited.contains { name.hasPrefix($0) }
         }
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let outPipe = Pipe(), errPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let out = self.out, err = self.err
-        Thread { out.set(outPipe.fileHandleForReading.readDataToEndOfFile()) }.start()
-        Thread { err.set(errPipe.fileHandleForReading.readDataToEndOfFile()) }.start()
+        child = try ChildProcess(executable, arguments, in: directory, environment: env)
     }
 
     /// The process id.
-    public var processIdentifier: Int32 { process.processIdentifier }
+    public var processIdentifier: Int32 { child.processIdentifier }
 
     /// Waits for the process to exit and returns its status and output.
     /// - Parameter timeout: seconds to wait; then the process is killed (SIGKILL) and `nil` is returned.
@@ -223,28 +219,13 @@ public final class RunningProcess: @unchecked Sendable {
     /// ``wait(timeout:)`` on the calling thread, for static initializers (a process that needs no server of the
     /// test process).
     public func waitBlocking(timeout: TimeInterval) -> ProcessResult? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
-        var timedOut = false
-        if process.isRunning {
-            timedOut = true
-            kill(process.processIdentifier, SIGKILL)
+        guard child.waitForExit(timeout: timeout) else {
+            child.kill9()
+            return nil
         }
-        process.waitUntilExit()
-        while !out.isSet || !err.isSet { Thread.sleep(forTimeInterval: 0.001) }
-        guard !timedOut else { return nil }
-        return ProcessResult(
-            status: process.terminationStatus, stdout: String(decoding: out.value, as: UTF8.self),
-            stderr: String(decoding: err.value, as: UTF8.self))
+        child.finishOutput()
+        return ProcessResult(status: child.terminationStatus, stdout: child.stdout, stderr: child.stderr)
     }
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    func set(_ d: Data) { lock.withLock { data = d } }
-    var isSet: Bool { lock.withLock { data != nil } }
-    var value: Data { lock.withLock { data ?? Data() } }
 }
 
 /// A private MIT KDC for the test process (`scripts/kdc.sh`), started on first use and stopped at exit.

@@ -48,24 +48,20 @@ enum EndToEnd {
         return nil
     }
 
-    /// Runs a command that leaves a daemon behind (`tmux new-session`) with posix_spawn and waitpid:
-    /// Foundation's `Process` notices a child's exit when inherited descriptors close, which a daemon
-    /// forked from the child never does, so `waitUntilExit` would wait forever.
+    /// Runs a command that leaves a daemon behind (`tmux new-session`) and returns its exit status: through
+    /// ``ChildProcess`` (waitpid), because Foundation's `Process` notices a child's exit when inherited
+    /// descriptors close, which a daemon forked from the child never does.
     static func spawnDetached(_ arguments: [String]) -> Int32 {
-        guard let path = arguments.first.flatMap({ $0.hasPrefix("/") ? $0 : which($0) }) else { return -1 }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in [0, 1, 2] {
-            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        guard
+            let child = try? ChildProcess(
+                arguments[0], Array(arguments.dropFirst()), environment: environment, stdout: .discard,
+                stderr: .discard)
+        else { return -1 }
+        guard child.waitForExit(timeout: SonarLabProcess.defaultTimeout) else {
+            child.kill9()
+            return -1
         }
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, path, &actions, nil, &argv, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+        return child.wasSignalled ? -1 : child.terminationStatus
     }
 
     /// Runs a command to its end and returns its exit status and combined output.
@@ -73,23 +69,18 @@ enum EndToEnd {
     static func run(_ arguments: [String], currentDirectory: String? = nil, capturesOutput: Bool = true) -> (
         status: Int32, output: String
     ) {
-        let process = Process()
-        process.executableURL = URL(
-            fileURLWithPath: arguments[0].hasPrefix("/") ? arguments[0] : (which(arguments[0]) ?? arguments[0]))
-        process.arguments = Array(arguments.dropFirst())
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        let pipe = Pipe()
-        process.standardOutput = capturesOutput ? pipe : FileHandle.nullDevice
-        process.standardError = capturesOutput ? pipe : FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return (-1, "\(error)") }
-        guard capturesOutput else {
-            process.waitUntilExit()
-            return (process.terminationStatus, "")
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(
+                arguments[0], Array(arguments.dropFirst()), in: currentDirectory, environment: environment,
+                stdout: capturesOutput ? .capture : .discard, stderr: nil)
+        } catch { return (-1, "\(error)") }
+        guard child.waitForExit(timeout: SonarLabProcess.defaultTimeout) else {
+            child.kill9()
+            return (-1, "\(arguments.joined(separator: " ")) did not end within \(SonarLabProcess.defaultTimeout) s")
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        child.finishOutput()
+        return (child.terminationStatus, child.stdout)
     }
 }
 

@@ -59,7 +59,10 @@ final class FakeServices: DashboardServices, @unchecked Sendable {
 }
 
 /// Collects inbox events until `until` is true or `timeout` passes.
-func collect(_ inbox: EventInbox, timeout: Duration = .seconds(20), until: ([Event]) -> Bool) async -> [Event] {
+///
+/// The bound is generous: it only ends a test whose events never come, and under the whole suite (2 cores,
+/// the pool shared with CPU-bound tests) the effects' detached tasks can wait many seconds for a thread.
+func collect(_ inbox: EventInbox, timeout: Duration = .seconds(120), until: ([Event]) -> Bool) async -> [Event] {
     var events: [Event] = []
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
