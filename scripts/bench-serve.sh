@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --python bench
 swift build -c release --product sonarlab
+swift build -c release --product hbase-rest-double
 exec timeout 1800 .venv/bin/python scripts/bench_serve.py "$@"
