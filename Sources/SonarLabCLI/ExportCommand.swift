@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import HBase
 import Settings
 import Tracking
 
@@ -60,7 +61,7 @@ struct ReportCommand: AsyncParsableCommand {
         discussion: """
             Environment (Swift, OS, CPU), data and split, the latest finished train run (curves of loss, accuracy \
             and macro-F1, train vs validation, as report-*.svg), its final metrics, the latest cv run, the last \
-            functional test results, and how CI and CD are set up.
+            functional test results, what `sonarlab serve` answered for the trained model (from the predictions it recorded), and how CI and CD are set up.
             """
     )
 
@@ -91,10 +92,39 @@ struct ReportCommand: AsyncParsableCommand {
                 mines: counts[.mine] ?? 0, testSize: config.split.testSize, seed: config.split.seed,
                 trainRows: split.train.count, validationRows: split.validation.count),
             training: training, crossValidation: cv,
-            tests: try FunctionalTestResults.load(directory: config.tracking.directory), storeLocation: store.location)
+            tests: try FunctionalTestResults.load(directory: config.tracking.directory), storeLocation: store.location,
+            service: try await servedPredictions(context, modelID: training?.id))
         try checkOutputFolder((output as NSString).deletingLastPathComponent, flag: "--output")
         for path in try report.write(to: output) { printText("wrote \(path)") }
     }
+}
+
+/// What `sonarlab serve` recorded for `modelID`: the local predictions file when there is one (never created
+/// here), and the HBase predictions table with the HBase backend.
+/// - Throws: ``CommandFailure`` when HBase cannot be read.
+func servedPredictions(_ context: CommandContext, modelID: String?) async throws -> RunReport.ServiceSummary? {
+    guard let modelID else { return nil }
+    var records: [PredictionRecord] = []
+    var sources: [String] = []
+    let directory = context.configuration.tracking.directory
+    if FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("predictions.sqlite")) {
+        let local = try LocalPredictionStore(directory: directory)
+        records += try await local.predictions(modelID: modelID)
+        sources.append("local SQLite \(local.path)")
+    }
+    if context.configuration.tracking.backend == .hbase {
+        let client = try context.makeHBaseClient()
+        do {
+            records += try await HBasePredictionStore(client: client, layout: context.hbaseLayout)
+                .predictions(modelID: modelID)
+        } catch let error as HBaseError {
+            try? await client.shutdown()
+            throw CommandFailure.hbase("report", error)
+        }
+        try? await client.shutdown()
+        sources.append("HBase \(context.hbaseLayout.predictions.qualified)")
+    }
+    return RunReport.ServiceSummary(predictions: records, modelID: modelID, sources: sources)
 }
 
 extension Optional {

@@ -117,6 +117,61 @@ public struct RunReport: Sendable {
         }
     }
 
+    /// What `sonarlab serve` answered for the trained model, from the predictions it recorded
+    /// (`[serve] record = local` or `hbase`).
+    public struct ServiceSummary: Sendable, Equatable {
+        /// The model version (the training experiment id).
+        public var modelID: String
+        /// Where the predictions were read, e.g. `local SQLite …/predictions.sqlite` or `HBase sonarlab:predictions`.
+        public var sources: [String]
+        /// Rows answered.
+        public var rows: Int
+        /// Inference requests answered (distinct request ids).
+        public var requests: Int
+        /// Rows labelled rock (R) and mine (M).
+        public var rocks: Int, mines: Int
+        /// Mean P(mine) over the rows.
+        public var meanMineProbability: Double
+        /// The first and the last answer.
+        public var first: Date, last: Date
+        /// Rows per caller (a principal or token name; `anonymous` with `[serve] auth = none`), most first.
+        public var callers: [(name: String, rows: Int)]
+
+        /// Summarises the served rows among `predictions` (rows that carry a features fingerprint: `sonarlab serve`
+        /// records one, `predict --store` does not); `nil` when there is none.
+        /// - Parameters:
+        ///   - predictions: Recorded predictions of one model, from any store.
+        ///   - modelID: The model's id.
+        ///   - sources: Where they were read.
+        public init?(predictions: [PredictionRecord], modelID: String, sources: [String]) {
+            let served = predictions.filter { $0.modelID == modelID && $0.featuresSHA256 != nil }
+            guard let firstTime = served.map(\.predictedAt).min(), let lastTime = served.map(\.predictedAt).max()
+            else { return nil }
+            self.modelID = modelID
+            self.sources = sources
+            rows = served.count
+            requests = Set(served.map { $0.inputReference.split(separator: "/").dropLast().joined(separator: "/") }).count
+            rocks = served.filter { $0.label == .rock }.count
+            mines = served.count - rocks
+            meanMineProbability =
+                served.map { $0.mineProbability ?? ($0.label == .mine ? $0.probability : 1 - $0.probability) }
+                .reduce(0, +) / Double(served.count)
+            first = firstTime
+            last = lastTime
+            var byCaller: [String: Int] = [:]
+            for record in served { byCaller[record.caller ?? "anonymous", default: 0] += 1 }
+            callers = byCaller.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                .map { (name: $0.key, rows: $0.value) }
+        }
+
+        public static func == (a: ServiceSummary, b: ServiceSummary) -> Bool {
+            a.modelID == b.modelID && a.sources == b.sources && a.rows == b.rows && a.requests == b.requests
+                && a.rocks == b.rocks && a.mines == b.mines && a.meanMineProbability == b.meanMineProbability
+                && a.first == b.first && a.last == b.last && a.callers.map(\.name) == b.callers.map(\.name)
+                && a.callers.map(\.rows) == b.callers.map(\.rows)
+        }
+    }
+
     /// When the report was made.
     public var generatedAt: Date
     /// The machine.
@@ -131,12 +186,16 @@ public struct RunReport: Sendable {
     public var tests: FunctionalTestResults?
     /// Where the experiments are recorded (for the text).
     public var storeLocation: String
+    /// The model service's answers for the trained model, when it recorded any.
+    public var service: ServiceSummary?
 
     /// Creates a report.
     public init(
         generatedAt: Date, environment: Environment, data: DataSummary, training: Experiment?,
-        crossValidation: Experiment?, tests: FunctionalTestResults?, storeLocation: String
+        crossValidation: Experiment?, tests: FunctionalTestResults?, storeLocation: String,
+        service: ServiceSummary? = nil
     ) {
+        self.service = service
         self.generatedAt = generatedAt
         self.environment = environment
         self.data = data
@@ -291,6 +350,19 @@ public struct RunReport: Sendable {
             }
         } else {
             md += "No functional test has run yet (`sonarlab test`).\n"
+        }
+        md += "\n## Model service\n\n"
+        if let service {
+            let requests = service.requests == 1 ? "1 inference request" : "\(service.requests) inference requests"
+            let rows = service.rows == 1 ? "1 row" : "\(service.rows) rows"
+            md += "`sonarlab serve` answered **\(rows) in \(requests)** for model "
+            md += "`\(service.modelID)` between \(iso.string(from: service.first)) and \(iso.string(from: service.last)) "
+            md += "(read from \(service.sources.joined(separator: " and "))): \(service.rocks) rocks (R), \(service.mines) "
+            md += "mines (M), mean P(mine) \(f(service.meanMineProbability)).\n\n| caller | rows |\n| --- | --- |\n"
+            for caller in service.callers { md += "| `\(caller.name)` | \(caller.rows) |\n" }
+        } else {
+            md += "No prediction served by `sonarlab serve` is recorded for the trained model (`[serve] record = local` "
+            md += "or `hbase` records each answer).\n"
         }
         md += """
 

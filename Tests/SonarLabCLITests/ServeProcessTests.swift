@@ -181,6 +181,33 @@ struct ServeProcessTests {
         #expect(stored.count == 3 && stored.allSatisfy { $0.caller == "alice" }, "\(stored.map(\.caller))")
     }
 
+    @Test("record = local: the answers land in predictions.sqlite and sonarlab report's Model service section")
+    func localRecordsReachTheReport() async throws {
+        guard try requireFaultPrerequisites() else { return }
+        let env = try FaultEnvironment()
+        defer { env.tearDown() }
+        _ = try await Self.trainAndPredict(env)
+        let before = try await env.sonarlab(["report", "--output", env.dir.file("before/REPORT.md")])
+        #expect(before.stdout.contains("REPORT.md"))
+        #expect(!FileManager.default.fileExists(atPath: env.dir.file("store/predictions.sqlite")), "report made it")
+        #expect(
+            try String(contentsOfFile: env.dir.file("before/REPORT.md"), encoding: .utf8)
+                .contains("No prediction served by `sonarlab serve` is recorded"))
+        env.extraEnvironment["SONARLAB_SERVE_RECORD"] = "local"
+        let (serve, url) = try await Self.startServe(env)
+        let answer = try await Self.request(
+            url + "/invocations", method: "POST", body: Self.rowsCSV, contentType: "text/csv")
+        #expect(answer.status == 200, "\(answer.text)")
+        let version = try await Self.modelVersion(url)
+        serve.signal(SIGTERM)
+        await #expect(try serve.wait(timeout: .seconds(60)) == 0, "\(serve.stderr.suffix(600))")
+        try await env.sonarlab(["report", "--output", env.dir.file("after/REPORT.md")])
+        let report = try String(contentsOfFile: env.dir.file("after/REPORT.md"), encoding: .utf8)
+        #expect(report.contains("answered **3 rows in 1 inference request** for model `\(version)`"), "\(report)")
+        #expect(report.contains("| `anonymous` | 3 |"), "\(report)")
+        #expect(report.contains("local SQLite " + env.dir.file("store/predictions.sqlite")), "\(report)")
+    }
+
     @Test("serve refuses a world-readable tokens file before it listens, naming the file (exit 2)")
     func refusesAWorldReadableTokensFile() async throws {
         guard try requireFaultPrerequisites() else { return }

@@ -230,4 +230,44 @@ struct ResultsAndReportTests {
         #expect(empty.markdown().contains("No finished training run"))
         #expect(empty.markdown().contains("No functional test has run yet"))
     }
+
+    @Test("the report's Model service section counts the served rows only, by request and by caller")
+    func serviceSectionSummarisesServedPredictions() throws {
+        func record(_ input: String, _ label: SonarClass, pMine: Double, served: Bool, caller: String?, at t: Double)
+            -> PredictionRecord
+        {
+            PredictionRecord(
+                modelID: "m1", inputReference: input, label: label, probability: label == .mine ? pMine : 1 - pMine,
+                predictedAt: Date(timeIntervalSince1970: t), mineProbability: served ? pMine : nil,
+                featuresSHA256: served ? "f" : nil, caller: caller)
+        }
+        let records = [
+            record("req-a/0000", .mine, pMine: 0.9, served: true, caller: "trainer@SONARLAB.TEST", at: 100),
+            record("req-a/0001", .rock, pMine: 0.2, served: true, caller: "trainer@SONARLAB.TEST", at: 100),
+            record("req-b/0000", .mine, pMine: 0.7, served: true, caller: nil, at: 160),
+            // `predict --store hbase`: no fingerprint, not served.
+            record("sonar-validation-0001", .rock, pMine: 0.1, served: false, caller: nil, at: 50),
+        ]
+        let summary = try #require(RunReport.ServiceSummary(predictions: records, modelID: "m1", sources: ["here"]))
+        #expect(summary.rows == 3 && summary.requests == 2 && summary.rocks == 1 && summary.mines == 2)
+        #expect(abs(summary.meanMineProbability - 0.6) < 1e-12)
+        #expect(summary.first == Date(timeIntervalSince1970: 100) && summary.last == Date(timeIntervalSince1970: 160))
+        #expect(summary.callers.map(\.name) == ["trainer@SONARLAB.TEST", "anonymous"])
+        #expect(summary.callers.map(\.rows) == [2, 1])
+        #expect(RunReport.ServiceSummary(predictions: records, modelID: "other", sources: []) == nil)
+        #expect(RunReport.ServiceSummary(predictions: [records[3]], modelID: "m1", sources: []) == nil)
+
+        var report = RunReport(
+            generatedAt: Date(timeIntervalSince1970: 0), environment: .init(swift: "s", operatingSystem: "o", cpu: "c"),
+            data: .init(path: "d", fingerprint: "x", rocks: 1, mines: 1, testSize: 0.25, seed: 42, trainRows: 1,
+                validationRows: 1),
+            training: nil, crossValidation: nil, tests: nil, storeLocation: "x", service: summary)
+        let text = report.markdown()
+        #expect(text.contains("## Model service"))
+        #expect(text.contains("answered **3 rows in 2 inference requests** for model `m1`"), "\(text)")
+        #expect(text.contains("| `trainer@SONARLAB.TEST` | 2 |\n| `anonymous` | 1 |"))
+        #expect(text.contains("mean P(mine) 0.6000"))
+        report.service = nil
+        #expect(report.markdown().contains("No prediction served by `sonarlab serve` is recorded"))
+    }
 }
