@@ -44,7 +44,9 @@ struct ExportCommand: AsyncParsableCommand {
         let contents = ModelPackage.Contents(
             modelBytes: loaded.bytes, artefact: artefact, parameters: parameters,
             dataPath: parameters["data.path"] ?? context.configuration.data.path,
-            crossValidation: cv?.result?.crossValidation, crossValidationExperimentID: cv?.id)
+            crossValidation: cv?.result?.crossValidation, crossValidationExperimentID: cv?.id,
+            sweep: try await parameters["sweep.from_sweep"].asyncMap { try await store.experiment(id: $0) } ?? nil,
+            trial: try await parameters["sweep.from_trial"].asyncMap { try await store.experiment(id: $0) } ?? nil)
         try checkOutputFolder(output, flag: "--output")
         let path = try ModelPackage.write(contents, toDirectory: output)
         printText("model   \(loaded.path) (experiment \(artefact.experimentID))")

@@ -56,12 +56,17 @@ struct TrainCommand: AsyncParsableCommand {
     func run() async throws {
         try validateRunName(name)
         var flags = training.flags.merging(store.flags) { $1 }
+        var provenance: [String: String] = [:]
         if let fromTrial {
             let lookup = try CommandContext(global: global, flags: store.flags)
-            flags = try await Self.trialFlags(fromTrial, store: try lookup.openStore()).merging(flags) { $1 }
+            let trial = try await Self.trialFlags(fromTrial, store: try lookup.openStore())
+            flags = trial.flags.merging(flags) { $1 }
+            provenance["sweep.from_trial"] = fromTrial
+            provenance["sweep.from_sweep"] = trial.sweepID
         }
         let context = try CommandContext(global: global, flags: flags)
-        let outcome = try await Self.train(context: context, name: name, quiet: json, headless: headless)
+        let outcome = try await Self.train(
+            context: context, name: name, quiet: json, headless: headless, extraParameters: provenance)
         try copyOutputs(outcome)
         if json {
             print(try Self.summaryJSON(outcome.outcome, store: outcome.storeLocation))
@@ -72,9 +77,12 @@ struct TrainCommand: AsyncParsableCommand {
         try Self.requireRecorded(outcome)
     }
 
-    /// The `[mlp]` values of a sweep trial as flags: its sweep's recorded base, then the trial's overlay.
+    /// The `[mlp]` values of a sweep trial as flags: its sweep's recorded base, then the trial's overlay; and the
+    /// sweep's id (recorded with the run as `sweep.from_sweep`, beside `sweep.from_trial`, for the model card).
     /// - Throws: ``CommandFailure`` (exit 2) when the id is not a trial in the store.
-    static func trialFlags(_ id: String, store: any ExperimentStore) async throws -> [String: FlagValue] {
+    static func trialFlags(_ id: String, store: any ExperimentStore) async throws -> (
+        flags: [String: FlagValue], sweepID: String?
+    ) {
         guard let trial = try await store.experiment(id: id), trial.kind == .trial else {
             throw CommandFailure.badInput("--from-trial: no sweep trial '\(id.terminalSafe)' in \(store.location)")
         }
@@ -83,7 +91,7 @@ struct TrainCommand: AsyncParsableCommand {
             values = sweep.parameters.filter { $0.key.hasPrefix("mlp.") }
         }
         values.merge(trial.parameters.filter { $0.key.hasPrefix("mlp.") }) { $1 }
-        return values.mapValues { FlagValue(flag: "--from-trial \(id)", value: $0) }
+        return (values.mapValues { FlagValue(flag: "--from-trial \(id)", value: $0) }, trial.parameters["sweep.parent"])
     }
 
     /// Fails (exit 1) when the store did not record the run, so scripts can tell: the run folder still holds
@@ -130,16 +138,18 @@ struct TrainCommand: AsyncParsableCommand {
     }
 
     /// Loads data, trains with progress on standard error, records the run.
-    static func train(context: CommandContext, name: String, quiet: Bool = false, headless: Bool = false) async throws
-        -> Recorded
-    {
+    static func train(
+        context: CommandContext, name: String, quiet: Bool = false, headless: Bool = false,
+        extraParameters: [String: String] = [:]
+    ) async throws -> Recorded {
         let data = try context.loadData()
         let store = try context.openStore()
         let config = context.configuration
         let request = TrainingRequest(
             name: name, data: data, dataPath: config.data.path, testSize: config.split.testSize,
             splitSeed: config.split.seed, configuration: context.trainingConfiguration,
-            parameters: context.runParameters, experimentsRoot: config.tracking.experimentsDirectory,
+            parameters: context.runParameters.merging(extraParameters) { $1 },
+            experimentsRoot: config.tracking.experimentsDirectory,
             epochBatch: config.hbase.epochBatch, heartbeatInterval: context.staleness.heartbeatInterval)
         let columnsVariable = context.environment["COLUMNS"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         let printer = ProgressPrinter(

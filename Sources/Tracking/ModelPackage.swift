@@ -37,12 +37,19 @@ public enum ModelPackage {
         public var crossValidation: CrossValidationSummary?
         /// Id of that cv run.
         public var crossValidationExperimentID: String?
+        /// The sweep the run's settings came from (`train --from-trial`: the run's `sweep.from_sweep`), if recorded.
+        public var sweep: Experiment?
+        /// That sweep's trial (the run's `sweep.from_trial`), if recorded.
+        public var trial: Experiment?
 
         /// Creates package contents.
         public init(
             modelBytes: Data, artefact: ModelArtefact, parameters: [String: String], dataPath: String,
-            crossValidation: CrossValidationSummary? = nil, crossValidationExperimentID: String? = nil
+            crossValidation: CrossValidationSummary? = nil, crossValidationExperimentID: String? = nil,
+            sweep: Experiment? = nil, trial: Experiment? = nil
         ) {
+            self.sweep = sweep
+            self.trial = trial
             self.modelBytes = modelBytes
             self.artefact = artefact
             self.parameters = parameters
@@ -264,6 +271,66 @@ public enum ModelPackage {
         return try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
 
+    /// "Adam" or "AdamW (decoupled weight decay, Loshchilov & Hutter 2019)".
+    static func optimizerText(_ configuration: TrainingConfiguration) -> String {
+        switch configuration.optimizer {
+        case .adam: "Adam (Kingma & Ba 2015, weight decay as L2 on the gradients)"
+        case .adamW: "AdamW (Adam with decoupled weight decay, Loshchilov & Hutter 2019)"
+        }
+    }
+
+    /// Dropout, input noise and the ensemble, when they are on.
+    static func regularisationText(_ configuration: TrainingConfiguration) -> String {
+        var parts: [String] = []
+        if configuration.dropout > 0 { parts.append("dropout \(configuration.dropout) on the hidden layer") }
+        if configuration.inputNoise > 0 {
+            parts.append("Gaussian input noise σ = \(configuration.inputNoise) on the standardised features")
+        }
+        if configuration.ensemble > 1 {
+            parts.append(
+                "an ensemble of \(configuration.ensemble) seed-varied MLPs, their "
+                    + "probabilities averaged; the model file holds all \(configuration.ensemble)")
+        }
+        return parts.isEmpty ? "" : "; " + parts.joined(separator: ", ")
+    }
+
+    /// Where the settings came from: the sweep, its search space, the trial's CV score and the nested estimate.
+    static func selectionText(_ c: Contents) -> String {
+        selectionText(parameters: c.parameters, sweep: c.sweep, trial: c.trial)
+    }
+
+    static func selectionText(parameters: [String: String], sweep: Experiment?, trial: Experiment?) -> String {
+        guard let trialID = parameters["sweep.from_trial"] else {
+            return "The settings were given directly (`config.ini`, flags), not picked by a sweep."
+        }
+        let f = { (x: Double) in PlainNumber.format("%.4f", x) }
+        var text = "**Selection.** The settings are those of trial `\(trialID)`"
+        guard let sweep else {
+            return text + " (`train --from-trial`); its sweep was not found in the store when this package was made."
+        }
+        let p = sweep.parameters
+        text += " of sweep `\(sweep.id)` (\(p["sweep.strategy"] ?? "?"), \(p["sweep.trials"] ?? "?") trials, seed "
+        text += "\(p["sweep.seed"] ?? "?"); every trial scored by \(p["cv.repeats"] ?? "?") × \(p["cv.folds"] ?? "?")-fold "
+        text += "stratified CV on the same folds)."
+        if let cv = trial?.result?.crossValidation {
+            text += " The trial's CV accuracy: **\(f(cv.accuracyMean)) ± \(f(cv.accuracySD))** over \(cv.fits) fits; "
+            text += "a pick among many trials scored on the same folds, it is optimistic."
+        }
+        if let mean = p["sweep.nested.accuracy_mean"].flatMap(Double.init),
+            let sd = p["sweep.nested.accuracy_sd"].flatMap(Double.init)
+        {
+            text += " Nested estimate of the whole search (\(p["sweep.nested.folds"] ?? "?") outer folds, the "
+            text += "search repeated inside each): **\(f(mean)) ± \(f(sd))**."
+        } else {
+            text += " No nested estimate was recorded (`sonarlab sweep --nested K` gives one)."
+        }
+        let space = p.keys.filter { $0.hasPrefix("sweep.space.") }.sorted().map { key in
+            "`\(key.dropFirst("sweep.space.00.".count)) = \(p[key] ?? "")`"
+        }
+        if !space.isEmpty { text += " Search space: " + space.joined(separator: ", ") + "." }
+        return text
+    }
+
     static func modelCard(_ c: Contents) -> String {
         let a = c.artefact
         let net = a.model.network
@@ -305,10 +372,13 @@ public enum ModelPackage {
 
             ## Training
 
-            Adam (lr \(a.configuration.learningRate), β1 \(a.configuration.beta1), β2 \(a.configuration.beta2)), \
-            \(a.configuration.epochs) epochs, \(a.configuration.batchSize.map { "batch \($0)" } ?? "full batch"), \
-            weight decay \(a.configuration.weightDecay), seed \(a.configuration.seed); kept epoch \(a.bestEpoch) \
+            \(optimizerText(a.configuration)) (lr \(a.configuration.learningRate), β1 \(a.configuration.beta1), \
+            β2 \(a.configuration.beta2)), \(a.configuration.epochs) epochs, \
+            \(a.configuration.batchSize.map { "batch \($0)" } ?? "full batch"), weight decay \(a.configuration.weightDecay), \
+            seed \(a.configuration.seed)\(regularisationText(a.configuration)); kept epoch \(a.bestEpoch) \
             by `\(a.configuration.selection.rawValue)`. All values in `config.ini`.
+
+            \(selectionText(c))
 
             ## Metrics
 

@@ -104,6 +104,21 @@ struct SweepCommandTests {
         #expect(trained.status == 0, "\(trained.stderr)")
         let train = try #require(try await workspace.store().experiments(limit: nil).first { $0.kind == .train })
         for (key, value) in bestParameters { #expect(train.parameters[key] == value) }
+        #expect(train.parameters["sweep.from_trial"] == best && train.parameters["sweep.from_sweep"] == sweepID)
+        // The model card names the sweep, its search space, the trial's CV score and that no nested estimate exists.
+        let exported = try await workspace.run(["export", "--output", workspace.dir.file("dist")])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let zip = try #require(workspace.dir.list("dist").first { $0.hasSuffix(".zip") })
+        let card = String(
+            decoding: try #require(try ModelPackage.open(path: workspace.dir.file("dist/\(zip)")).files["MODEL_CARD.md"]),
+            as: UTF8.self)
+        let trialCV = try #require(try await workspace.store().experiment(id: best)?.result?.crossValidation)
+        #expect(card.contains("trial `\(best)` of sweep `\(sweepID)` (grid, 6 trials, seed 3"), "\(card)")
+        #expect(card.contains("1 × 3-fold stratified CV on the same folds"), "\(card)")
+        #expect(card.contains(PlainNumber.format("**%.4f ± ", trialCV.accuracyMean)), "\(card)")
+        #expect(card.contains("No nested estimate was recorded"))
+        #expect(card.contains("`mlp.hidden_size = 4,8`") && card.contains("`mlp.lr = 0.003,0.03`"), "\(card)")
+        #expect(card.contains("Adam (Kingma & Ba 2015"))
         let unknown = try await workspace.run(["train", "--from-trial", "nope"])
         #expect(unknown.status == 2)
     }

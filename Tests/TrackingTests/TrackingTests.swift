@@ -241,3 +241,46 @@ final class EpochCounter: @unchecked Sendable {
     func add() { lock.withLock { n += 1 } }
     var value: Int { lock.withLock { n } }
 }
+
+@Suite("The model card's training and selection text")
+struct ModelCardTextTests {
+    @Test("the optimizer, dropout, input noise and ensemble are named when they are on, and only then")
+    func trainingTextNamesTheOptions() {
+        var configuration = TrainingConfiguration()
+        #expect(ModelPackage.optimizerText(configuration).hasPrefix("Adam (Kingma & Ba 2015"))
+        #expect(ModelPackage.regularisationText(configuration) == "")
+        configuration.optimizer = .adamW
+        configuration.dropout = 0.2
+        configuration.inputNoise = 0.05
+        configuration.ensemble = 5
+        #expect(ModelPackage.optimizerText(configuration).contains("decoupled weight decay, Loshchilov & Hutter 2019"))
+        let text = ModelPackage.regularisationText(configuration)
+        #expect(text.contains("dropout 0.2 on the hidden layer"))
+        #expect(text.contains("Gaussian input noise σ = 0.05"))
+        #expect(text.contains("an ensemble of 5 seed-varied MLPs"))
+    }
+
+    @Test("the selection names the sweep, the trial's CV, the nested estimate and the search space")
+    func selectionTextNamesTheSweep() {
+        #expect(ModelPackage.selectionText(parameters: [:], sweep: nil, trial: nil).contains("not picked by a sweep"))
+        let lost = ModelPackage.selectionText(parameters: ["sweep.from_trial": "S-t0001"], sweep: nil, trial: nil)
+        #expect(lost.contains("trial `S-t0001`") && lost.contains("its sweep was not found"))
+        let sweep = Experiment(
+            id: "S", name: "s", kind: .sweep, startedAt: Date(),
+            parameters: [
+                "sweep.strategy": "tpe", "sweep.trials": "100", "sweep.seed": "7", "cv.folds": "10", "cv.repeats": "5",
+                "sweep.nested.folds": "5", "sweep.nested.accuracy_mean": "0.861", "sweep.nested.accuracy_sd": "0.031",
+                "sweep.space.00.mlp.lr": "0.001..0.03:log", "sweep.space.01.mlp.dropout": "0..0.5",
+            ], dataFingerprint: "x")
+        var trial = Experiment(
+            id: "S-t0001", name: "s-t0001", kind: .trial, startedAt: Date(), parameters: [:], dataFingerprint: "x")
+        trial.result = ExperimentResult(
+            crossValidation: CrossValidationSummary(
+                folds: 10, repeats: 5, fits: 50, accuracyMean: 0.8801, accuracySD: 0.0712, f1Mean: 0.87, f1SD: 0))
+        let text = ModelPackage.selectionText(parameters: ["sweep.from_trial": "S-t0001"], sweep: sweep, trial: trial)
+        #expect(text.contains("trial `S-t0001` of sweep `S` (tpe, 100 trials, seed 7; every trial scored by 5 × 10-fold"))
+        #expect(text.contains("**0.8801 ± 0.0712** over 50 fits"))
+        #expect(text.contains("(5 outer folds, the search repeated inside each): **0.8610 ± 0.0310**"))
+        #expect(text.contains("`mlp.lr = 0.001..0.03:log`, `mlp.dropout = 0..0.5`"))
+    }
+}
