@@ -248,7 +248,10 @@ def main():
     for name, n, c, rate, p50, p99, p999, rss, errors in results:
         print(f"| {name} | {n} | {c} | {rate:.0f} | {p50:.2f} | {p99:.2f} | {p999:.2f} | {rss:.0f} | {errors} |")
     print(hbase_line)
-    shutil.rmtree(work, ignore_errors=True)
+    if "MISSING" in hbase_line:
+        print(f"bench-serve: the run's folder is kept for a look: {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def prepare_mlserver(work, prepared, port):

@@ -165,14 +165,15 @@ enum InferenceDecoding {
     static func feature(
         _ value: JSONValue, name: String, row: Int, column: Int, isFP32: Bool = false
     ) throws(ServingError) -> Float {
-        let place = "\(name): row \(row + 1), column \(column + 1)"
+        // The place is formatted only for a refusal: per value it would cost more than the decoding.
+        func place() -> String { "\(name): row \(row + 1), column \(column + 1)" }
         guard case .number(let d) = value else {
-            throw bad("\(place): \(value.typeName) is not a number")
+            throw bad("\(place()): \(value.typeName) is not a number")
         }
         do {
             return try SonarData.checkFeature(d, file: "", line: nil, field: column + 1)
         } catch {
-            throw bad("\(place): \(error.reason)")
+            throw bad("\(place()): \(error.reason)")
         }
     }
 

@@ -57,6 +57,26 @@ private struct JSONParser {
     let bytes: [UInt8]
     var index = 0
     static let maxDepth = 64
+    /// Where the parser is (keys and array indices), turned into text only for a message: formatting a path per
+    /// element cost more than the rest of the parse for a 52 × 60 request.
+    var path: [PathStep] = []
+
+    enum PathStep {
+        case key(String)
+        case index(Int)
+    }
+
+    /// The current path with `key` appended, as `inputs[0].data`.
+    func pathText(appending key: String) -> String {
+        var text = ""
+        for step in path {
+            switch step {
+            case .key(let k): text += text.isEmpty ? k : ".\(k)"
+            case .index(let i): text += "[\(i)]"
+            }
+        }
+        return text.isEmpty ? key : "\(text).\(key)"
+    }
 
     init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -67,7 +87,7 @@ private struct JSONParser {
     mutating func document() throws(ServingError) -> JSONValue {
         skipSpace()
         guard index < bytes.count else { throw fail("the body is empty; expected a JSON object") }
-        let value = try parseValue(depth: 0, path: "")
+        let value = try parseValue(depth: 0)
         skipSpace()
         guard index == bytes.count else { throw fail("unexpected text after the JSON value") }
         return value
@@ -78,15 +98,20 @@ private struct JSONParser {
     }
 
     mutating func skipSpace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
-    mutating func parseValue(depth: Int, path: String) throws(ServingError) -> JSONValue {
+    mutating func parseValue(depth: Int) throws(ServingError) -> JSONValue {
         guard depth < Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth) levels") }
         guard index < bytes.count else { throw fail("the body ends before the JSON does") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth, path: path)
-        case UInt8(ascii: "["): return try parseArray(depth: depth, path: path)
+        case UInt8(ascii: "{"): return try parseObject(depth: depth)
+        case UInt8(ascii: "["): return try parseArray(depth: depth)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): return try literal("true", .bool(true))
         case UInt8(ascii: "f"): return try literal("false", .bool(false))
@@ -106,7 +131,7 @@ private struct JSONParser {
         return value
     }
 
-    mutating func parseObject(depth: Int, path: String) throws(ServingError) -> JSONValue {
+    mutating func parseObject(depth: Int) throws(ServingError) -> JSONValue {
         index += 1
         var members: [(String, JSONValue)] = []
         var seen = Set<String>()
@@ -119,15 +144,16 @@ private struct JSONParser {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
             let key = try parseString()
-            let keyPath = path.isEmpty ? key : "\(path).\(key)"
             guard seen.insert(key).inserted else {
-                throw ServingError(.badRequest, "duplicate JSON key '\(keyPath)'")
+                throw ServingError(.badRequest, "duplicate JSON key '\(pathText(appending: key))'")
             }
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipSpace()
-            members.append((key, try parseValue(depth: depth + 1, path: keyPath)))
+            path.append(.key(key))
+            members.append((key, try parseValue(depth: depth + 1)))
+            path.removeLast()
             skipSpace()
             guard index < bytes.count else { throw fail("the body ends inside an object") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -140,7 +166,7 @@ private struct JSONParser {
         }
     }
 
-    mutating func parseArray(depth: Int, path: String) throws(ServingError) -> JSONValue {
+    mutating func parseArray(depth: Int) throws(ServingError) -> JSONValue {
         index += 1
         var elements: [JSONValue] = []
         skipSpace()
@@ -150,7 +176,9 @@ private struct JSONParser {
         }
         while true {
             skipSpace()
-            elements.append(try parseValue(depth: depth + 1, path: "\(path)[\(elements.count)]"))
+            path.append(.index(elements.count))
+            elements.append(try parseValue(depth: depth + 1))
+            path.removeLast()
             skipSpace()
             guard index < bytes.count else { throw fail("the body ends inside an array") }
             if bytes[index] == UInt8(ascii: ",") {

@@ -120,7 +120,7 @@ struct LiveRun: Equatable, Sendable {
 
 /// The hyper-parameter form's fields, in display order.
 enum FormField: Int, CaseIterable, Sendable {
-    case hiddenSize, learningRate, epochs, batchSize, weightDecay, seed, name
+    case hiddenSize, learningRate, epochs, batchSize, weightDecay, seed, name, optimizer, dropout, inputNoise, ensemble
 
     var label: String {
         switch self {
@@ -131,6 +131,10 @@ enum FormField: Int, CaseIterable, Sendable {
         case .weightDecay: "weight decay"
         case .seed: "seed"
         case .name: "name"
+        case .optimizer: "optimizer"
+        case .dropout: "dropout"
+        case .inputNoise: "input noise"
+        case .ensemble: "ensemble"
         }
     }
 
@@ -143,6 +147,10 @@ enum FormField: Int, CaseIterable, Sendable {
         case .weightDecay: "\(p.weightDecay)"
         case .seed: "\(p.seed)"
         case .name: p.name.isEmpty ? "(automatic)" : p.name
+        case .optimizer: p.optimizer.rawValue
+        case .dropout: PlainNumber.shortest(p.dropout)
+        case .inputNoise: PlainNumber.shortest(p.inputNoise)
+        case .ensemble: "\(p.ensemble)"
         }
     }
 
@@ -173,6 +181,18 @@ enum FormField: Int, CaseIterable, Sendable {
             let allowed = t.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
             guard t.count <= 64, allowed || t == "(automatic)" else { return "name: up to 64 of A-Z a-z 0-9 . _ -" }
             p.name = t == "(automatic)" ? "" : t
+        case .optimizer:
+            guard let v = Optimizer(rawValue: t.lowercased()) else { return "optimizer: adam or adamw" }
+            p.optimizer = v
+        case .dropout:
+            guard let v = Double(t), v >= 0, v < 1 else { return "dropout: a number 0 ≤ p < 1" }
+            p.dropout = v
+        case .inputNoise:
+            guard let v = Double(t), v >= 0, v <= 10 else { return "input noise: a number 0–10" }
+            p.inputNoise = v
+        case .ensemble:
+            guard let v = Int(t), (1...100).contains(v) else { return "ensemble: a whole number 1–100" }
+            p.ensemble = v
         }
         return nil
     }

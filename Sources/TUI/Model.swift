@@ -156,6 +156,14 @@ public struct Hyperparameters: Equatable, Sendable {
     public var seed: UInt64
     /// The run's name; empty lets the store choose one.
     public var name: String
+    /// Adam, or AdamW with decoupled weight decay (`[mlp] optimizer`).
+    public var optimizer: Optimizer = .adam
+    /// Hidden-unit dropout probability while training, in [0, 1) (`[mlp] dropout`).
+    public var dropout: Double = 0
+    /// Standard deviation of Gaussian noise on the standardised inputs while training (`[mlp] input_noise`).
+    public var inputNoise: Double = 0
+    /// Networks whose probabilities are averaged, 1 = one (`[mlp] ensemble`).
+    public var ensemble: Int = 1
 
     /// Creates hyper-parameters; the defaults are config.ini's (`[mlp]`).
     public init(

@@ -198,14 +198,18 @@ private func renderTrain(_ state: AppState, _ area: Rect, into buffer: inout Cel
         }
     }
     let formInner = drawPanel(&buffer, formArea, title: "Parameters (Enter edits)", theme: theme)
-    for field in FormField.allCases where field.rawValue < formInner.height {
+    // More fields than rows: the window scrolls so that the focused field stays in view.
+    let formRows = max(0, formInner.height)
+    let firstRow = max(0, min(state.focusedField.rawValue - formRows + 1, FormField.allCases.count - formRows))
+    for field in FormField.allCases where (firstRow..<firstRow + formRows).contains(field.rawValue) {
+        let row = field.rawValue - firstRow
         let isFocused = field == state.focusedField && state.screen == .train
         let value =
             isFocused && state.fieldDraft != nil ? (state.fieldDraft ?? "") + "▏" : field.text(of: state.parameters)
         let labelWidth = 14
         let text = padded(field.label, to: labelWidth) + truncated(value, to: max(0, formInner.width - labelWidth))
         buffer.write(
-            padded(text, to: formInner.width), x: formInner.x, y: formInner.y + field.rawValue,
+            padded(text, to: formInner.width), x: formInner.x, y: formInner.y + row,
             style: theme.style(isFocused ? .selected : .normal))
         if isFocused, state.isDraftSelected, let draft = state.fieldDraft {
             // The selected value (typing replaces it) stands out from the rest of the focused row.
@@ -213,7 +217,7 @@ private func renderTrain(_ state: AppState, _ area: Rect, into buffer: inout Cel
             style.isReverse.toggle()
             buffer.write(
                 truncated(draft, to: max(0, formInner.width - labelWidth)), x: formInner.x + labelWidth,
-                y: formInner.y + field.rawValue, style: style)
+                y: formInner.y + row, style: style)
         }
     }
 }

@@ -143,6 +143,10 @@ extension Hyperparameters {
             epochs: configuration.epochs,
             batchSize: configuration.batchSize, weightDecay: configuration.weightDecay, seed: configuration.seed,
             name: name)
+        optimizer = configuration.optimizer
+        dropout = configuration.dropout
+        inputNoise = configuration.inputNoise
+        ensemble = configuration.ensemble
     }
 
     /// `configuration` with the form's values put in (other settings such as selection stay).
@@ -156,6 +160,10 @@ extension Hyperparameters {
         c.batchSize = batchSize
         c.weightDecay = weightDecay
         c.seed = seed
+        c.optimizer = optimizer
+        c.dropout = dropout
+        c.inputNoise = inputNoise
+        c.ensemble = ensemble
         return c
     }
 
@@ -170,6 +178,10 @@ extension Hyperparameters {
         p["mlp.batch_size"] = "\(batchSize ?? 0)"
         p["mlp.weight_decay"] = PlainNumber.shortest(weightDecay)
         p["mlp.seed"] = "\(seed)"
+        p["mlp.optimizer"] = optimizer.rawValue
+        p["mlp.dropout"] = PlainNumber.shortest(dropout)
+        p["mlp.input_noise"] = PlainNumber.shortest(inputNoise)
+        p["mlp.ensemble"] = "\(ensemble)"
         return p
     }
 }

@@ -244,18 +244,24 @@ func isRunEnd(_ e: Event) -> Bool {
     @Test func theFormMapsOntoTheTrainingConfigurationAndRecordedParameters() {
         var base = TrainingConfiguration()
         base.selection = .validationF1
-        let form = Hyperparameters(
+        var form = Hyperparameters(
             hiddenSize: 12, learningRate: 0.003, epochs: 9, batchSize: 16, weightDecay: 0.001, seed: 5)
+        form.optimizer = .adamW
+        form.dropout = 0.25
+        form.inputNoise = 0.05
+        form.ensemble = 3
         let c = form.applied(to: base)
         #expect(c.hiddenSize == 12 && c.learningRate == 0.003 && c.epochs == 9 && c.batchSize == 16)
         #expect(c.weightDecay == 0.001 && c.seed == 5 && c.selection == .validationF1)
+        #expect(c.optimizer == .adamW && c.dropout == 0.25 && c.inputNoise == 0.05 && c.ensemble == 3)
         #expect(Hyperparameters(c) == form)
         let p = form.applied(to: ["mlp.select": "val_f1", "mlp.lr": "0.01"])
         #expect(
             p == [
                 "mlp.select": "val_f1", "mlp.lr": "0.003", "mlp.hidden_size": "12", "mlp.epochs": "9",
                 "mlp.batch_size": "16",
-                "mlp.weight_decay": "0.001", "mlp.seed": "5",
+                "mlp.weight_decay": "0.001", "mlp.seed": "5", "mlp.optimizer": "adamw", "mlp.dropout": "0.25",
+                "mlp.input_noise": "0.05", "mlp.ensemble": "3",
             ])
         // The defaults are written as the command line writes them ("0", not "0.0"): Compare must not see a
         // difference between a dashboard run and a headless one of the same settings.

@@ -152,11 +152,29 @@ import Testing
         (.learningRate, "0.001", true),
         (.epochs, "1.5", false), (.batchSize, "full", true), (.batchSize, "0", false), (.weightDecay, "1e-4", true),
         (.weightDecay, "-0.1", false), (.seed, "-3", false), (.seed, "123", true), (.name, "baseline-2.b_c", true),
-        (.name, "two words", false), (.name, "ünï", false),
+        (.name, "two words", false), (.name, "ünï", false), (.optimizer, "AdamW", true), (.optimizer, "sgd", false),
+        (.dropout, "0.3", true), (.dropout, "1", false), (.dropout, "-0.1", false), (.inputNoise, "0.05", true),
+        (.inputNoise, "11", false), (.inputNoise, "nan", false), (.ensemble, "5", true), (.ensemble, "0", false),
+        (.ensemble, "101", false),
     ])
     func formFieldsValidate(field: FormField, text: String, isValid: Bool) {
         var p = Hyperparameters()
         #expect((field.apply(text, to: &p) == nil) == isValid)
+        if isValid { #expect(field.apply(field.text(of: p), to: &p) == nil, "what the form shows reads back") }
+    }
+
+    @Test("the form scrolls so that the focused field is in view when the panel is shorter than the fields")
+    func theFocusedFieldStaysInView() {
+        var state = Fixtures.state()
+        state.size = Size(width: 80, height: 24)
+        state.press(.character("t"))
+        let top = Fixtures.text(state)
+        #expect(top.contains("│hidden size") && !top.contains("│ensemble"), "\(top)")
+        for _ in 0..<(FormField.allCases.count - 1) { state.press(.down) }
+        #expect(state.focusedField == .ensemble)
+        let bottom = Fixtures.text(state)
+        #expect(bottom.contains("│ensemble") && bottom.contains("│input noise"), "\(bottom)")
+        #expect(!bottom.contains("│hidden size"), "the window scrolled: \(bottom)")
     }
 
     @Test func theParametersCannotBeEditedWhileARunIsInProgress() {
