@@ -3,7 +3,7 @@
 # CI's 90: after TEST_TIMEOUT_SECONDS (1200; a whole run takes about 3 minutes) it prints the tests that
 # started and never ended and the processes still running under it, then stops them all and exits 124.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 deadline=${TEST_TIMEOUT_SECONDS:-1200}
 log=$(mktemp "${TMPDIR:-/tmp}/sonarlab-test-log.XXXXXX")
 trap 'rm -f "$log"' EXIT
