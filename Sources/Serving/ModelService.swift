@@ -108,10 +108,14 @@ public final class ModelService: Sendable {
         var hasher = SHA256()
         let bits = values[row * columns..<(row + 1) * columns].map { $0.bitPattern.littleEndian }
         bits.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return hasher.finalize().map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in hasher.finalize() {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// A request id as a row-key part: `A-Z a-z 0-9 . _ : -` kept, every other byte as `%XX`.
