@@ -6,10 +6,24 @@ import Settings
 import Sweep
 import Tracking
 
-/// `sonarlab sweep`: a hyper-parameter search over `[mlp]` keys, every trial scored on the same CV folds.
-struct SweepCommand: AsyncParsableCommand {
+/// `sonarlab sweep`: the sweep commands; `sweep` alone (or `sweep run`) starts one (``SweepCommand``), `sweep join`
+/// adds a worker to one (``SweepJoinCommand``).
+struct SweepGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
+        abstract: SweepCommand.configuration.abstract,
+        discussion: SweepCommand.configuration.discussion
+            + "\n\nOptions of a new sweep: `sonarlab sweep run --help` (`sonarlab sweep …` with no subcommand is "
+            + "`sweep run …`).",
+        subcommands: [SweepCommand.self, SweepJoinCommand.self],
+        defaultSubcommand: SweepCommand.self
+    )
+}
+
+/// `sonarlab sweep [run]`: a hyper-parameter search over `[mlp]` keys, every trial scored on the same CV folds.
+struct SweepCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Search [mlp] hyper-parameters with repeated stratified k-fold CV (grid, random or TPE).",
         discussion: """
             A trial is an overlay of [mlp] values on the effective configuration (config.ini, environment), \
@@ -49,8 +63,7 @@ struct SweepCommand: AsyncParsableCommand {
             HBase checkAndPut on the trial's row, or one SQLite statement), so `sonarlab sweep join SWEEP-ID` \
             on any machine that reaches the same store runs trials of the same sweep, and this command is one \
             such worker. See `sonarlab sweep join --help`.
-            """,
-        subcommands: [SweepJoinCommand.self]
+            """
     )
 
     @OptionGroup var global: GlobalOptions

@@ -85,7 +85,11 @@ struct SweepJoinFaultTests {
     // MARK: Support
 
     static func sweepID(in store: Store) async throws -> String {
-        try #require(try await store.store().experiments(limit: nil).first { $0.kind == .sweep }?.id)
+        try #require(try await recordedSweepID(in: store))
+    }
+
+    static func recordedSweepID(in store: Store) async throws -> String? {
+        try await store.store().experiments(limit: nil).first { $0.kind == .sweep }?.id
     }
 
     /// Starts the sweep, waits for its record, starts two joins, kills the sweep -9 while it holds a trial, and
@@ -95,8 +99,8 @@ struct SweepJoinFaultTests {
         var id = ""
         try await env.waitUntil("the sweep is recorded", timeout: .seconds(60)) {
             try expectRunning(origin)
-            id = try await sweepID(in: store)
-            return true
+            id = try await recordedSweepID(in: store) ?? ""
+            return !id.isEmpty
         }
         let joins = try (0..<2).map { _ in try env.background(["sweep", "join", id, "--json"] + lease + backend) }
         let originTag = ":\(origin.process.processIdentifier):"
@@ -125,7 +129,8 @@ struct SweepJoinFaultTests {
         for join in joins {
             let status = try await join.wait(timeout: .seconds(300))
             #expect(status == 0, "\(join.stderr.suffix(800))")
-            let summary = try JSONSerialization.jsonObject(with: Data(join.stdout.utf8)) as? [String: Any]
+            let summary = try? JSONSerialization.jsonObject(with: Data(join.stdout.utf8)) as? [String: Any]
+            #expect(summary != nil, "sweep join --json: \(join.stdout)")
             #expect(summary?["complete"] as? Bool == true, "\(join.stdout)")
             ranHere += summary?["ran_here"] as? Int ?? 0
         }
