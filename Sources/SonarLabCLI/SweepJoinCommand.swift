@@ -181,7 +181,8 @@ enum SweepClaims {
             }
             return failure
         }
-        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Result<[TrialResult], any Error>, Never>) in
+        let outcome = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<[TrialResult], any Error>, Never>) in
             let thread = Thread {
                 do {
                     let results = try SharedSweepRunner.run(

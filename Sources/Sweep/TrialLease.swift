@@ -44,8 +44,9 @@ public struct TrialClaim: Sendable, Codable, Equatable {
         self.result = result
     }
 
-    /// The stored text: JSON with sorted keys (so equal claims have equal text, which compare-and-set compares);
-    /// a non-finite loss or F1 is written `"nan"`/`"inf"`. Swift's JSON numbers round-trip every `Double` exactly,
+    /// The stored text: JSON with sorted keys.
+    ///
+    /// Equal claims have equal text, which compare-and-set compares; a non-finite loss or F1 is written `"nan"`/`"inf"`. Swift's JSON numbers round-trip every `Double` exactly,
     /// so a result read back proposes the same next batch as the one in memory.
     public var text: String {
         let encoder = JSONEncoder()
@@ -74,6 +75,7 @@ public struct TrialClaim: Sendable, Codable, Equatable {
 public protocol TrialClaimRegister: Sendable {
     /// The current text of `key`, or `nil` when none was ever written.
     /// - Parameter key: The trial's key.
+    /// - Returns: The text.
     /// - Throws: The store's error when it cannot read.
     func value(of key: String) throws -> String?
 

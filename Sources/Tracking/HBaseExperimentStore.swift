@@ -270,8 +270,9 @@ public struct HBaseExperimentStore: ExperimentStore {
             .string(of: Self.claimColumn)
     }
 
-    /// Replaces a trial's claim text only if it still holds `expected`: one `checkAndPut` on the trial's row
-    /// (HBASE_REST.md §3.5; RowResource.checkAndPut → `checkAndMutate(...).ifEquals(value)`). `nil` is sent as an
+    /// Replaces a trial's claim text only if it still holds `expected`.
+    ///
+    /// One `checkAndPut` on the trial's row (HBASE_REST.md §3.5; RowResource.checkAndPut → `checkAndMutate(...).ifEquals(value)`). `nil` is sent as an
     /// empty expected value, which HBase's `HRegion.checkAndMutate` matches only when the cell is absent (or empty).
     /// - Parameters:
     ///   - key: The trial's experiment id.

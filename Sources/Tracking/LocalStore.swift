@@ -139,7 +139,9 @@ public final class LocalStore: ExperimentStore {
     /// - Returns: The text.
     /// - Throws: GRDB's `DatabaseError` when the file cannot be read.
     public func claimValue(key: String) throws -> String? {
-        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM trial_claim WHERE key = ?", arguments: [key]) }
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM trial_claim WHERE key = ?", arguments: [key])
+        }
     }
 
     /// Replaces a trial's claim text only if it is still `expected` (`nil`: no claim yet), in one SQL statement,
@@ -154,7 +156,8 @@ public final class LocalStore: ExperimentStore {
         try pool.write { db in
             if let expected {
                 try db.execute(
-                    sql: "UPDATE trial_claim SET value = ? WHERE key = ? AND value = ?", arguments: [new, key, expected])
+                    sql: "UPDATE trial_claim SET value = ? WHERE key = ? AND value = ?",
+                    arguments: [new, key, expected])
             } else {
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO trial_claim (key, value) VALUES (?, ?)", arguments: [key, new])

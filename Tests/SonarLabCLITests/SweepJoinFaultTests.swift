@@ -8,8 +8,9 @@ import Tracking
 
 @testable import SonarLabCLI
 
-/// `sonarlab sweep` plus two `sonarlab sweep join` processes on one store (the HBase double, or one SQLite file);
-/// the sweep's own process is killed -9 while it holds a trial. Every wait is bounded; every process started is
+/// `sonarlab sweep` plus two `sonarlab sweep join` processes on one store (the double, or one SQLite file).
+///
+/// The sweep's own process is killed -9 while it holds a trial. Every wait is bounded; every process started is
 /// killed on the way out.
 @Suite("sweep join: many processes, one sweep (processes, loopback)", .serialized)
 struct SweepJoinFaultTests {
