@@ -252,14 +252,7 @@ struct SweepCommand: AsyncParsableCommand {
                 "trials_per_second": seconds > 0 ? Double(progress.ranHere) / seconds : 0,
                 "folds": settings.folds, "repeats": settings.repeats,
             ]
-            if let best = ranked.first {
-                object["best"] =
-                    [
-                        "trial_id": SweepRecords.trialID(sweep: sweep.id, index: best.index), "index": best.index,
-                        "parameters": best.parameters,
-                        "accuracy": ["mean": best.accuracy.mean, "sd": best.accuracy.sd],
-                    ] as [String: Any]
-            }
+            if let best = ranked.first { object["best"] = SweepRecords.json(best: best, sweep: sweep.id) }
             print(try jsonText(object))
         } else {
             printText(
@@ -473,6 +466,14 @@ enum SweepRecords {
     static func parameterText(_ parameters: [String: String]) -> String {
         parameters.keys.sorted().map { "\($0.hasPrefix("mlp.") ? String($0.dropFirst(4)) : $0)=\(parameters[$0]!)" }
             .joined(separator: " ")
+    }
+
+    /// The `best` object of `--json`: trial id, index, parameters, accuracy mean and sd.
+    static func json(best: TrialResult, sweep: String) -> [String: Any] {
+        [
+            "trial_id": trialID(sweep: sweep, index: best.index), "index": best.index, "parameters": best.parameters,
+            "accuracy": ["mean": best.accuracy.mean, "sd": best.accuracy.sd],
+        ]
     }
 
     /// Finished trials best first (``TrialResult/ranked(_:)``).

@@ -104,13 +104,7 @@ struct SweepJoinCommand: AsyncParsableCommand {
                 "sweep_id": sweep.id, "worker": leases.owner, "ran_here": progress.ranHere, "done": doneCount,
                 "trials": plan.trials, "complete": complete, "seconds": progress.elapsedSeconds,
             ]
-            if let best = ranked.first {
-                object["best"] =
-                    [
-                        "trial_id": SweepRecords.trialID(sweep: sweep.id, index: best.index),
-                        "accuracy": ["mean": best.accuracy.mean, "sd": best.accuracy.sd],
-                    ] as [String: Any]
-            }
+            if let best = ranked.first { object["best"] = SweepRecords.json(best: best, sweep: sweep.id) }
             print(try jsonText(object))
         } else {
             printText(

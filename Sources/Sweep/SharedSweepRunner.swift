@@ -103,7 +103,7 @@ public enum SharedSweepRunner {
                     guard var lease = try? leases.claim(key(item.index), redoingDone: redoing) else { return }
                     if redoing { redoLeft.update { $0.remove(item.index) } }
                     onEvent(.started(index: item.index, parameters: item.parameters))
-                    var pruned = false
+                    let rule = TrialStopRule(plan: plan, earlier: earlier, stop: stop)
                     var lost = false
                     let result = evaluator.evaluate(
                         index: item.index, parameters: item.parameters,
@@ -112,13 +112,8 @@ public enum SharedSweepRunner {
                                 lost = true
                                 return .stop
                             }
-                            if stop.isRaised { return .stop }
-                            if let rule = plan.pruning, rule.shouldPrune(accuracies, earlier: earlier) {
-                                pruned = true
-                                return .stop
-                            }
-                            return .proceed
-                        }, isPruned: { pruned })
+                            return rule.decide(accuracies)
+                        }, isPruned: { rule.pruned })
                     if lost { return }
                     if result.status == .cancelled {
                         _ = try? leases.release(lease)

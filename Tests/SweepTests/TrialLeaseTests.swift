@@ -128,6 +128,21 @@ struct TrialLeaseTests {
         #expect(try a.adopt("t1", result: Self.result(1, accuracy: 0.2))?.hasSameOutcome(as: Self.result(1)) == true)
     }
 
+    @Test("a renewal the store cannot take keeps the lease (retried after the next fit); a lost one does not")
+    func renewalThroughAnOutage() throws {
+        let register = CountingRegister()
+        let clock = ManualClock()
+        let a = TrialLeases(register: register, owner: "a", duration: 3, now: { clock.now })
+        var lease = try #require(try a.claim("t0"))
+        clock.advance(2)
+        register.failing = true
+        #expect(a.renewIfDue(&lease))
+        #expect(throws: CountingRegister.Down.self) { try a.standing(of: "t0") }
+        register.failing = false
+        #expect(a.renewIfDue(&lease))
+        #expect(lease.claim.expiresAt == clock.now + 3)
+    }
+
     @Test("a claim's text round-trips exactly, non-finite loss and F1 included; other text is no claim")
     func claimText() throws {
         let claim = TrialClaim(
