@@ -221,7 +221,9 @@ actor DoubleStore {
         guard stored.family(condition.family) != nil else { throw StoreFailure.notFound }
         let current = read(stored, key: row, spec: ReadSpec(selectors: [ColumnSelector(wire: condition.wire)]))
         let value = current?.cells.first { $0.column == condition }?.cell.value
-        guard value == expected else { return false }
+        // An empty expected value means "no cell" (HRegion.checkAndMutate: a null or empty value matches an
+        // absent cell or an empty one).
+        guard expected.isEmpty ? (value ?? []).isEmpty : value == expected else { return false }
         try put(table, rows: [(row, cells)])
         return true
     }

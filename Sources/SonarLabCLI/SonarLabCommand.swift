@@ -34,7 +34,7 @@ public struct SonarLabCommand: AsyncParsableCommand {
             RunCommand.self, PrepareCommand.self, TrainCommand.self, CrossValidateCommand.self,
             HistoryCommand.self, ShowCommand.self, PredictCommand.self, TestCommand.self, ExportCommand.self,
             ReportCommand.self, MakeScenariosCommand.self, ConfigCommand.self, HBaseCommand.self, DatasetCommand.self,
-            SyncCommand.self, OutboxCommand.self, DashboardCommand.self, ServeCommand.self, SweepCommand.self,
+            SyncCommand.self, OutboxCommand.self, DashboardCommand.self, ServeCommand.self, SweepGroup.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -6,10 +6,24 @@ import Settings
 import Sweep
 import Tracking
 
-/// `sonarlab sweep`: a hyper-parameter search over `[mlp]` keys, every trial scored on the same CV folds.
-struct SweepCommand: AsyncParsableCommand {
+/// `sonarlab sweep`: the sweep commands; `sweep` alone (or `sweep run`) starts one (``SweepCommand``), `sweep join`
+/// adds a worker to one (``SweepJoinCommand``).
+struct SweepGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
+        abstract: SweepCommand.configuration.abstract,
+        discussion: SweepCommand.configuration.discussion
+            + "\n\nOptions of a new sweep: `sonarlab sweep run --help` (`sonarlab sweep …` with no subcommand is "
+            + "`sweep run …`).",
+        subcommands: [SweepCommand.self, SweepJoinCommand.self],
+        defaultSubcommand: SweepCommand.self
+    )
+}
+
+/// `sonarlab sweep [run]`: a hyper-parameter search over `[mlp]` keys, every trial scored on the same CV folds.
+struct SweepCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Search [mlp] hyper-parameters with repeated stratified k-fold CV (grid, random or TPE).",
         discussion: """
             A trial is an overlay of [mlp] values on the effective configuration (config.ini, environment), \
@@ -44,6 +58,11 @@ struct SweepCommand: AsyncParsableCommand {
               sonarlab sweep --trials 100 --lr 0.001..0.1:log --hidden 8..128:log
               sonarlab sweep --strategy grid --hidden 16,32,64 --batch-size full,32 --repeats 1 --folds 5
               sonarlab sweep --resume 20261202-013000-a1b2c3 --json
+
+            Many machines, one sweep: every trial is claimed under a lease in the store (a compare-and-set: \
+            HBase checkAndPut on the trial's row, or one SQLite statement), so `sonarlab sweep join SWEEP-ID` \
+            on any machine that reaches the same store runs trials of the same sweep, and this command is one \
+            such worker. See `sonarlab sweep join --help`.
             """
     )
 
@@ -100,6 +119,12 @@ struct SweepCommand: AsyncParsableCommand {
     var resume: String?
     @Option(help: ArgumentHelp("Sweep name.", valueName: "name"))
     var name: String = "sonar-sweep"
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Seconds a trial's claim lasts unless renewed (renewed every third of it while the trial runs); a "
+                + "worker that dies loses its trials after this. Default 60", valueName: "s"))
+    var lease: String?
     @Flag(help: "Print a JSON summary on standard output.")
     var json = false
 
@@ -140,19 +165,7 @@ struct SweepCommand: AsyncParsableCommand {
             }
             return s
         }
-        let base = try settings.base(over: context.configuration)
-        let spaceModel = try SearchSpace(settings.dimensions, base: base)
-        let plan = try SweepPlan(
-            space: spaceModel, strategy: settings.strategy, trials: settings.trials, seed: settings.seed,
-            pruning: settings.prune ? MedianPruning(warmupFits: settings.folds) : nil)
-        let loaded = try context.loadData()
-        let smallest = loaded.dataset.classCounts.values.min() ?? 0
-        guard settings.folds <= smallest else {
-            throw CommandFailure.badInput("--folds \(settings.folds) exceeds the smallest class (\(smallest) rows)")
-        }
-        let evaluator = TrialEvaluator(
-            dataset: loaded.dataset, folds: settings.folds, repeats: settings.repeats, foldSeed: settings.foldSeed,
-            base: base, makeTraining: CommandContext.trainingConfiguration(for:))
+        let (plan, evaluator, loaded) = try settings.planAndEvaluator(context: context)
         let store = try storeForResume ?? context.openStore()
         let startedAt = Date()
         var sweep =
@@ -182,39 +195,12 @@ struct SweepCommand: AsyncParsableCommand {
         let progress = SweepProgress(
             total: plan.trials, alreadyDone: previous.filter { $0.status != .cancelled && $0.status != .failed }.count,
             showsProgress: !json || isatty(STDERR_FILENO) == 1)
-        let (events, sink) = AsyncStream.makeStream(of: SweepEvent.self)
-        let recorder = Task { [sweep, settings] in
-            var failure: (any Error)? = nil
-            for await event in events {
-                do {
-                    switch event {
-                    case .started(let index, let parameters):
-                        try await store.create(
-                            SweepRecords.runningTrial(index: index, parameters: parameters, sweep: sweep))
-                    case .ended(let result):
-                        try await store.finish(SweepRecords.experiment(for: result, sweep: sweep, settings: settings))
-                    }
-                } catch {
-                    failure = failure ?? error
-                }
-            }
-            return failure
-        }
-        let results = await withCheckedContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(
-                    returning: SweepRunner.run(
-                        plan: plan, evaluator: evaluator, previous: previous, jobs: jobCount, deadline: deadline,
-                        stop: stop,
-                        onEvent: { event in
-                            sink.yield(event)
-                            progress.record(event)
-                        }))
-            }
-            thread.start()
-        }
-        sink.finish()
-        let recordFailure = await recorder.value
+        let leases = TrialLeases(
+            register: try SweepClaims.register(for: store), duration: try SweepClaims.leaseSeconds(lease))
+        let (results, recordFailure) = try await SweepClaims.runTrials(
+            plan: plan, evaluator: evaluator, store: store, sweep: sweep, settings: settings, leases: leases,
+            previous: previous, redo: SweepClaims.unfinished(previous), jobs: jobCount, deadline: deadline, stop: stop,
+            progress: progress)
         progress.finish()
         await heartbeats.stop()
         let ranked = SweepRecords.ranked(results)
@@ -222,10 +208,7 @@ struct SweepCommand: AsyncParsableCommand {
         sweep.status = stop.isRaised ? .cancelled : .finished
         sweep.endedAt = Date()
         sweep.heartbeat = RunHeartbeat.current()
-        if let best = ranked.first {
-            sweep.result = SweepRecords.experimentResult(of: best, settings: settings)
-            sweep.parameters["sweep.best_trial"] = SweepRecords.trialID(sweep: sweep.id, index: best.index)
-        }
+        SweepClaims.recordBest(ranked.first, in: &sweep, settings: settings)
         var nestedResult: NestedSweep.Result? = nil
         if let outerFolds, !stop.isRaised {
             let progressNote = !json || isatty(STDERR_FILENO) == 1
@@ -269,14 +252,7 @@ struct SweepCommand: AsyncParsableCommand {
                 "trials_per_second": seconds > 0 ? Double(progress.ranHere) / seconds : 0,
                 "folds": settings.folds, "repeats": settings.repeats,
             ]
-            if let best = ranked.first {
-                object["best"] =
-                    [
-                        "trial_id": SweepRecords.trialID(sweep: sweep.id, index: best.index), "index": best.index,
-                        "parameters": best.parameters,
-                        "accuracy": ["mean": best.accuracy.mean, "sd": best.accuracy.sd],
-                    ] as [String: Any]
-            }
+            if let best = ranked.first { object["best"] = SweepRecords.json(best: best, sweep: sweep.id) }
             print(try jsonText(object))
         } else {
             printText(
@@ -401,6 +377,25 @@ struct SweepSettings: Sendable {
             to: configuration)
     }
 
+    /// The plan, the trial evaluator and the data of a sweep with these settings.
+    /// - Throws: ``CommandFailure`` (bad input: a space the strategy refuses, folds above the smallest class, data).
+    func planAndEvaluator(context: CommandContext) throws -> (SweepPlan, TrialEvaluator, SonarData.LoadedFile) {
+        let base = try base(over: context.configuration)
+        let spaceModel = try SearchSpace(dimensions, base: base)
+        let plan = try SweepPlan(
+            space: spaceModel, strategy: strategy, trials: trials, seed: seed,
+            pruning: prune ? MedianPruning(warmupFits: folds) : nil)
+        let loaded = try context.loadData()
+        let smallest = loaded.dataset.classCounts.values.min() ?? 0
+        guard folds <= smallest else {
+            throw CommandFailure.badInput("--folds \(folds) exceeds the smallest class (\(smallest) rows)")
+        }
+        let evaluator = TrialEvaluator(
+            dataset: loaded.dataset, folds: folds, repeats: repeats, foldSeed: foldSeed, base: base,
+            makeTraining: CommandContext.trainingConfiguration(for:))
+        return (plan, evaluator, loaded)
+    }
+
     /// The sweep experiment's parameters: the run's effective values plus the sweep's own settings.
     func recordedParameters(base: [String: String]) -> [String: String] {
         var p = base
@@ -471,6 +466,14 @@ enum SweepRecords {
     static func parameterText(_ parameters: [String: String]) -> String {
         parameters.keys.sorted().map { "\($0.hasPrefix("mlp.") ? String($0.dropFirst(4)) : $0)=\(parameters[$0]!)" }
             .joined(separator: " ")
+    }
+
+    /// The `best` object of `--json`: trial id, index, parameters, accuracy mean and sd.
+    static func json(best: TrialResult, sweep: String) -> [String: Any] {
+        [
+            "trial_id": trialID(sweep: sweep, index: best.index), "index": best.index, "parameters": best.parameters,
+            "accuracy": ["mean": best.accuracy.mean, "sd": best.accuracy.sd],
+        ]
     }
 
     /// Finished trials best first (``TrialResult/ranked(_:)``).

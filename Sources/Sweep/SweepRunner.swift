@@ -170,17 +170,9 @@ public enum SweepRunner {
                 if stop.isRaised { return }
                 if let deadline, ContinuousClock.now >= deadline { return }
                 onEvent(.started(index: item.index, parameters: item.parameters))
-                var pruned = false
+                let rule = TrialStopRule(plan: plan, earlier: earlier, stop: stop)
                 let result = evaluator.evaluate(
-                    index: item.index, parameters: item.parameters,
-                    control: { accuracies in
-                        if stop.isRaised { return .stop }
-                        if let rule = plan.pruning, rule.shouldPrune(accuracies, earlier: earlier) {
-                            pruned = true
-                            return .stop
-                        }
-                        return .proceed
-                    }, isPruned: { pruned })
+                    index: item.index, parameters: item.parameters, control: rule.decide, isPruned: { rule.pruned })
                 pool.store(result, at: n)
                 onEvent(.ended(result))
             }
@@ -192,6 +184,30 @@ public enum SweepRunner {
             batchStart += plan.batchSize
         }
         return results
+    }
+}
+
+/// What a trial does after each fit: stop on a signal, stop as `pruned` by the plan's rule, or go on.
+final class TrialStopRule: @unchecked Sendable {
+    private let plan: SweepPlan
+    private let earlier: [TrialResult]
+    private let stop: StopSignal
+    /// Whether the last `.stop` was the pruning rule's (the trial's thread only).
+    private(set) var pruned = false
+
+    init(plan: SweepPlan, earlier: [TrialResult], stop: StopSignal) {
+        self.plan = plan
+        self.earlier = earlier
+        self.stop = stop
+    }
+
+    func decide(_ accuracies: [Double]) -> TrainingControl {
+        if stop.isRaised { return .stop }
+        if let rule = plan.pruning, rule.shouldPrune(accuracies, earlier: earlier) {
+            pruned = true
+            return .stop
+        }
+        return .proceed
     }
 }
 

@@ -235,7 +235,8 @@ public struct HBaseExperimentStore: ExperimentStore {
         if limit == 0 { return [] }
         await writer?.settle()
         let scan = HBaseScan(columns: ["s", "p", "m"].map { HBaseColumn($0, nil) }, batch: 1000)
-        return try await client.scan(scan, in: layout.experiments, limit: limit).map(decode)
+        return try await client.scan(scan, in: layout.experiments, limit: limit).filter { !Self.isClaimOnly($0) }
+            .map(decode)
     }
 
     /// One run with its epochs, or `nil`.
@@ -244,8 +245,45 @@ public struct HBaseExperimentStore: ExperimentStore {
     /// - Throws: ``HBaseError``.
     public func experiment(id: String) async throws -> Experiment? {
         await writer?.settle()
-        guard let row = try await client.row(Self.rowKey(forID: id), in: layout.experiments) else { return nil }
+        guard let row = try await client.row(Self.rowKey(forID: id), in: layout.experiments), !Self.isClaimOnly(row)
+        else { return nil }
         return try decode(row)
+    }
+
+    // MARK: Shared sweeps' trial claims
+
+    /// The column of a shared sweep's trial claim: `s:claim`, in the trial's own row.
+    static let claimColumn = HBaseColumn("s", "claim")
+
+    /// A row holding only a trial claim (claimed, its experiment cells still in the outbox): not a run yet.
+    static func isClaimOnly(_ row: HBaseRow) -> Bool {
+        row.value(of: HBaseColumn("s", "id")) == nil && row.value(of: claimColumn) != nil
+    }
+
+    /// The claim text of a shared sweep's trial (`s:claim` of the trial's row), read directly (never through the
+    /// outbox: a claim is decided by HBase now, or not at all).
+    /// - Parameter key: The trial's experiment id.
+    /// - Returns: The text, or `nil` when it was never claimed.
+    /// - Throws: ``HBaseError`` (`transport`, `unavailable`, `tableNotFound`, …).
+    public func claimValue(key: String) async throws -> String? {
+        try await client.row(Self.rowKey(forID: key), in: layout.experiments, columns: [Self.claimColumn])?
+            .string(of: Self.claimColumn)
+    }
+
+    /// Replaces a trial's claim text only if it still holds `expected`.
+    ///
+    /// One `checkAndPut` on the trial's row (HBASE_REST.md §3.5; RowResource.checkAndPut → `checkAndMutate(...).ifEquals(value)`). `nil` is sent as an
+    /// empty expected value, which HBase's `HRegion.checkAndMutate` matches only when the cell is absent (or empty).
+    /// - Parameters:
+    ///   - key: The trial's experiment id.
+    ///   - expected: The text read before, or `nil`.
+    ///   - new: The new text.
+    /// - Returns: `true` when written (200), `false` when the value had changed (304).
+    /// - Throws: ``HBaseError``.
+    public func replaceClaim(key: String, expected: String?, with new: String) async throws -> Bool {
+        try await client.checkAndPut(
+            [HBaseCell(column: Self.claimColumn, string: new)], row: Data(Self.rowKey(forID: key).utf8),
+            in: layout.experiments, ifColumn: Self.claimColumn, equals: Data((expected ?? "").utf8))
     }
 
     /// The writes waiting in the outbox for this store's cluster (all origins), and why.

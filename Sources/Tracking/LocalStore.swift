@@ -60,6 +60,14 @@ public final class LocalStore: ExperimentStore {
                 if !existing.contains("heartbeat_host") { t.add(column: "heartbeat_host", .text) }
             }
         }
+        migrator.registerMigration("v3-trial-claim") { db in
+            // Shared sweeps' trial claims (``claimValue(key:)``): key = the trial's experiment id, value = its
+            // claim's JSON text. Idempotent like v1.
+            try db.create(table: "trial_claim", options: .ifNotExists) { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+        }
         do {
             try migrator.migrate(pool)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -122,6 +130,40 @@ public final class LocalStore: ExperimentStore {
 
     public func checkReachable() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM experiment") }
+    }
+
+    /// The claim text of a shared sweep's trial (table `trial_claim`), or `nil` when it was never claimed.
+    ///
+    /// Synchronous: called from the sweep's own worker threads, never from Swift's cooperative pool.
+    /// - Parameter key: The trial's experiment id.
+    /// - Returns: The text.
+    /// - Throws: GRDB's `DatabaseError` when the file cannot be read.
+    public func claimValue(key: String) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM trial_claim WHERE key = ?", arguments: [key])
+        }
+    }
+
+    /// Replaces a trial's claim text only if it is still `expected` (`nil`: no claim yet), in one SQL statement,
+    /// so it is atomic against every process using the file (SQLite's write lock; WAL mode).
+    /// - Parameters:
+    ///   - key: The trial's experiment id.
+    ///   - expected: The text read before, or `nil`.
+    ///   - new: The new text.
+    /// - Returns: `true` when written.
+    /// - Throws: GRDB's `DatabaseError` (after the 30 s busy timeout) when the file cannot be written.
+    public func replaceClaim(key: String, expected: String?, with new: String) throws -> Bool {
+        try pool.write { db in
+            if let expected {
+                try db.execute(
+                    sql: "UPDATE trial_claim SET value = ? WHERE key = ? AND value = ?",
+                    arguments: [new, key, expected])
+            } else {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO trial_claim (key, value) VALUES (?, ?)", arguments: [key, new])
+            }
+            return db.changesCount == 1
+        }
     }
 
     private static func json<T: Encodable>(_ value: T) throws -> String {

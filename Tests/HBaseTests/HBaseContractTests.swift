@@ -358,6 +358,30 @@ struct HBaseContractTests {
         }
     }
 
+    /// HRegion.checkAndMutate treats a null or empty expected value as "no cell": the compare-and-set that creates a
+    /// sweep's trial claim (RowResource.checkAndPut passes the condition cell's value, here empty, to `ifEquals`).
+    @Test func checkAndPutWithAnEmptyExpectedValueWritesOnlyAnAbsentCell() async throws {
+        try await ContractTarget.withClient { (client: HBaseClient, _: URL) async throws in
+            try await ContractTarget.withTable(client, "casabsent") { (table: HBaseTableName) async throws in
+                let claim = col("meta", "claim")
+                let first = try await client.checkAndPut(
+                    [HBaseCell(column: claim, string: "a")], row: Data("trial".utf8), in: table, ifColumn: claim,
+                    equals: Data())
+                #expect(first)
+                let second = try await client.checkAndPut(
+                    [HBaseCell(column: claim, string: "b")], row: Data("trial".utf8), in: table, ifColumn: claim,
+                    equals: Data())
+                #expect(second == false)
+                #expect(try await client.row("trial", in: table)?.string(of: claim) == "a")
+                let swapped = try await client.checkAndPut(
+                    [HBaseCell(column: claim, string: "b")], row: Data("trial".utf8), in: table, ifColumn: claim,
+                    equals: Data("a".utf8))
+                #expect(swapped)
+                #expect(try await client.row("trial", in: table)?.string(of: claim) == "b")
+            }
+        }
+    }
+
     @Test func replacingASchemaDropsUnlistedFamilies() async throws {
         try await ContractTarget.withClient { (client: HBaseClient, _: URL) async throws in
             try await ContractTarget.withTable(client, "replace") { (table: HBaseTableName) async throws in
