@@ -152,13 +152,13 @@ public enum ServingServer {
     ///   - host: The address to listen on.
     ///   - port: The port (0: any free one).
     ///   - middlewares: Middlewares of the infer and admin groups.
-    ///   - server: The HTTP server: plain HTTP/1.1 or TLS (`ServingTLS`).
+    ///   - server: The HTTP server: ``http1(firstRequestGrace:)``, or it wrapped in TLS (`ServingTLS`).
     ///   - flushTimeout: The bound of the outbox flush at shutdown.
     ///   - onRunning: Called with the bound port once the server listens.
     /// - Throws: The server's error when it cannot listen (for example the port is taken).
     public static func run(
         service: ModelService, host: String, port: Int, middlewares: ServingMiddlewares = ServingMiddlewares(),
-        server: HTTPServerBuilder = .http1(), flushTimeout: Duration = .seconds(10),
+        server: HTTPServerBuilder = ServingServer.http1(), flushTimeout: Duration = .seconds(10),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let app = makeApplication(
@@ -188,7 +188,7 @@ public enum ServingServer {
     /// - Returns: The application.
     public static func makeApplication(
         service: ModelService, host: String, port: Int,
-        middlewares: ServingMiddlewares = ServingMiddlewares(), server: HTTPServerBuilder = .http1(),
+        middlewares: ServingMiddlewares = ServingMiddlewares(), server: HTTPServerBuilder = ServingServer.http1(),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
@@ -196,5 +196,75 @@ public enum ServingServer {
             configuration: .init(address: .hostname(host, port: port), serverName: "sonarlab"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: service.logger)
+    }
+}
+
+extension ServingServer {
+    /// How long a connection that has sent no request yet when a graceful shutdown begins may take to send its first
+    /// one (``FirstRequestGraceHandler``). Two seconds.
+    public static let firstRequestGrace: Duration = .seconds(2)
+
+    /// The service's HTTP/1.1 server: Hummingbird's, with ``FirstRequestGraceHandler`` in each connection's pipeline,
+    /// so a connection accepted just before SIGTERM gets its first request answered instead of being closed unread.
+    /// `sonarlab serve` wraps it in TLS when configured.
+    /// - Parameter firstRequestGrace: The grace of a connection that has sent nothing yet.
+    /// - Returns: The server builder for `Application(server:)`.
+    public static func http1(firstRequestGrace: Duration = firstRequestGrace) -> HTTPServerBuilder {
+        .http1(
+            configuration: .init(additionalChannelHandlers: [FirstRequestGraceHandler(grace: firstRequestGrace)]))
+    }
+}
+
+/// Holds a graceful shutdown's ``NIOCore/ChannelShouldQuiesceEvent`` back from a connection that has not yet sent a
+/// request, until its first request head arrives or ``grace`` passes.
+///
+/// Hummingbird's `HTTPConnectionStateHandler` closes a connection with no request in progress as soon as the server
+/// quiesces. A client whose connection was accepted a moment before SIGTERM, and whose request was still in the
+/// socket, then saw the connection reset: a request sent to a listening server, never answered. With this handler
+/// such a request is read and answered (and the connection closed after it); a connection that sends nothing within
+/// the grace, or one that already served requests (idle keep-alive), is closed as before. This is how Go's
+/// `net/http` `Server.Shutdown` treats connections in `StateNew`.
+///
+/// It sits after the HTTP/1.1 decoder (`HTTP1Channel.Configuration.additionalChannelHandlers`), so a read is a
+/// request part; the parts pass through untouched.
+final class FirstRequestGraceHandler: ChannelInboundHandler, RemovableChannelHandler {
+    /// Request parts, passed on as they are (never unwrapped here).
+    typealias InboundIn = Any
+
+    /// The longest wait for a first request once the server quiesces.
+    let grace: Duration
+    private var hasReadRequest = false
+    private var heldQuiesce: Scheduled<Void>?
+
+    /// Creates the handler of one connection.
+    /// - Parameter grace: The longest wait for the first request after the quiesce event.
+    init(grace: Duration) { self.grace = grace }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        hasReadRequest = true
+        context.fireChannelRead(data)
+        if let held = heldQuiesce {
+            // The request head is past: the connection state handler now closes after this request's answer.
+            held.cancel()
+            heldQuiesce = nil
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent, !hasReadRequest, heldQuiesce == nil else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        heldQuiesce = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(grace)) {
+            self.heldQuiesce = nil
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        heldQuiesce?.cancel()
+        heldQuiesce = nil
+        context.fireChannelInactive()
     }
 }
