@@ -184,6 +184,7 @@ public enum ServingServer {
     ///   - host: The address.
     ///   - port: The port.
     ///   - middlewares: Group middlewares.
+    ///   - server: The HTTP server (``http1(firstRequestGrace:)`` by default).
     ///   - onRunning: Called with the bound port.
     /// - Returns: The application.
     public static func makeApplication(
@@ -200,12 +201,14 @@ public enum ServingServer {
 }
 
 extension ServingServer {
-    /// How long a connection that has sent no request yet when a graceful shutdown begins may take to send its first
-    /// one (``FirstRequestGraceHandler``). Two seconds.
+    /// How long a connection without a request may take to send its first one once a graceful shutdown began.
+    ///
+    /// Two seconds (``FirstRequestGraceHandler``).
     public static let firstRequestGrace: Duration = .seconds(2)
 
-    /// The service's HTTP/1.1 server: Hummingbird's, with ``FirstRequestGraceHandler`` in each connection's pipeline,
-    /// so a connection accepted just before SIGTERM gets its first request answered instead of being closed unread.
+    /// The service's HTTP/1.1 server: Hummingbird's, with ``FirstRequestGraceHandler`` in each connection's pipeline.
+    ///
+    /// A connection accepted just before SIGTERM gets its first request answered instead of being closed unread.
     /// `sonarlab serve` wraps it in TLS when configured.
     /// - Parameter firstRequestGrace: The grace of a connection that has sent nothing yet.
     /// - Returns: The server builder for `Application(server:)`.
