@@ -5,6 +5,7 @@ public import HummingbirdCore
 import Logging
 import NIOCore
 public import ServiceLifecycle
+import Synchronization
 import Tracking
 import UnixSignals
 
@@ -213,8 +214,97 @@ extension ServingServer {
     /// - Parameter firstRequestGrace: The grace of a connection that has sent nothing yet.
     /// - Returns: The server builder for `Application(server:)`.
     public static func http1(firstRequestGrace: Duration = firstRequestGrace) -> HTTPServerBuilder {
-        .http1(
-            configuration: .init(additionalChannelHandlers: [FirstRequestGraceHandler(grace: firstRequestGrace)]))
+        HTTPServerBuilder { responder in
+            ClaimedHTTP1Channel(
+                base: HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(
+                        additionalChannelHandlers: [FirstRequestGraceHandler(grace: firstRequestGrace)])),
+                grace: firstRequestGrace)
+        }
+    }
+}
+
+/// Hummingbird's HTTP/1.1 child channel, with a guard for connections accepted as the listener closes.
+///
+/// A connection accepted while the server shuts down can be set up but never handed to the server's accept loop
+/// (swift-nio issue 2813, open): its `NIOAsyncChannel` was then released unfinished when the connection became
+/// active, and the process stopped with "Deinited NIOAsyncWriter without calling finish()" instead of exiting 0.
+/// Here each connection's `NIOAsyncChannel` is held (``ConnectionClaim``) until the accept loop takes it; one never
+/// taken has its writer finished when it closes, and is closed by ``OrphanConnectionCloser`` once the shutdown's
+/// grace has passed.
+struct ClaimedHTTP1Channel: ServerChildChannel {
+    /// A connection and its claim.
+    struct Value: ServerChildChannelValue {
+        let inner: HTTP1Channel.Value
+        let claim: ConnectionClaim
+        var channel: any Channel { inner.channel }
+    }
+
+    let base: HTTP1Channel
+    let grace: Duration
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        base.setup(channel: channel, logger: logger).flatMapThrowing { inner in
+            let claim = ConnectionClaim(inner)
+            try channel.pipeline.syncOperations.addHandler(
+                OrphanConnectionCloser(claim: claim, after: grace + .seconds(1)), position: .first)
+            channel.closeFuture.whenComplete { _ in claim.finishIfUnclaimed() }
+            return Value(inner: inner, claim: claim)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        value.claim.take()
+        await base.handle(value: value.inner, logger: logger)
+    }
+}
+
+/// Holds a connection's `NIOAsyncChannel` until the server's accept loop takes it (then the loop finishes it).
+final class ConnectionClaim: Sendable {
+    private let held: Mutex<HTTP1Channel.Value?>
+
+    init(_ channel: HTTP1Channel.Value) { held = Mutex(channel) }
+
+    /// Whether the accept loop has not taken the connection.
+    var isUnclaimed: Bool { held.withLock { $0 != nil } }
+
+    /// The accept loop takes the connection.
+    func take() { held.withLock { $0 = nil } }
+
+    /// On close: finishes the writer of a connection the accept loop never took.
+    func finishIfUnclaimed() {
+        let orphan = held.withLock { channel in
+            defer { channel = nil }
+            return channel
+        }
+        orphan?.outbound.finish()
+    }
+}
+
+/// Closes a connection the accept loop never took, some time after the shutdown's quiesce event.
+///
+/// Such a connection would otherwise hold the shutdown open for ever: nothing answers its requests. It is first in
+/// the pipeline; everything passes through.
+final class OrphanConnectionCloser: ChannelInboundHandler, RemovableChannelHandler {
+    /// Bytes, passed on untouched.
+    typealias InboundIn = Any
+
+    let claim: ConnectionClaim
+    let delay: Duration
+
+    init(claim: ConnectionClaim, after delay: Duration) {
+        self.claim = claim
+        self.delay = delay
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) {
+                if self.claim.isUnclaimed { context.close(promise: nil) }
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }
 
