@@ -34,12 +34,8 @@ struct ServingShutdownTests {
             }
             #expect(!RawConnection.accepts(port: port), "the port closed")
             let body = Fixtures.v2Body(Fixtures.rows(0..<1), id: "first")
-            let request =
-                "POST /v2/models/sonar/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
-            let answer = try await SonarLabProcess.offPool { waiting.exchange(request, timeout: 30) }
-            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(300))")
-            #expect(answer.contains(#""id":"first""#), "\(answer.suffix(300))")
+            let answer = try await SonarLabProcess.offPool { waiting.postJSON("/v2/models/sonar/infer", body) }
+            #expect(answer.hasPrefix("HTTP/1.1 200") && answer.contains(#""id":"first""#), "\(answer.prefix(600))")
             try await tasks.waitForAll()
         }
     }

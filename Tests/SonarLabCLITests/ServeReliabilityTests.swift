@@ -157,12 +157,8 @@ struct ServeReliabilityTests {
         serve.signal(SIGTERM)
         try await env.waitUntil("the service stops accepting") { !RawConnection.accepts(port: port) }
         let body = ServeLoad.body(id: "first", rows: 1)
-        let request =
-            "POST /v2/models/sonar/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
-        let answer = try await SonarLabProcess.offPool { waiting.exchange(request, timeout: 30) }
-        #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(300))")
-        #expect(answer.contains(#""id":"first""#), "\(answer.suffix(300))")
+        let answer = try await SonarLabProcess.offPool { waiting.postJSON("/v2/models/sonar/infer", body) }
+        #expect(answer.hasPrefix("HTTP/1.1 200") && answer.contains(#""id":"first""#), "\(answer.prefix(600))")
         await #expect(try serve.wait(timeout: .seconds(60)) == 0, "\(serve.stderr.prefix(4000))")
     }
 }

@@ -51,4 +51,12 @@ public final class RawConnection: @unchecked Sendable {
         }
         return String(decoding: received, as: UTF8.self)
     }
+
+    /// ``exchange(_:timeout:)`` of an HTTP/1.1 `POST path` with a JSON `body` (30 s without data at most).
+    /// - Returns: The raw answer, head and body (empty when the connection was closed or reset unanswered).
+    public func postJSON(_ path: String, _ body: String) -> String {
+        exchange(
+            "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n" + body, timeout: 30)
+    }
 }
