@@ -5,6 +5,7 @@ public import HummingbirdCore
 import Logging
 import NIOCore
 public import ServiceLifecycle
+import Synchronization
 import Tracking
 import UnixSignals
 
@@ -152,13 +153,13 @@ public enum ServingServer {
     ///   - host: The address to listen on.
     ///   - port: The port (0: any free one).
     ///   - middlewares: Middlewares of the infer and admin groups.
-    ///   - server: The HTTP server: plain HTTP/1.1 or TLS (`ServingTLS`).
+    ///   - server: The HTTP server: ``http1(firstRequestGrace:)``, or it wrapped in TLS (`ServingTLS`).
     ///   - flushTimeout: The bound of the outbox flush at shutdown.
     ///   - onRunning: Called with the bound port once the server listens.
     /// - Throws: The server's error when it cannot listen (for example the port is taken).
     public static func run(
         service: ModelService, host: String, port: Int, middlewares: ServingMiddlewares = ServingMiddlewares(),
-        server: HTTPServerBuilder = .http1(), flushTimeout: Duration = .seconds(10),
+        server: HTTPServerBuilder = ServingServer.http1(), flushTimeout: Duration = .seconds(10),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let app = makeApplication(
@@ -184,11 +185,12 @@ public enum ServingServer {
     ///   - host: The address.
     ///   - port: The port.
     ///   - middlewares: Group middlewares.
+    ///   - server: The HTTP server (``http1(firstRequestGrace:)`` by default).
     ///   - onRunning: Called with the bound port.
     /// - Returns: The application.
     public static func makeApplication(
         service: ModelService, host: String, port: Int,
-        middlewares: ServingMiddlewares = ServingMiddlewares(), server: HTTPServerBuilder = .http1(),
+        middlewares: ServingMiddlewares = ServingMiddlewares(), server: HTTPServerBuilder = ServingServer.http1(),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
@@ -196,5 +198,166 @@ public enum ServingServer {
             configuration: .init(address: .hostname(host, port: port), serverName: "sonarlab"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: service.logger)
+    }
+}
+
+extension ServingServer {
+    /// How long a connection without a request may take to send its first one once a graceful shutdown began.
+    ///
+    /// Two seconds (``FirstRequestGraceHandler``).
+    public static let firstRequestGrace: Duration = .seconds(2)
+
+    /// The service's HTTP/1.1 server: Hummingbird's, with ``FirstRequestGraceHandler`` in each connection's pipeline.
+    ///
+    /// A connection accepted just before SIGTERM gets its first request answered instead of being closed unread.
+    /// `sonarlab serve` wraps it in TLS when configured.
+    /// - Parameter firstRequestGrace: The grace of a connection that has sent nothing yet.
+    /// - Returns: The server builder for `Application(server:)`.
+    public static func http1(firstRequestGrace: Duration = firstRequestGrace) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            ClaimedHTTP1Channel(
+                base: HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(
+                        additionalChannelHandlers: [FirstRequestGraceHandler(grace: firstRequestGrace)])),
+                grace: firstRequestGrace)
+        }
+    }
+}
+
+/// Hummingbird's HTTP/1.1 child channel, with a guard for connections accepted as the listener closes.
+///
+/// A connection accepted while the server shuts down can be set up but never handed to the server's accept loop
+/// (swift-nio issue 2813, open): its `NIOAsyncChannel` was then released unfinished when the connection became
+/// active, and the process stopped with "Deinited NIOAsyncWriter without calling finish()" instead of exiting 0.
+/// Here each connection's `NIOAsyncChannel` is held (``ConnectionClaim``) until the accept loop takes it; one never
+/// taken has its writer finished when it closes, and is closed by ``OrphanConnectionCloser`` once the shutdown's
+/// grace has passed.
+struct ClaimedHTTP1Channel: ServerChildChannel {
+    /// A connection and its claim.
+    struct Value: ServerChildChannelValue {
+        let inner: HTTP1Channel.Value
+        let claim: ConnectionClaim
+        var channel: any Channel { inner.channel }
+    }
+
+    let base: HTTP1Channel
+    let grace: Duration
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        base.setup(channel: channel, logger: logger).flatMapThrowing { inner in
+            let claim = ConnectionClaim(inner)
+            try channel.pipeline.syncOperations.addHandler(
+                OrphanConnectionCloser(claim: claim, after: grace + .seconds(1)), position: .first)
+            channel.closeFuture.whenComplete { _ in claim.finishIfUnclaimed() }
+            return Value(inner: inner, claim: claim)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        value.claim.take()
+        await base.handle(value: value.inner, logger: logger)
+    }
+}
+
+/// Holds a connection's `NIOAsyncChannel` until the server's accept loop takes it (then the loop finishes it).
+final class ConnectionClaim: Sendable {
+    private let held: Mutex<HTTP1Channel.Value?>
+
+    init(_ channel: HTTP1Channel.Value) { held = Mutex(channel) }
+
+    /// Whether the accept loop has not taken the connection.
+    var isUnclaimed: Bool { held.withLock { $0 != nil } }
+
+    /// The accept loop takes the connection.
+    func take() { held.withLock { $0 = nil } }
+
+    /// On close: finishes the writer of a connection the accept loop never took.
+    func finishIfUnclaimed() {
+        let orphan = held.withLock { channel in
+            defer { channel = nil }
+            return channel
+        }
+        orphan?.outbound.finish()
+    }
+}
+
+/// Closes a connection the accept loop never took, some time after the shutdown's quiesce event.
+///
+/// Such a connection would otherwise hold the shutdown open for ever: nothing answers its requests. It is first in
+/// the pipeline; everything passes through.
+final class OrphanConnectionCloser: ChannelInboundHandler, RemovableChannelHandler {
+    /// Bytes, passed on untouched.
+    typealias InboundIn = Any
+
+    let claim: ConnectionClaim
+    let delay: Duration
+
+    init(claim: ConnectionClaim, after delay: Duration) {
+        self.claim = claim
+        self.delay = delay
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) {
+                if self.claim.isUnclaimed { context.close(promise: nil) }
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Holds a graceful shutdown's ``NIOCore/ChannelShouldQuiesceEvent`` back from a connection that has not yet sent a
+/// request, until its first request head arrives or ``grace`` passes.
+///
+/// Hummingbird's `HTTPConnectionStateHandler` closes a connection with no request in progress as soon as the server
+/// quiesces. A client whose connection was accepted a moment before SIGTERM, and whose request was still in the
+/// socket, then saw the connection reset: a request sent to a listening server, never answered. With this handler
+/// such a request is read and answered (and the connection closed after it); a connection that sends nothing within
+/// the grace, or one that already served requests (idle keep-alive), is closed as before. This is how Go's
+/// `net/http` `Server.Shutdown` treats connections in `StateNew`.
+///
+/// It sits after the HTTP/1.1 decoder (`HTTP1Channel.Configuration.additionalChannelHandlers`), so a read is a
+/// request part; the parts pass through untouched.
+final class FirstRequestGraceHandler: ChannelInboundHandler, RemovableChannelHandler {
+    /// Request parts, passed on as they are (never unwrapped here).
+    typealias InboundIn = Any
+
+    /// The longest wait for a first request once the server quiesces.
+    let grace: Duration
+    private var hasReadRequest = false
+    private var heldQuiesce: Scheduled<Void>?
+
+    /// Creates the handler of one connection.
+    /// - Parameter grace: The longest wait for the first request after the quiesce event.
+    init(grace: Duration) { self.grace = grace }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        hasReadRequest = true
+        context.fireChannelRead(data)
+        if let held = heldQuiesce {
+            // The request head is past: the connection state handler now closes after this request's answer.
+            held.cancel()
+            heldQuiesce = nil
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent, !hasReadRequest, heldQuiesce == nil else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        heldQuiesce = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(grace)) {
+            self.heldQuiesce = nil
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        heldQuiesce?.cancel()
+        heldQuiesce = nil
+        context.fireChannelInactive()
     }
 }

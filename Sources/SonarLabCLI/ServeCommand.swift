@@ -150,9 +150,9 @@ extension ServeCommand {
             let middlewares = ServingMiddlewares(
                 infer: [policy.middleware(for: .infer)], admin: [policy.middleware(for: .admin)])
             guard let tls = try ServingTLS.makeServerConfiguration(environment: environment) else {
-                return (middlewares, .http1(), "http")
+                return (middlewares, ServingServer.http1(), "http")
             }
-            return (middlewares, try .tls(.http1(), tlsConfiguration: tls), "https")
+            return (middlewares, try .tls(ServingServer.http1(), tlsConfiguration: tls), "https")
         } catch let error as ServingAuthError {
             throw CommandFailure.badInput("\(error)")
         }
