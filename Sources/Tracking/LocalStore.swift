@@ -68,13 +68,19 @@ public final class LocalStore: ExperimentStore {
                 t.column("value", .text).notNull()
             }
         }
-        do {
-            try migrator.migrate(pool)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            // Two processes opened a new store at the same moment: GRDB reads the applied migrations before it
-            // takes the write lock, so both ran "v1" and the second one's record of it collided. The tables
-            // exist now (CREATE … IF NOT EXISTS), and a second pass finds the migration applied.
-            try migrator.migrate(pool)
+        // Several processes opened a new store at the same moment: GRDB reads the applied migrations before it
+        // takes the write lock, so two of them ran the same migration and the later one's record of it collided.
+        // Every migration is idempotent (CREATE … IF NOT EXISTS, columns added only when missing), so another
+        // pass goes on from what is recorded; with N openers and M migrations a pass can collide again, hence
+        // a bounded loop rather than one retry.
+        var attempt = 0
+        while true {
+            do {
+                try migrator.migrate(pool)
+                break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT && attempt < 20 {
+                attempt += 1
+            }
         }
     }
 

@@ -68,7 +68,7 @@ struct SecurityEndToEndTests {
             "/bin/bash", [TestPaths.packageRoot + "/scripts/e2e-hbase.sh"], in: TestPaths.packageRoot,
             environment: ["BIN": DevHBase.binDirectory])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
-        #expect(result.stdout.contains("e2e ok: 208 dataset rows, 1 finished experiment, 52 predictions"))
+        #expect(result.stdout.contains("e2e ok: 208 dataset rows, 1 finished experiment, 62 predictions (52 batch; 10 served"))
     }
 
     @Test("a known password and keytab path never reach stdout, stderr, the run log or the store")
