@@ -135,7 +135,15 @@ public struct RunReport: Sendable {
         /// The first and the last answer.
         public var first: Date, last: Date
         /// Rows per caller (a principal or token name; `anonymous` with `[serve] auth = none`), most first.
-        public var callers: [(name: String, rows: Int)]
+        public var callers: [CallerRows]
+
+        /// One caller's share of the answers.
+        public struct CallerRows: Sendable, Equatable {
+            /// The principal or token name, or `anonymous`.
+            public var name: String
+            /// Rows answered to it.
+            public var rows: Int
+        }
 
         /// Summarises the served rows among `predictions` (rows that carry a features fingerprint: `sonarlab serve`
         /// records one, `predict --store` does not); `nil` when there is none.
@@ -161,14 +169,7 @@ public struct RunReport: Sendable {
             var byCaller: [String: Int] = [:]
             for record in served { byCaller[record.caller ?? "anonymous", default: 0] += 1 }
             callers = byCaller.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-                .map { (name: $0.key, rows: $0.value) }
-        }
-
-        public static func == (a: ServiceSummary, b: ServiceSummary) -> Bool {
-            a.modelID == b.modelID && a.sources == b.sources && a.rows == b.rows && a.requests == b.requests
-                && a.rocks == b.rocks && a.mines == b.mines && a.meanMineProbability == b.meanMineProbability
-                && a.first == b.first && a.last == b.last && a.callers.map(\.name) == b.callers.map(\.name)
-                && a.callers.map(\.rows) == b.callers.map(\.rows)
+                .map { CallerRows(name: $0.key, rows: $0.value) }
         }
     }
 
