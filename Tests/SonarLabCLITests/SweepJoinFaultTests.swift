@@ -95,7 +95,16 @@ struct SweepJoinFaultTests {
 
     /// Starts the sweep, waits for its record, starts two joins, kills the sweep -9 while it holds a trial, and
     /// checks the outcome.
+    ///
+    /// The watching runs on a thread of its own (``withOwnThread(_:_:)``): on the shared cooperative pool, under
+    /// the load of the whole run, the poll once got no turn until the sweep had finished every trial.
     static func killOneOfThree(_ env: FaultEnvironment, backend: [String], store: Store) async throws {
+        try await withOwnThread("sweep-join-watch") {
+            try await killOneOfThreeWatched(env, backend: backend, store: store)
+        }
+    }
+
+    static func killOneOfThreeWatched(_ env: FaultEnvironment, backend: [String], store: Store) async throws {
         let origin = try env.background(["sweep"] + settings + lease + backend)
         var id = ""
         try await env.waitUntil("the sweep is recorded", timeout: .seconds(60)) {
@@ -116,8 +125,10 @@ struct SweepJoinFaultTests {
             }
             return !held.isEmpty
         }
-        origin.kill9()
-        // What it held when it died (it may have finished the one seen in the instant before the kill).
+        // Frozen first, so what it holds cannot change between the reading below and its death; the pause lets a
+        // write it had already sent reach the store.
+        origin.signal(SIGSTOP)
+        try await Task.sleep(for: .milliseconds(300))
         var killed = [String: TrialClaim]()
         for index in 0..<6 {
             let key = SweepRecords.trialID(sweep: id, index: index)
@@ -125,6 +136,7 @@ struct SweepJoinFaultTests {
                 killed[key] = claim
             }
         }
+        origin.kill9()
         #expect(!killed.isEmpty, "the sweep's process was killed while it held a trial (\(held))")
         var ranHere = 0
         for join in joins {
