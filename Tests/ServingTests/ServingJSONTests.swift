@@ -1,3 +1,4 @@
+import Engine
 import HTTPTypes
 import Serving
 import Testing
@@ -19,6 +20,33 @@ struct ServingJSONTests {
         #expect(v["t"] == .bool(true) && v["f"] == .bool(false) && v["n"] == .null)
         #expect(v.text == #"{"b":[1,-250,0.25],"a":"x\"\\/\né😀","t":true,"f":false,"n":null}"#)
         #expect(try parse("[]") == .array([]) && (try parse("{}")) == .object([]))
+    }
+
+    @Test("every number reads to the same bits as Double(String), on the fast path and off it")
+    func numbersMatchTheStandardLibrary() throws {
+        // Clinger's fast path (<= 15 significant digits, no exponent) and the fallback must agree with
+        // Double(String) bit for bit; the forms cover request values, long mantissas, exponents, signs, zeros.
+        var rng = SplitMix64(seed: 7)
+        var texts = [
+            "0", "-0", "0.0", "1", "0.0200", "0.999999999999999", "0.1234567890123456789", "123456789012345",
+            "1234567890123456", "9007199254740993", "0.30000000000000004", "1e-300", "2.5E+10", "-1.5e2",
+            "0." + String(repeating: "0", count: 21) + "1", "0." + String(repeating: "0", count: 22) + "1",
+        ]
+        for _ in 0..<4000 {
+            let intDigits = Int.random(in: 0...3, using: &rng)
+            let fracDigits = Int.random(in: 1...20, using: &rng)
+            let int = intDigits == 0 ? "0" : String(Int.random(in: 1...999, using: &rng))
+            let frac = String((0..<fracDigits).map { _ in Character(String(Int.random(in: 0...9, using: &rng))) })
+            texts.append((Bool.random(using: &rng) ? "-" : "") + int + "." + frac)
+        }
+        for text in texts {
+            guard case .array(let items) = try parse("[\(text)]"), case .number(let d)? = items.first else {
+                Issue.record("\(text) did not read as a number")
+                continue
+            }
+            let expected = try #require(Double(text))
+            #expect(d.bitPattern == expected.bitPattern, "\(text): \(d) vs \(expected)")
+        }
     }
 
     @Test(
