@@ -67,6 +67,9 @@ public enum Effect: Equatable, Sendable {
     case pollService(previous: ServiceStatus?)
     /// Read the latest predictions of model `modelID` from the store.
     case loadPredictions(modelID: String)
+    /// Train the final model of sweep trial `id` with `parameters` (the form's values with the sweep's base and
+    /// the trial's overlay put in, and the run's name).
+    case trainTrial(id: String, parameters: Hyperparameters)
 }
 
 /// A line for the status bar.
@@ -330,6 +333,31 @@ struct HistoryState: Equatable, Sendable {
     }
 }
 
+/// The Sweep screen's state: which sweep, its trials (listed as History lists runs), the scatter's parameter.
+struct SweepScreenState: Equatable, Sendable {
+    /// The sweep shown; `nil`: the newest sweep in the store.
+    var sweepID: String?
+    /// The sweep's trials, filtered and sorted by History's code (trial number first).
+    var trials: HistoryState = {
+        var list = HistoryState()
+        list.sortColumn = .id
+        list.isAscending = true
+        return list
+    }()
+    /// The swept parameter the scatter shows, an index into ``AppState/sweptParameters``.
+    var parameterIndex = 0
+    /// When the store was last read for a running sweep.
+    var lastPollAt: Date?
+    /// Why the trials cannot be shown (store unreadable), if they cannot.
+    var error: String?
+
+    /// How often a running sweep's trials are read again, in seconds.
+    static let pollInterval: Double = 1
+
+    /// The columns `s` steps through on the Sweep screen.
+    static let sortColumns: [HistoryColumn] = [.id, .accuracy, .status, .started]
+}
+
 /// A run loaded for Detail or Compare.
 struct LoadedRun: Equatable, Sendable {
     var id: String
@@ -369,6 +397,8 @@ public struct AppState: Equatable, Sendable {
     var scenarioRun: ScenarioRun?
     /// The model service the Service screen follows (`SONARLAB_SERVE_URL`, `--service`); `nil`: none.
     var service: ServiceState?
+    /// The Sweep screen.
+    var sweep = SweepScreenState()
 
     /// Creates the state the dashboard opens with.
     /// - Parameters:
@@ -410,6 +440,51 @@ public struct AppState: Equatable, Sendable {
     /// Whether a run is training now.
     var isRunning: Bool { run?.state == .running }
 
+    /// The sweep the Sweep screen shows: the chosen one, else the newest in the store.
+    var shownSweep: ExperimentSnapshot? {
+        if let id = sweep.sweepID { return history.runs.first { $0.id == id } }
+        return history.runs.filter { $0.kind == .sweep }.max { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
+    }
+
+    /// The shown sweep's swept `[mlp]` keys (`mlp.hidden_size`, …) in the recorded order, fixed values left out;
+    /// without the sweep's record, the keys its trials vary.
+    var sweptParameters: [String] {
+        if let sweep = shownSweep {
+            let keys = sweep.parameters.filter { $0.key.hasPrefix("sweep.space.") }.sorted { $0.key < $1.key }
+                .filter { $0.value.contains(",") || $0.value.contains("..") }
+                .map { String($0.key.dropFirst("sweep.space.00.".count)) }
+            if !keys.isEmpty { return keys }
+        }
+        let trials = sweep.trials.runs
+        let keys = Set(trials.flatMap { $0.parameters.map(\.key) }).filter { $0.hasPrefix("mlp.") }
+        return keys.filter { k in Set(trials.map { $0.parameter(k) }).count > 1 }.sorted()
+    }
+
+    /// The swept parameter the scatter shows.
+    var scatterParameter: String? {
+        let keys = sweptParameters
+        return keys.isEmpty ? nil : keys[min(max(0, sweep.parameterIndex), keys.count - 1)]
+    }
+
+    /// The trial selected on the Sweep screen, if any.
+    var selectedTrial: ExperimentSnapshot? {
+        let visible = sweep.trials.visibleRuns
+        return visible.indices.contains(sweep.trials.viewport.selected) ? visible[sweep.trials.viewport.selected] : nil
+    }
+
+    /// Lists the shown sweep's trials from the store's experiments, keeping the selected trial.
+    private mutating func refreshSweepTrials() {
+        let selectedID = selectedTrial?.id
+        let id = shownSweep?.id ?? sweep.sweepID
+        sweep.trials.runs = id.map { id in history.runs.filter { $0.trial?.sweepID == id } } ?? []
+        sweep.trials.hasLoaded = history.hasLoaded
+        let visible = sweep.trials.visibleRuns
+        if let selectedID, let i = visible.firstIndex(where: { $0.id == selectedID }) {
+            sweep.trials.viewport.selected = i
+        }
+        sweep.trials.viewport.scroll(count: visible.count, visibleRows: historyVisibleRows)
+    }
+
     /// Rows of the History table that show runs at the current size.
     var historyVisibleRows: Int { max(1, size.height - 2 - 1 - 2 - 1) }
 
@@ -425,13 +500,22 @@ public struct AppState: Equatable, Sendable {
             return []
         case .tick(let date):
             now = date
+            var effects: [Effect] = []
+            // A running sweep's trials are read again every second while its screen is open.
+            if screen == .sweep, !history.isLoading, let shown = shownSweep, shown.state == .running,
+                sweep.lastPollAt.map({ date.timeIntervalSince($0) >= SweepScreenState.pollInterval }) ?? true
+            {
+                sweep.lastPollAt = date
+                history.isLoading = true
+                effects.append(.loadHistory)
+            }
             guard var service, !service.isPolling,
                 service.lastPollAt.map({ date.timeIntervalSince($0) >= ServiceState.pollInterval }) ?? true
-            else { return [] }
+            else { return effects }
             service.isPolling = true
             service.lastPollAt = date
             self.service = service
-            return [.pollService(previous: service.status)]
+            return effects + [.pollService(previous: service.status)]
         case .serviceStatus(let status):
             guard service != nil else { return [] }
             service?.status = status
@@ -524,6 +608,8 @@ public struct AppState: Equatable, Sendable {
             }
             history.viewport.scroll(count: visible.count, visibleRows: historyVisibleRows)
             history.marked.removeAll { id in !runs.contains { $0.id == id } }
+            sweep.error = nil
+            refreshSweepTrials()
             return []
         case .historyFailed(let reason, let storeName):
             history.isLoading = false
@@ -532,6 +618,11 @@ public struct AppState: Equatable, Sendable {
             store = storeName
             isStoreReachable = false
             message = StatusMessage(text: "store unreachable: \(reason)", role: .bad)
+            if screen == .sweep {
+                let error = TUIError.sweepUnreadable(reason).message
+                sweep.error = error
+                message = StatusMessage(text: error, role: .bad)
+            }
             return []
         case .experimentLoaded(let snapshot):
             if detail?.id == snapshot.id { detail = LoadedRun(id: snapshot.id, snapshot: snapshot) }
@@ -596,6 +687,13 @@ public struct AppState: Equatable, Sendable {
             return history.marked.filter { loadedForCompare[$0] == nil }.map { .loadExperiment(id: $0) }
         case .tests:
             if testResults == nil { return [.loadTestResults] }
+        case .sweep:
+            refreshSweepTrials()
+            if history.hasLoaded, history.loadError == nil, shownSweep == nil {
+                message = StatusMessage(
+                    text: sweep.sweepID.map { "no sweep \($0) in \(store)" } ?? TUIError.noSweep(in: store).message,
+                    role: .bad)
+            }
         default: break
         }
         return []
@@ -610,7 +708,7 @@ public struct AppState: Equatable, Sendable {
     private mutating func handleKey(_ key: Key) -> [Effect] {
         if key == .interrupt { return quit(interrupted: true) }
         // Text input (filter, form field) takes every key until Enter or Esc.
-        if history.filterDraft != nil { return handleFilterInput(key) }
+        if history.filterDraft != nil || sweep.trials.filterDraft != nil { return handleFilterInput(key) }
         if fieldDraft != nil { return handleFieldInput(key) }
         if isTooSmall {
             if key == .character("q") { return quit() }
@@ -707,6 +805,18 @@ public struct AppState: Equatable, Sendable {
                 return [.loadHistory]
             case .open:
                 guard let run = selectedRun else { return [] }
+                if run.kind == .sweep || run.trial != nil {
+                    // A sweep, or one of its trials, opens the Sweep screen.
+                    sweep.sweepID = run.trial?.sweepID ?? run.id
+                    sweep.parameterIndex = 0
+                    sweep.trials.viewport = ListViewport()
+                    refreshSweepTrials()
+                    if let i = sweep.trials.visibleRuns.firstIndex(where: { $0.id == run.id }) {
+                        sweep.trials.viewport.selected = i
+                        sweep.trials.viewport.scroll(count: sweep.trials.visibleRuns.count, visibleRows: historyVisibleRows)
+                    }
+                    return go(to: .sweep)
+                }
                 detail = LoadedRun(id: run.id, snapshot: nil)
                 _ = go(to: .detail)
                 return [.loadExperiment(id: run.id)]
@@ -738,9 +848,65 @@ public struct AppState: Equatable, Sendable {
             }
             scenarioRun = ScenarioRun()
             return [.runScenarios]
+        case .sweep:
+            return handleSweepCommand(command)
         case .compare, .help, .service:
             return []
         }
+    }
+
+    private mutating func handleSweepCommand(_ command: Command) -> [Effect] {
+        let count = sweep.trials.visibleRuns.count
+        let rows = historyVisibleRows
+        switch command {
+        case .moveUp: sweep.trials.viewport.move(by: -1, count: count, visibleRows: rows)
+        case .moveDown: sweep.trials.viewport.move(by: 1, count: count, visibleRows: rows)
+        case .pageUp: sweep.trials.viewport.move(by: -rows, count: count, visibleRows: rows)
+        case .pageDown: sweep.trials.viewport.move(by: rows, count: count, visibleRows: rows)
+        case .top: sweep.trials.viewport.move(by: -count, count: count, visibleRows: rows)
+        case .bottom: sweep.trials.viewport.move(by: count, count: count, visibleRows: rows)
+        case .moveLeft, .moveRight:
+            let keys = sweptParameters.count
+            guard keys > 0 else { return [] }
+            let current = min(max(0, sweep.parameterIndex), keys - 1)
+            sweep.parameterIndex = (current + (command == .moveLeft ? keys - 1 : 1)) % keys
+        case .sort:
+            let columns = SweepScreenState.sortColumns
+            let i = columns.firstIndex(of: sweep.trials.sortColumn) ?? -1
+            sweep.trials.sortColumn = columns[(i + 1) % columns.count]
+            // The best trial first when sorting by accuracy; otherwise in trial order.
+            sweep.trials.isAscending = sweep.trials.sortColumn != .accuracy
+            sweep.trials.viewport.scroll(count: count, visibleRows: rows)
+        case .reverseSort:
+            sweep.trials.isAscending.toggle()
+        case .filter:
+            sweep.trials.filterDraft = sweep.trials.filter
+        case .refresh:
+            history.isLoading = true
+            return [.loadHistory]
+        case .open:
+            return trainSelectedTrial()
+        default: break
+        }
+        return []
+    }
+
+    /// Enter on a trial: train its final model (the sweep's base values, then the trial's overlay, over the
+    /// form's) and follow it on the Train screen, as `t` does.
+    private mutating func trainSelectedTrial() -> [Effect] {
+        guard let trial = selectedTrial else { return [] }
+        if isRunning {
+            message = StatusMessage(text: "a run is in progress (x cancels it)", role: .warning)
+            return []
+        }
+        var values = [String: String]()
+        for p in shownSweep?.parameters ?? [] where p.key.hasPrefix("mlp.") { values[p.key] = p.value }
+        for p in trial.parameters where p.key.hasPrefix("mlp.") { values[p.key] = p.value }
+        var chosen = parameters.overlaid(with: values)
+        chosen.name = parameters.name.isEmpty ? trial.id : parameters.name
+        _ = go(to: .train)
+        run = LiveRun(name: chosen.name, plannedEpochs: chosen.epochs, startedAt: now, recordedIn: store)
+        return [.trainTrial(id: trial.id, parameters: chosen)]
     }
 
     private mutating func toggleMark(_ id: String?) -> [Effect] {
@@ -761,25 +927,27 @@ public struct AppState: Equatable, Sendable {
     }
 
     private mutating func handleFilterInput(_ key: Key) -> [Effect] {
-        guard var draft = history.filterDraft else { return [] }
+        // The Sweep screen filters its trials with History's code, on a list of its own.
+        let list: WritableKeyPath<AppState, HistoryState> = sweep.trials.filterDraft != nil ? \.sweep.trials : \.history
+        guard var draft = self[keyPath: list].filterDraft else { return [] }
         switch key {
         case .enter:
-            history.filter = draft
-            history.filterDraft = nil
+            self[keyPath: list].filter = draft
+            self[keyPath: list].filterDraft = nil
         case .escape:
-            history.filterDraft = nil
+            self[keyPath: list].filterDraft = nil
         case .backspace:
             if !draft.isEmpty { draft.removeLast() }
-            history.filterDraft = draft
+            self[keyPath: list].filterDraft = draft
         case .clearLine:
-            history.filterDraft = ""
+            self[keyPath: list].filterDraft = ""
         case .character(let c):
             draft.append(c)
-            history.filterDraft = draft
+            self[keyPath: list].filterDraft = draft
         default: return []
         }
-        history.viewport = ListViewport()
-        history.viewport.scroll(count: history.visibleRuns.count, visibleRows: historyVisibleRows)
+        self[keyPath: list].viewport = ListViewport()
+        self[keyPath: list].viewport.scroll(count: self[keyPath: list].visibleRuns.count, visibleRows: historyVisibleRows)
         return []
     }
 

@@ -87,27 +87,9 @@ final class EffectRunner: @unchecked Sendable {
         let inbox = self.inbox
         switch effect {
         case .startRun(let parameters):
-            let flag = RunCancellation()
-            lock.withLock { cancellation = flag }
-            runDone.enter()
-            let done = runDone
-            let callbacks = RunCallbacks(
-                onStart: { id, name, planned, recordedIn in
-                    inbox.post(
-                        .runStarted(id: id, name: name, plannedEpochs: planned, recordedIn: recordedIn, at: Date()))
-                },
-                onEpoch: { point in inbox.post(.epoch(point, at: Date())) },
-                onStoreQueue: { note in inbox.post(.storeQueue(note)) })
-            track(
-                Task.detached {
-                    defer { done.leave() }
-                    do {
-                        let record = try await services.train(parameters, cancellation: flag, callbacks: callbacks)
-                        inbox.post(.runEnded(record, at: Date()))
-                    } catch {
-                        inbox.post(.runFailed(String(describing: error), at: Date()))
-                    }
-                })
+            startRun { try await services.train(parameters, cancellation: $0, callbacks: $1) }
+        case .trainTrial(let id, let parameters):
+            startRun { try await services.trainTrial(id, parameters: parameters, cancellation: $0, callbacks: $1) }
         case .cancelRun:
             lock.withLock { cancellation }?.cancel()
         case .loadHistory:
@@ -168,6 +150,34 @@ final class EffectRunner: @unchecked Sendable {
         case .quit:
             break
         }
+    }
+
+    /// Starts a training run on a task of its own (`train` is the services' call), posting its events.
+    private func startRun(
+        _ train: @escaping @Sendable (RunCancellation, RunCallbacks) async throws -> ExperimentSnapshot
+    ) {
+        let inbox = self.inbox
+        let flag = RunCancellation()
+        lock.withLock { cancellation = flag }
+        runDone.enter()
+        let done = runDone
+        let callbacks = RunCallbacks(
+            onStart: { id, name, planned, recordedIn in
+                inbox.post(
+                    .runStarted(id: id, name: name, plannedEpochs: planned, recordedIn: recordedIn, at: Date()))
+            },
+            onEpoch: { point in inbox.post(.epoch(point, at: Date())) },
+            onStoreQueue: { note in inbox.post(.storeQueue(note)) })
+        track(
+            Task.detached {
+                defer { done.leave() }
+                do {
+                    let record = try await train(flag, callbacks)
+                    inbox.post(.runEnded(record, at: Date()))
+                } catch {
+                    inbox.post(.runFailed(String(describing: error), at: Date()))
+                }
+            })
     }
 
     /// Cancels a running run and waits up to `timeout` seconds for it to be recorded.

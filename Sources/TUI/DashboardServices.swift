@@ -113,6 +113,20 @@ public protocol DashboardServices: Sendable {
     /// - Returns: the predictions.
     /// - Throws: when the store cannot be read.
     func latestPredictions(modelID: String, limit: Int) async throws -> [PredictionRecord]
+
+    /// Trains and records the final model of sweep trial `trialID` (as `sonarlab train --from-trial` does);
+    /// a default trains `parameters` as ``train(_:cancellation:callbacks:)`` does.
+    /// - Parameters:
+    ///   - trialID: the trial's experiment id.
+    ///   - parameters: the form's values with the sweep's base values and the trial's overlay put in, and the
+    ///     run's name (the form's, else the trial id).
+    ///   - cancellation: raised by the dashboard to stop between epochs.
+    ///   - callbacks: start and per-epoch notifications.
+    /// - Returns: the run as recorded at its end.
+    /// - Throws: when the run cannot start or breaks before it has a record.
+    func trainTrial(
+        _ trialID: String, parameters: Hyperparameters, cancellation: RunCancellation, callbacks: RunCallbacks
+    ) async throws -> ExperimentSnapshot
 }
 
 extension DashboardServices {
@@ -125,6 +139,20 @@ extension DashboardServices {
     /// - Returns: the predictions.
     /// - Throws: when the store cannot be read.
     public func latestPredictions(modelID: String, limit: Int) async throws -> [PredictionRecord] { [] }
+
+    /// Trains `parameters` (the trial's values, already put in by the dashboard) as a normal run.
+    /// - Parameters:
+    ///   - trialID: the trial's experiment id (unused by the default).
+    ///   - parameters: the hyper-parameters to train with.
+    ///   - cancellation: raised by the dashboard to stop between epochs.
+    ///   - callbacks: start and per-epoch notifications.
+    /// - Returns: the run as recorded at its end.
+    /// - Throws: what ``train(_:cancellation:callbacks:)`` throws.
+    public func trainTrial(
+        _ trialID: String, parameters: Hyperparameters, cancellation: RunCancellation, callbacks: RunCallbacks
+    ) async throws -> ExperimentSnapshot {
+        try await train(parameters, cancellation: cancellation, callbacks: callbacks)
+    }
 }
 
 /// A tiny lock (Foundation's `NSLock`).

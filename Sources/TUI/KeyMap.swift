@@ -16,6 +16,8 @@ public enum Screen: Int, CaseIterable, Hashable, Sendable {
     case train = 1, history, detail, compare, tests, help
     /// A running `sonarlab serve` (shown in the tabs when one is followed).
     case service
+    /// A sweep's trials, its best-so-far curve and a scatter of accuracy against one swept parameter.
+    case sweep
 
     /// The tab title.
     var title: String {
@@ -27,6 +29,7 @@ public enum Screen: Int, CaseIterable, Hashable, Sendable {
         case .tests: "Tests"
         case .help: "Help"
         case .service: "Service"
+        case .sweep: "Sweep"
         }
     }
 }
@@ -72,8 +75,8 @@ enum KeyMap {
         for screen in Screen.allCases {
             list.append(
                 KeyBinding(
-                    label: screen == .train ? "1-7" : "", keys: [.character(Character("\(screen.rawValue)"))],
-                    command: .goTo(screen), summary: screen == .train ? "go to screen 1-7 (tabs)" : ""))
+                    label: screen == .train ? "1-8" : "", keys: [.character(Character("\(screen.rawValue)"))],
+                    command: .goTo(screen), summary: screen == .train ? "go to screen 1-8 (tabs)" : ""))
         }
         list += [
             KeyBinding(label: "t", keys: [.character("t")], command: .train, summary: "train with these parameters"),
@@ -82,16 +85,22 @@ enum KeyMap {
                 label: "e", keys: [.character("e")], command: .edit, summary: "edit the parameter", screens: [.train]),
             KeyBinding(
                 label: "/", keys: [.character("/")], command: .filter, summary: "filter runs by text",
-                screens: [.history]),
+                screens: [.history, .sweep]),
             KeyBinding(
                 label: "s", keys: [.character("s")], command: .sort, summary: "sort by the next column",
-                screens: [.history]),
+                screens: [.history, .sweep]),
             KeyBinding(
                 label: "S", keys: [.character("S")], command: .reverseSort, summary: "reverse the sort order",
-                screens: [.history]),
+                screens: [.history, .sweep]),
             KeyBinding(
                 label: "r", keys: [.character("r")], command: .refresh, summary: "reload from the store",
-                screens: [.history]),
+                screens: [.history, .sweep]),
+            KeyBinding(
+                label: "← →", keys: [.left], command: .moveLeft, summary: "scatter: previous, next parameter",
+                screens: [.sweep]),
+            KeyBinding(
+                label: "Enter", keys: [.enter], command: .open, summary: "train the trial's final model",
+                screens: [.sweep]),
             KeyBinding(
                 label: "r", keys: [.character("r")], command: .runScenarios,
                 summary: "run scenarios, latest model", screens: [.tests]),

@@ -45,6 +45,43 @@ public enum RecordingState: Equatable, Sendable {
     case refused(String)
 }
 
+/// What kind of experiment a run is (Tracking's `ExperimentKind`).
+public enum RunKind: String, Equatable, Sendable, CaseIterable {
+    /// `sonarlab train` or a dashboard run: one model.
+    case train
+    /// `sonarlab cv`: cross-validation.
+    case crossValidation = "cv"
+    /// `sonarlab test`: functional scenarios.
+    case test
+    /// `sonarlab sweep`: a hyper-parameter search.
+    case sweep
+    /// One trial of a sweep.
+    case trial
+}
+
+/// A sweep trial's facts, as the Sweep screen shows them.
+public struct TrialInfo: Equatable, Sendable {
+    /// The id of the sweep the trial belongs to (`sweep.parent`).
+    public var sweepID: String
+    /// The trial's 0-based number (`sweep.trial`).
+    public var index: Int
+    /// The mean CV accuracy over its fits, once it has one.
+    public var accuracyMean: Double?
+    /// The standard deviation of its fits' accuracies.
+    public var accuracySD: Double?
+    /// `running`, `finished`, `pruned`, `failed` or `cancelled` (`sweep.status`).
+    public var status: String
+
+    /// Creates a trial's facts.
+    public init(sweepID: String, index: Int, accuracyMean: Double? = nil, accuracySD: Double? = nil, status: String) {
+        self.sweepID = sweepID
+        self.index = index
+        self.accuracyMean = accuracyMean
+        self.accuracySD = accuracySD
+        self.status = status
+    }
+}
+
 /// One experiment as the dashboard shows it (History row, Detail, Compare).
 public struct ExperimentSnapshot: Equatable, Sendable, Identifiable {
     /// The store's id for the run.
@@ -77,6 +114,10 @@ public struct ExperimentSnapshot: Equatable, Sendable, Identifiable {
     public var failure: String?
     /// Whether a run trained here reached the store (``RecordingState/recorded`` for runs read from a store).
     public var recording: RecordingState = .recorded
+    /// The experiment's kind (train, cv, test, sweep, trial).
+    public var kind: RunKind = .train
+    /// For a sweep trial: its sweep, number, CV mean ± sd and status; `nil` otherwise.
+    public var trial: TrialInfo?
 
     /// Creates a snapshot; optional facts default to unknown.
     public init(
@@ -113,7 +154,8 @@ public struct ExperimentSnapshot: Equatable, Sendable, Identifiable {
             && lhs.parameters.map(\.value) == rhs.parameters.map(\.value) && lhs.dataFingerprint == rhs.dataFingerprint
             && lhs.epochs == rhs.epochs && lhs.plannedEpochs == rhs.plannedEpochs && lhs.finalTrain == rhs.finalTrain
             && lhs.finalValidation == rhs.finalValidation && lhs.confusion == rhs.confusion
-            && lhs.modelPath == rhs.modelPath && lhs.failure == rhs.failure
+            && lhs.modelPath == rhs.modelPath && lhs.failure == rhs.failure && lhs.kind == rhs.kind
+            && lhs.trial == rhs.trial
     }
 }
 
@@ -177,6 +219,34 @@ public struct Hyperparameters: Equatable, Sendable {
         self.weightDecay = weightDecay
         self.seed = seed
         self.name = name
+    }
+}
+
+extension Hyperparameters {
+    /// These values with `[mlp]` values (keys `mlp.hidden_size`, `mlp.lr`, … as recorded) put in; keys the form
+    /// does not hold, and values that cannot be read, are left out.
+    /// - Parameter values: recorded parameters, such as a sweep's base values and a trial's overlay.
+    /// - Returns: the hyper-parameters to train with.
+    public func overlaid(with values: [String: String]) -> Hyperparameters {
+        var p = self
+        for (key, text) in values {
+            let t = text.trimmingCharacters(in: .whitespaces)
+            switch key {
+            case "mlp.hidden_size": if let v = Int(t) { p.hiddenSize = v }
+            case "mlp.lr": if let v = Double(t) { p.learningRate = v }
+            case "mlp.epochs": if let v = Int(t) { p.epochs = v }
+            case "mlp.batch_size":
+                if t == "full" || t == "0" { p.batchSize = nil } else if let v = Int(t) { p.batchSize = v }
+            case "mlp.weight_decay": if let v = Double(t) { p.weightDecay = v }
+            case "mlp.seed": if let v = UInt64(t) { p.seed = v }
+            case "mlp.optimizer": if let v = Optimizer(rawValue: t) { p.optimizer = v }
+            case "mlp.dropout": if let v = Double(t) { p.dropout = v }
+            case "mlp.input_noise": if let v = Double(t) { p.inputNoise = v }
+            case "mlp.ensemble": if let v = Int(t) { p.ensemble = v }
+            default: break
+            }
+        }
+        return p
     }
 }
 

@@ -26,6 +26,7 @@ public func render(_ state: AppState, into buffer: inout CellBuffer) {
     case .tests: renderTests(state, content, into: &buffer)
     case .help: renderHelp(state, content, into: &buffer)
     case .service: renderService(state, content, into: &buffer)
+    case .sweep: renderSweep(state, content, into: &buffer)
     }
     renderStatus(state, into: &buffer)
 }
@@ -61,7 +62,7 @@ private func renderTabs(_ state: AppState, into buffer: inout CellBuffer) {
 
 private func renderStatus(_ state: AppState, into buffer: inout CellBuffer) {
     let left: String
-    if let draft = state.history.filterDraft {
+    if let draft = state.history.filterDraft ?? state.sweep.trials.filterDraft {
         left = "filter: \(draft)▏  (Enter keeps, Esc clears)"
     } else if let draft = state.fieldDraft {
         if let problem = state.message, problem.role == .bad {
@@ -98,6 +99,7 @@ private func hints(for screen: Screen) -> String {
     case .tests: "r run scenarios  Tab screens  ? help  q quit"
     case .help: "Esc back  q quit"
     case .service: "polls the service every second  Tab screens  ? help  q quit"
+    case .sweep: "↑↓ trial  Enter train it  ←→ scatter parameter  s sort  / filter  r refresh  ? help  q quit"
     }
 }
 
@@ -667,4 +669,122 @@ private func renderService(_ state: AppState, _ area: Rect, into buffer: inout C
         rowRoles: service.predictions.map { _ in nil }, viewport: ListViewport(), sortColumn: nil, isAscending: true,
         showsSelection: false)
     table.draw(&buffer, rest, theme: theme)
+}
+
+// MARK: - Sweep
+
+/// A swept key without its section: `mlp.hidden_size` → `hidden_size`.
+private func parameterName(_ key: String) -> String { key.hasPrefix("mlp.") ? String(key.dropFirst(4)) : key }
+
+private func renderSweep(_ state: AppState, _ area: Rect, into buffer: inout CellBuffer) {
+    let theme = state.theme
+    guard let sweep = state.shownSweep else {
+        let inner = drawPanel(&buffer, area, title: "Sweep", theme: theme)
+        let lines: [(String, ThemeRole)] =
+            if let error = state.sweep.error ?? state.history.loadError.map({ TUIError.sweepUnreadable($0).message }) {
+                [(TerminalText.escape(error), .bad), ("Press r to retry.", .muted)]
+            } else if !state.history.hasLoaded {
+                [("Loading the store's sweeps…", .muted)]
+            } else {
+                [
+                    (TerminalText.escape(TUIError.noSweep(in: state.store).message), .normal),
+                    ("Or open one from History: press 2, choose a sweep or a trial, Enter.", .muted),
+                ]
+            }
+        drawLines(&buffer, inner, lines, theme: theme)
+        return
+    }
+    let list = state.sweep.trials
+    let trials = list.runs
+    let visible = list.visibleRuns
+    let keys = state.sweptParameters
+    let (infoArea, rest) = area.splitTop(1)
+    let finished = trials.filter { $0.trial?.status == "finished" }
+    let best = finished.max { ($0.trial?.accuracyMean ?? 0) < ($1.trial?.accuracyMean ?? 0) }
+    let planned = sweep.parameter("sweep.trials").flatMap { Int($0) }
+    var info = "\(TerminalText.escape(sweep.id)) · \(sweep.state.rawValue) · \(finished.count)"
+    info += planned.map { "/\($0)" } ?? ""
+    info += " trials finished"
+    if let best, let t = best.trial {
+        info += " · best #\(t.index) \(formatMetric(t.accuracyMean)) ± \(formatMetric(t.accuracySD))"
+    }
+    if visible.count != trials.count { info += " (\(visible.count) shown)" }
+    let filter = list.filterDraft ?? list.filter
+    if !filter.isEmpty { info += " · filter \"\(TerminalText.escape(filter))\"" }
+    info += " · sorted by \(list.sortColumn == .id ? "Trial" : list.sortColumn.title) \(list.isAscending ? "▲" : "▼")"
+    if let error = state.sweep.error { info += " · \(TerminalText.escape(error))" }
+    buffer.write(truncated(" " + info, to: infoArea.width), x: infoArea.x, y: infoArea.y, style: theme.style(.muted))
+
+    let (tableArea, right) = rest.splitLeft(max(40, rest.width * 11 / 20))
+    let name = TerminalText.escape(sweep.name)
+    let inner = drawPanel(&buffer, tableArea, title: "Trials of \(name) (Enter trains one)", theme: theme)
+    if visible.isEmpty {
+        let text: [(String, ThemeRole)] =
+            trials.isEmpty
+            ? [("No trial recorded yet.", .muted)]
+            : [("No trial matches the filter \"\(TerminalText.escape(filter))\".", .normal)]
+        drawLines(&buffer, inner, text, theme: theme)
+    } else {
+        let fixed = 5 + 14 + 9 + 3
+        let paramWidth = keys.isEmpty ? 0 : max(6, min(12, (inner.width - fixed) / keys.count - 1))
+        let shownKeys = Array(keys.prefix(max(0, (inner.width - fixed) / max(1, paramWidth + 1))))
+        let sortIndex: Int? =
+            switch list.sortColumn {
+            case .id: 0
+            case .accuracy: 1
+            case .status: 2
+            default: nil
+            }
+        var table = TableView(
+            columns: [
+                TableColumn(title: "#", width: 5, alignment: .right),
+                TableColumn(title: "Mean ± sd", width: 14, alignment: .left),
+                TableColumn(title: "Status", width: 9, alignment: .left),
+            ] + shownKeys.map { TableColumn(title: parameterName($0), width: paramWidth, alignment: .right) },
+            rows: [], viewport: list.viewport, sortColumn: sortIndex, isAscending: list.isAscending)
+        table.rows = visible.map { run in
+            let t = run.trial
+            let score = t?.accuracyMean.map { "\(formatMetric($0)) ± \(formatMetric(t?.accuracySD))" } ?? "–"
+            return ["\(t?.index ?? 0)", score, TerminalText.escape(t?.status ?? run.state.rawValue)]
+                + shownKeys.map { TerminalText.escape(run.parameter($0) ?? "–") }
+        }
+        table.rowRoles = visible.map { run in
+            run.id == best?.id ? .good : run.state == .failed ? .bad : run.state == .running ? .accent : nil
+        }
+        table.draw(&buffer, inner, theme: theme)
+    }
+
+    let (curveArea, scatterArea) = right.splitTop(right.height / 2)
+    // Best so far against trial number: the highest mean of the finished trials up to each number.
+    let byIndex = Dictionary(
+        finished.compactMap { r in r.trial.flatMap { t in t.accuracyMean.map { (t.index, $0) } } },
+        uniquingKeysWith: { a, _ in a })
+    let last = max(trials.compactMap { $0.trial?.index }.max() ?? 0, (planned ?? 1) - 1)
+    var curve: [Double] = []
+    var running = -Double.infinity
+    for i in 0...max(0, last) {
+        if let v = byIndex[i] { running = max(running, v) }
+        curve.append(running.isFinite && i <= (byIndex.keys.max() ?? -1) ? running : .nan)
+    }
+    let curveTitle = "Best so far" + (best?.trial.map { " \(formatMetric($0.accuracyMean)) (trial \($0.index))" } ?? "")
+    let curveInner = drawPanel(&buffer, curveArea, title: curveTitle, theme: theme)
+    LineChart(
+        series: [ChartSeries(label: "best", values: curve, role: .validation)], xMax: max(1, last + 1), yRange: nil
+    ).draw(&buffer, curveInner, theme: theme)
+
+    guard let key = state.scatterParameter else {
+        let scatterInner = drawPanel(&buffer, scatterArea, title: "CV accuracy", theme: theme)
+        drawLines(&buffer, scatterInner, [("No swept parameter to plot.", .muted)], theme: theme)
+        return
+    }
+    let points: [ScatterPoint] = trials.compactMap { run in
+        guard let y = run.trial?.accuracyMean, let x = run.parameter(key).flatMap({ Double($0) }) else { return nil }
+        return ScatterPoint(x: x, y: y)
+    }
+    let plot = ScatterPlot(points: points)
+    let position = "\(keys.firstIndex(of: key).map { $0 + 1 } ?? 1)/\(keys.count)"
+    let scatterTitle =
+        "CV accuracy vs \(TerminalText.escape(parameterName(key)))\(plot.isLogX ? " (log)" : "") · ←→ \(position)"
+    let scatterInner = drawPanel(&buffer, scatterArea, title: scatterTitle, theme: theme)
+    plot.draw(&buffer, scatterInner, theme: theme)
 }

@@ -3,7 +3,7 @@
 /// Equality compares the code only, so tests can match an error without its context.
 public struct TUIError: Error, Equatable, Sendable, CustomStringConvertible {
     private enum Code: Equatable, Sendable {
-        case themeSyntax, themeNotFound, terminalUnavailable, scenariosUnavailable
+        case themeSyntax, themeNotFound, terminalUnavailable, scenariosUnavailable, noSweep, sweepUnreadable
     }
 
     private let code: Code
@@ -52,6 +52,20 @@ public struct TUIError: Error, Equatable, Sendable, CustomStringConvertible {
     /// - Returns: the error.
     public static func scenariosUnavailable(_ reason: String) -> TUIError {
         TUIError(code: .scenariosUnavailable, message: "cannot run the functional scenarios: \(reason)")
+    }
+
+    /// The store holds no sweep to show on the Sweep screen (or not the one asked for).
+    /// - Parameter store: the store's description.
+    /// - Returns: the error.
+    public static func noSweep(in store: String) -> TUIError {
+        TUIError(code: .noSweep, message: "no sweep in \(store): run `sonarlab sweep` first")
+    }
+
+    /// The sweep's trials cannot be read from the store.
+    /// - Parameter reason: why (unreachable, broken).
+    /// - Returns: the error.
+    public static func sweepUnreadable(_ reason: String) -> TUIError {
+        TUIError(code: .sweepUnreadable, message: "cannot read the sweep's trials: \(reason)")
     }
 
     /// Matches any theme syntax error (for `catch` and tests).

@@ -66,7 +66,34 @@ public struct TrackingDashboardServices: DashboardServices {
         async throws
         -> ExperimentSnapshot
     {
-        let request = try makeRequest(parameters)
+        try await run(try makeRequest(parameters), cancellation: cancellation, callbacks: callbacks)
+    }
+
+    /// Trains the final model of a sweep trial as `sonarlab train --from-trial ID` does: the values read from the
+    /// store (the sweep's base `[mlp]` values, then the trial's overlay) over `parameters`, recorded with
+    /// `sweep.from_trial` and `sweep.from_sweep`.
+    /// - Throws: ``TUIError/sweepUnreadable(_:)`` when the trial is not in the store; what training throws.
+    public func trainTrial(
+        _ trialID: String, parameters: Hyperparameters, cancellation: RunCancellation, callbacks: RunCallbacks
+    ) async throws -> ExperimentSnapshot {
+        guard let trial = try await store.experiment(id: trialID), trial.kind == .trial else {
+            throw TUIError.sweepUnreadable("no sweep trial \(trialID) in \(store.location)")
+        }
+        var values = [String: String]()
+        let parent = trial.parameters["sweep.parent"]
+        if let parent, let sweep = try await store.experiment(id: parent) {
+            values = sweep.parameters.filter { $0.key.hasPrefix("mlp.") }
+        }
+        values.merge(trial.parameters.filter { $0.key.hasPrefix("mlp.") }) { $1 }
+        var request = try makeRequest(parameters.overlaid(with: values))
+        request.parameters["sweep.from_trial"] = trialID
+        if let parent { request.parameters["sweep.from_sweep"] = parent }
+        return try await run(request, cancellation: cancellation, callbacks: callbacks)
+    }
+
+    private func run(_ request: TrainingRequest, cancellation: RunCancellation, callbacks: RunCallbacks)
+        async throws -> ExperimentSnapshot
+    {
         let stop = StopSignal()
         // The dashboard's cancel key raises the trainer's stop signal, which it checks between epochs.
         cancellation.onCancel { stop.raise() }
@@ -209,5 +236,13 @@ extension ExperimentSnapshot {
             modelPath: experiment.modelPath,
             failure: state == .failed
                 ? experiment.message : state == .stale ? staleness.staleReason(of: experiment, at: now) : nil)
+        kind = RunKind(rawValue: experiment.kind.rawValue) ?? .train
+        if experiment.kind == .trial, let parent = experiment.parameters["sweep.parent"] {
+            let cv = experiment.result?.crossValidation
+            trial = TrialInfo(
+                sweepID: parent, index: experiment.parameters["sweep.trial"].flatMap { Int($0) } ?? 0,
+                accuracyMean: cv?.accuracyMean ?? experiment.result?.validation?.accuracy, accuracySD: cv?.accuracySD,
+                status: experiment.parameters["sweep.status"] ?? experiment.status.rawValue)
+        }
     }
 }

@@ -198,6 +198,86 @@ struct LineChart {
     }
 }
 
+/// One point of a scatter plot.
+struct ScatterPoint: Equatable, Sendable {
+    var x: Double
+    var y: Double
+}
+
+/// A scatter plot drawn with braille dots (2×4 dots a cell): y against x, x on a log axis when its positive
+/// values span more than 10×.
+struct ScatterPlot {
+    var points: [ScatterPoint]
+
+    /// The points that can be drawn (finite; positive x on a log axis).
+    var drawable: [ScatterPoint] {
+        points.filter { $0.x.isFinite && $0.y.isFinite && (!isLogX || $0.x > 0) }
+    }
+
+    /// Whether x is drawn on a log axis: every x positive and the largest over 10× the smallest.
+    var isLogX: Bool {
+        let xs = points.map(\.x).filter(\.isFinite)
+        guard let lo = xs.min(), let hi = xs.max(), lo > 0 else { return false }
+        return hi / lo > 10
+    }
+
+    /// Draws the plot into `rect`: y labels on the left, the dots, the x-axis with its lowest and highest value.
+    func draw(_ buffer: inout CellBuffer, _ rect: Rect, theme: Theme) {
+        let labelWidth = LineChart.labelWidth
+        let plotWidth = rect.width - labelWidth - 1
+        let plotHeight = rect.height - 2
+        guard plotWidth >= 2, plotHeight >= 1 else { return }
+        let muted = theme.style(.muted)
+        let plotX = rect.x + labelWidth + 1
+        for row in 0..<plotHeight { buffer.put("┤", x: plotX - 1, y: rect.y + row, style: muted) }
+        buffer.put("└", x: plotX - 1, y: rect.y + plotHeight, style: muted)
+        for col in 0..<plotWidth { buffer.put("─", x: plotX + col, y: rect.y + plotHeight, style: muted) }
+        let shown = drawable
+        guard !shown.isEmpty else {
+            buffer.write("no scores yet", x: plotX + 1, y: rect.y, style: muted, maxWidth: plotWidth - 1)
+            return
+        }
+        let log = isLogX
+        func axis(_ x: Double) -> Double { log ? Foundation.log10(x) : x }
+        let xs = shown.map { axis($0.x) }
+        let ys = shown.map(\.y)
+        var (xLo, xHi) = (xs.min() ?? 0, xs.max() ?? 1)
+        var (yLo, yHi) = (ys.min() ?? 0, ys.max() ?? 1)
+        if xHi - xLo < 1e-12 { (xLo, xHi) = (xLo - 0.5, xHi + 0.5) }
+        if yHi - yLo < 1e-9 { (yLo, yHi) = (yLo - 0.01, yHi + 0.01) }
+        buffer.write(
+            padded(LineChart.axisLabel(yHi), to: labelWidth, alignRight: true), x: rect.x, y: rect.y, style: muted)
+        if plotHeight > 1 {
+            buffer.write(
+                padded(LineChart.axisLabel(yLo), to: labelWidth, alignRight: true), x: rect.x,
+                y: rect.y + plotHeight - 1, style: muted)
+        }
+        let low = LineChart.axisLabel(log ? Foundation.pow(10, xLo) : xLo)
+        let high = LineChart.axisLabel(log ? Foundation.pow(10, xHi) : xHi)
+        buffer.write(low, x: plotX, y: rect.y + plotHeight + 1, style: muted, maxWidth: plotWidth)
+        if plotWidth > low.count + high.count + 2 {
+            buffer.write(high, x: plotX + plotWidth - high.count, y: rect.y + plotHeight + 1, style: muted)
+        }
+        let dotsWide = plotWidth * 2
+        let dotsHigh = plotHeight * 4
+        var dots = [UInt8](repeating: 0, count: plotWidth * plotHeight)
+        let bits: [[UInt8]] = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]]
+        for (x, y) in zip(xs, ys) {
+            let dx = Int(((x - xLo) / (xHi - xLo) * Double(dotsWide - 1)).rounded())
+            let dy = dotsHigh - 1 - Int(((y - yLo) / (yHi - yLo) * Double(dotsHigh - 1)).rounded())
+            guard dx >= 0, dy >= 0, dx < dotsWide, dy < dotsHigh else { continue }
+            dots[(dy / 4) * plotWidth + dx / 2] |= bits[dy % 4][dx % 2]
+        }
+        for row in 0..<plotHeight {
+            for col in 0..<plotWidth {
+                let i = row * plotWidth + col
+                guard dots[i] != 0, let scalar = Unicode.Scalar(0x2800 + UInt32(dots[i])) else { continue }
+                buffer.put(Character(scalar), x: plotX + col, y: rect.y + row, style: theme.style(.validation))
+            }
+        }
+    }
+}
+
 /// How a table column lines up its text.
 enum ColumnAlignment: Sendable { case left, right }
 
