@@ -16,7 +16,7 @@ struct DashboardCommand: AsyncParsableCommand {
         commandName: "dashboard",
         abstract: "Open the dashboard: train with live curves, browse, open and compare experiments.",
         discussion: """
-            Needs a terminal of at least 80×24 on stdin and stdout. Keys: t train, x cancel, 1-7 or Tab \
+            Needs a terminal of at least 80×24 on stdin and stdout. Keys: t train, x cancel, 1-8 or Tab \
             screens, ↑↓/jk move, Enter open, / filter, s sort, c mark two runs for Compare, ? help, q quit.
             Themes are themes/NAME.ini next to the config file (default, dark, light, high-contrast, mono); \
             NO_COLOR or a terminal without colours gives mono.

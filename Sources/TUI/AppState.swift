@@ -813,7 +813,8 @@ public struct AppState: Equatable, Sendable {
                     refreshSweepTrials()
                     if let i = sweep.trials.visibleRuns.firstIndex(where: { $0.id == run.id }) {
                         sweep.trials.viewport.selected = i
-                        sweep.trials.viewport.scroll(count: sweep.trials.visibleRuns.count, visibleRows: historyVisibleRows)
+                        sweep.trials.viewport.scroll(
+                            count: sweep.trials.visibleRuns.count, visibleRows: historyVisibleRows)
                     }
                     return go(to: .sweep)
                 }
@@ -947,7 +948,8 @@ public struct AppState: Equatable, Sendable {
         default: return []
         }
         self[keyPath: list].viewport = ListViewport()
-        self[keyPath: list].viewport.scroll(count: self[keyPath: list].visibleRuns.count, visibleRows: historyVisibleRows)
+        self[keyPath: list].viewport.scroll(
+            count: self[keyPath: list].visibleRuns.count, visibleRows: historyVisibleRows)
         return []
     }
 
