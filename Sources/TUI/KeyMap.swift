@@ -61,14 +61,14 @@ enum KeyMap {
             KeyBinding(label: "↑ k", keys: [.up, .character("k")], command: .moveUp, summary: "move up"),
             KeyBinding(label: "↓ j", keys: [.down, .character("j")], command: .moveDown, summary: "move down"),
             KeyBinding(
-                label: "← h", keys: [.left, .character("h")], command: .moveLeft, summary: "previous column, run"),
+                label: "← h", keys: [.left, .character("h")], command: .moveLeft, summary: "previous column/run/param"),
             KeyBinding(
-                label: "→ l", keys: [.right, .character("l")], command: .moveRight, summary: "next column, run"),
+                label: "→ l", keys: [.right, .character("l")], command: .moveRight, summary: "next column/run/param"),
             KeyBinding(label: "PgUp PgDn", keys: [.pageUp], command: .pageUp, summary: "page up, page down"),
             KeyBinding(label: "", keys: [.pageDown], command: .pageDown, summary: ""),
             KeyBinding(label: "Home End", keys: [.home, .character("g")], command: .top, summary: "first, last row"),
             KeyBinding(label: "", keys: [.end, .character("G")], command: .bottom, summary: ""),
-            KeyBinding(label: "Enter", keys: [.enter], command: .open, summary: "open run / edit field"),
+            KeyBinding(label: "Enter", keys: [.enter], command: .open, summary: "open, edit, train trial"),
             KeyBinding(label: "Tab", keys: [.tab], command: .nextScreen, summary: "next screen"),
             KeyBinding(label: "Shift-Tab", keys: [.backTab], command: .previousScreen, summary: "previous screen"),
         ]
@@ -95,12 +95,7 @@ enum KeyMap {
             KeyBinding(
                 label: "r", keys: [.character("r")], command: .refresh, summary: "reload from the store",
                 screens: [.history, .sweep]),
-            KeyBinding(
-                label: "← →", keys: [.left], command: .moveLeft, summary: "scatter: previous, next parameter",
-                screens: [.sweep]),
-            KeyBinding(
-                label: "Enter", keys: [.enter], command: .open, summary: "train the trial's final model",
-                screens: [.sweep]),
+
             KeyBinding(
                 label: "r", keys: [.character("r")], command: .runScenarios,
                 summary: "run scenarios, latest model", screens: [.tests]),

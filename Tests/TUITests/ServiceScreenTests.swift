@@ -173,6 +173,8 @@ struct ServiceScreenTests {
         state.press(.character("6"), .tab)
         #expect(state.screen == .service, "with a service followed, Tab reaches its screen")
         state.press(.tab)
+        #expect(state.screen == .sweep)
+        state.press(.tab)
         #expect(state.screen == .train)
     }
 
@@ -200,7 +202,7 @@ struct ServiceScreenTests {
             ]
             state.send(.servicePredictions(records, error: nil))
             let text = Fixtures.text(state)
-            #expect(Fixtures.screen(state)[0].hasSuffix(" 7 Service"))
+            #expect(Fixtures.screen(state)[0].hasSuffix(" 7 Service  8 Sweep"))
             #expect(text.contains("● reachable"))
             #expect(text.contains("Server         sonarlab 0.9.0"))
             #expect(text.contains("Model          sonar   version exp-7"))

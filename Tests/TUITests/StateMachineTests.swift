@@ -15,7 +15,7 @@ import Testing
         state.press(.tab)
         #expect(state.screen == .history)
         state.press(.backTab, .backTab)
-        #expect(state.screen == .help)  // wraps around
+        #expect(state.screen == .sweep)  // wraps around
         state.press(.tab)
         #expect(state.screen == .train)
         state.press(.character("5"))
