@@ -497,6 +497,7 @@ public struct AppState: Equatable, Sendable {
         case .resize(let newSize):
             size = newSize
             history.viewport.scroll(count: history.visibleRuns.count, visibleRows: historyVisibleRows)
+            sweep.trials.viewport.scroll(count: sweep.trials.visibleRuns.count, visibleRows: historyVisibleRows)
             return []
         case .tick(let date):
             now = date
