@@ -85,16 +85,19 @@ public enum PlainNumber {
 /// it (JSON escapes control characters itself).
 public enum TerminalText {
     /// Whether a scalar is a control character a terminal may act on: C0 (U+0000–U+001F, including ESC),
-    /// DEL (U+007F) or C1 (U+0080–U+009F).
+    /// DEL (U+007F), C1 (U+0080–U+009F), or a bidirectional embedding, override or isolate (U+202A–U+202E,
+    /// U+2066–U+2069), which reorders the rest of a line as shown ("Trojan Source", CVE-2021-42574).
     /// - Parameter scalar: the scalar.
     /// - Returns: `true` for a control character.
     public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+        let v = scalar.value
+        return v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
     }
 
     /// `text` with every control character replaced by a visible escape.
     ///
-    /// `\n`, `\r` and `\t` are written so, any other as `\xHH` (ESC is `\x1B`, CSI U+009B is `\x9B`).
+    /// `\n`, `\r` and `\t` are written so, any other as `\xHH` (ESC is `\x1B`, CSI U+009B is `\x9B`), a
+    /// bidirectional control as `\u{HHHH}` (U+202E is `\u{202E}`).
     /// Everything else, backslashes included, is kept as it is.
     /// - Parameters:
     ///   - text: text from outside.
@@ -114,7 +117,10 @@ public enum TerminalText {
             case "\n": visible = keepingNewlines ? "\n" : "\\n"
             case "\r": visible = "\\r"
             case "\t": visible = "\\t"
-            default: visible = PlainNumber.format("\\x%02X", scalar.value)
+            default:
+                visible =
+                    scalar.value > 0xFF
+                    ? PlainNumber.format("\\u{%04X}", scalar.value) : PlainNumber.format("\\x%02X", scalar.value)
             }
             result.append(contentsOf: visible.unicodeScalars)
         }

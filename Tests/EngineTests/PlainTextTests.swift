@@ -55,12 +55,13 @@ import Testing
 
 @Suite struct TerminalTextTests {
     @Test(
-        "C0, DEL and C1 controls become visible escapes; other text is kept",
+        "C0, DEL, C1 and bidirectional controls become visible escapes; other text is kept",
         arguments: [
             ("\u{1B}[2J", "\\x1B[2J"), ("a\u{7F}b", "a\\x7Fb"), ("\u{9B}31m", "\\x9B31m"), ("\u{85}", "\\x85"),
             ("tab\there", "tab\\there"), ("cr\rlf\n", "cr\\rlf\\n"), ("\u{0}", "\\x00"), ("bell\u{07}", "bell\\x07"),
             ("Grüße · ████ 日本 é", "Grüße · ████ 日本 é"), ("C:\\path\\x1B", "C:\\path\\x1B"), ("", ""),
-            ("\u{A0}\u{9F}\u{A0}", "\u{A0}\\x9F\u{A0}"),
+            ("\u{A0}\u{9F}\u{A0}", "\u{A0}\\x9F\u{A0}"), ("abc\u{202E}fed", "abc\\u{202E}fed"),
+            ("\u{202A}\u{2066}x\u{2069}", "\\u{202A}\\u{2066}x\\u{2069}"), ("\u{2029}\u{2065}", "\u{2029}\u{2065}"),
         ])
     func escapes(input: String, expected: String) {
         #expect(TerminalText.escape(input) == expected)
