@@ -41,7 +41,8 @@ struct SweepCommand: AsyncParsableCommand {
               hidden_size = 16,32,64
               lr = 0.001..0.03:log
             With no space at all the default is hidden_size = 8..128:log, lr = 0.001..0.1:log, \
-            epochs = 40..200, batch_size = full,16,32.
+            epochs = 40..300, batch_size = full,16,32, weight_decay = 0.0001..0.3:log, input_noise = 0..0.6, \
+            dropout = 0..0.5, optimizer = adam,adamw.
 
             Strategies: tpe (default; Tree-structured Parzen Estimator, Bergstra et al. 2011, as Optuna's \
             default sampler: 10 random trials, then γ = 10 % best vs the rest, 24 candidates), random, grid \
@@ -130,8 +131,9 @@ struct SweepCommand: AsyncParsableCommand {
 
     /// The default space when none is given (see the discussion).
     static let defaultSpace = [
-        ("mlp.hidden_size", "8..128:log"), ("mlp.lr", "0.001..0.1:log"), ("mlp.epochs", "40..200"),
-        ("mlp.batch_size", "full,16,32"),
+        ("mlp.hidden_size", "8..128:log"), ("mlp.lr", "0.001..0.1:log"), ("mlp.epochs", "40..300"),
+        ("mlp.batch_size", "full,16,32"), ("mlp.weight_decay", "0.0001..0.3:log"), ("mlp.input_noise", "0..0.6"),
+        ("mlp.dropout", "0..0.5"), ("mlp.optimizer", "adam,adamw"),
     ]
 
     func run() async throws {
